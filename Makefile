@@ -1,0 +1,136 @@
+# ein — build, test, benchmark.
+#
+#   make            build ./einrun (float32)
+#   make check      install missing Debian packages, build, run every Check suite
+#                   in float32 and float64 (gradient checks need the double build)
+#   make asan       the same suites under AddressSanitizer + UBSan
+#   make demo       install, build, run examples/quickstart.ein
+#   make bench      benchmarks (speed/memory targets live here, not in unit tests)
+#   make REAL=double   build everything with double-precision tensors
+#
+# Generated files (bison/flex output, objects) go to build/<variant>/ and never into git.
+
+REAL    ?= float
+SAN     ?=
+CC      ?= cc
+BISON   ?= bison
+FLEX    ?= flex
+
+VARIANT := $(REAL)$(if $(SAN),-san)
+BUILD   := build/$(VARIANT)
+GEN     := $(BUILD)/gen
+
+BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null || echo -I/usr/include/x86_64-linux-gnu/openblas-pthread)
+BLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm -pthread)
+
+WARN    := -Wall -Wextra -Werror
+OPT     ?= -O2
+CFLAGS_ALL = -std=c11 $(WARN) $(OPT) -g -D_DEFAULT_SOURCE -Iinclude -I$(GEN) $(BLAS_CFLAGS) \
+             $(if $(filter double,$(REAL)),-DEIN_REAL_DOUBLE=1) \
+             $(if $(SAN),-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined) \
+             $(EXTRA_CFLAGS)
+LDFLAGS_ALL = $(if $(SAN),-fsanitize=address,undefined) $(EXTRA_LDFLAGS)
+LIBS    := $(BLAS_LIBS) -lz -lreadline -lm -pthread
+
+# Generated scanner/parser: same warnings, minus the ones flex/bison skeletons trip.
+GEN_CFLAGS = $(CFLAGS_ALL) -Wno-unused-function -Wno-sign-compare -Wno-unused-parameter
+
+LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(GEN)/ein.tab.o $(GEN)/ein.yy.o
+LIB      := $(BUILD)/libein.a
+EINRUN   := $(BUILD)/einrun
+
+TEST_SRC := $(wildcard tests/check_*.c)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+# Every tests/*.c that is not a suite or a benchmark is support code linked into
+# all suites (testmain.c holds main(); benchmarks get the rest).
+SUPPORT_SRC := $(filter-out tests/check_% tests/bench_%,$(wildcard tests/*.c))
+TEST_SUPPORT := $(SUPPORT_SRC:tests/%.c=$(BUILD)/tests/%.o)
+BENCH_SUPPORT := $(filter-out %/testmain.o,$(TEST_SUPPORT))
+BENCH_SRC := $(wildcard tests/bench_*.c)
+BENCH_BIN := $(BENCH_SRC:tests/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps check check-one asan demo bench bench-one clean tests
+.SUFFIXES:
+.DELETE_ON_ERROR:
+
+all: einrun
+
+einrun: $(EINRUN)
+	@if [ "$(REAL)$(SAN)" = "float" ]; then cp $(EINRUN) einrun; fi
+
+deps:
+	@sh tools/install-deps.sh
+
+# --- library -----------------------------------------------------------------
+$(GEN)/ein.tab.c $(GEN)/ein.tab.h: grammar/ein.y | $(GEN)
+	$(BISON) -Wall -Werror --defines=$(GEN)/ein.tab.h -o $(GEN)/ein.tab.c $<
+
+$(GEN)/ein.yy.c $(GEN)/ein.yy.h: grammar/ein.l $(GEN)/ein.tab.h | $(GEN)
+	$(FLEX) --header-file=$(GEN)/ein.yy.h -o $(GEN)/ein.yy.c $<
+
+$(GEN)/ein.tab.o: $(GEN)/ein.tab.c $(GEN)/ein.yy.h
+	$(CC) $(GEN_CFLAGS) -c -o $@ $<
+
+$(GEN)/ein.yy.o: $(GEN)/ein.yy.c $(GEN)/ein.tab.h
+	$(CC) $(GEN_CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/%.o: src/%.c $(GEN)/ein.tab.h $(GEN)/ein.yy.h | $(BUILD)/obj
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(EINRUN): $(BUILD)/obj/main.o $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+# --- tests -------------------------------------------------------------------
+$(BUILD)/tests/%.o: tests/%.c $(GEN)/ein.tab.h | $(BUILD)/tests
+	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/check_%: $(BUILD)/tests/check_%.o $(TEST_SUPPORT) $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+
+$(BUILD)/tests/bench_%: $(BUILD)/tests/bench_%.o $(BENCH_SUPPORT) $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+tests: $(TEST_BIN) $(EINRUN)
+
+# Runs every suite of one build variant; a failing suite fails the target
+# after all suites have run, so one red suite does not hide another.
+check-one: tests
+	@fail=0; for t in $(TEST_BIN); do \
+	  echo "== $$t ($(VARIANT))"; \
+	  EIN_EINRUN=$(EINRUN) EIN_VARIANT=$(VARIANT) ./$$t || fail=1; \
+	done; exit $$fail
+
+check: deps
+	@$(MAKE) --no-print-directory einrun
+	@$(MAKE) --no-print-directory REAL=float check-one
+	@$(MAKE) --no-print-directory REAL=double check-one
+
+asan: deps
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
+	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	 $(MAKE) --no-print-directory REAL=float SAN=1 OPT=-O1 check-one
+
+bench-one: $(BENCH_BIN) $(EINRUN)
+	@for b in $(BENCH_BIN); do echo "== $$b"; EIN_EINRUN=$(EINRUN) ./$$b || exit 1; done
+
+bench: deps
+	@$(MAKE) --no-print-directory REAL=float bench-one
+
+demo: deps
+	@$(MAKE) --no-print-directory einrun
+	./einrun examples/quickstart.ein
+
+$(GEN) $(BUILD)/obj $(BUILD)/tests:
+	@mkdir -p $@
+
+clean:
+	rm -rf build einrun
+
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/tests/*.d)

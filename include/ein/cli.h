@@ -1,0 +1,19 @@
+/* cli.h — the subcommands of einrun.  main.c only dispatches; each command
+ * parses its own options, prints its own diagnostics and returns the process
+ * exit status (0 ok, 2 language error, 64 usage, 74 I/O; see err.h). */
+#ifndef EIN_CLI_H
+#define EIN_CLI_H
+
+#include <stdio.h>
+
+int ein_cli_check(int argc, char **argv);    /* einrun --check FILE...           (src/cli_check.c) */
+int ein_cli_fmt(int argc, char **argv);      /* einrun fmt FILE                   (src/cli_check.c) */
+int ein_cli_run(int argc, char **argv);      /* einrun FILE.ein [options]         (src/cli_run.c)   */
+int ein_cli_summary(int argc, char **argv);  /* einrun summary RESULTS_DIR        (src/cli_run.c)   */
+int ein_cli_repl(int argc, char **argv);     /* einrun (no arguments)             (src/repl.c)      */
+
+void ein_cli_usage(FILE *out);               /* the --help text                   (src/main.c)      */
+
+#define EIN_VERSION "0.1.0"
+
+#endif

@@ -1,0 +1,31 @@
+/* testutil.h — small helpers shared by the Check suites and benchmarks.
+ * Suites run with the repository root as the working directory. */
+#ifndef EIN_TESTUTIL_H
+#define EIN_TESTUTIL_H
+
+#include <stddef.h>
+
+/* Whole file as a NUL-terminated malloc'd buffer (caller frees); NULL on error. */
+char *tu_read_file(const char *path, size_t *len);
+
+/* Write `len` bytes to `path`; 0 on success. */
+int tu_write_file(const char *path, const void *data, size_t len);
+
+/* A fresh directory under $TMPDIR or /tmp (malloc'd path, caller frees). */
+char *tu_mkdtemp(void);
+
+/* rm -rf path (test scratch only). */
+void tu_rmtree(const char *path);
+
+/* Run a shell command, capturing stdout and stderr together into *out
+ * (malloc'd, caller frees; may be NULL).  Returns the exit status, or
+ * 128 + signal number if the command was killed. */
+int tu_run(const char *cmd, char **out);
+
+/* Path of the einrun binary under test ($EIN_EINRUN, else build/float/einrun). */
+const char *tu_einrun(void);
+
+/* |a - b| <= atol + rtol |b| */
+int tu_close(double a, double b, double rtol, double atol);
+
+#endif
