@@ -26,12 +26,13 @@ CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm -pthread)
 
 WARN    := -Wall -Wextra -Werror
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 OPT     ?= -O2
 CFLAGS_ALL = -std=c11 $(WARN) $(OPT) -g -D_DEFAULT_SOURCE -Iinclude -I$(GEN) $(BLAS_CFLAGS) \
              $(if $(filter double,$(REAL)),-DEIN_REAL_DOUBLE=1) \
-             $(if $(SAN),-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined) \
+             $(if $(SAN),$(SANFLAGS)) \
              $(EXTRA_CFLAGS)
-LDFLAGS_ALL = $(if $(SAN),-fsanitize=address,undefined) $(EXTRA_LDFLAGS)
+LDFLAGS_ALL = $(if $(SAN),$(SANFLAGS)) $(EXTRA_LDFLAGS)
 LIBS    := $(BLAS_LIBS) -lz -lreadline -lm -pthread
 
 # Generated scanner/parser: same warnings, minus the ones flex/bison skeletons trip.

@@ -1,0 +1,5 @@
+/* cli_run.c — placeholder until its module lands. */
+#include "ein/cli.h"
+
+int ein_cli_run(int argc, char **argv) { (void)argc; (void)argv; fputs("einrun: this command is not available in this build yet\n", stderr); return 70; }
+int ein_cli_summary(int argc, char **argv) { (void)argc; (void)argv; fputs("einrun: this command is not available in this build yet\n", stderr); return 70; }
