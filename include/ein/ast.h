@@ -204,7 +204,7 @@ struct ein_stmt {
     };
 };
 
-/* A comment as written (`# ...` without the newline, or `/* ... */`), kept
+/* A comment as written (a "#" line without its newline, or a block comment), kept
  * so the formatter can put it back. */
 typedef struct ein_comment {
     const char *text;
