@@ -82,6 +82,7 @@ typedef struct ein_field {
 struct ein_expr {
     ein_expr_kind kind;
     ein_loc loc;               /* the whole expression */
+    int depth;                 /* nesting depth, 1 for a leaf (set by the parser; 0 = unknown) */
     union {
         struct { long long value; const char *text; } integer;   /* 0 ≤ value ≤ INT64_MAX */
         struct { double value; const char *text; } real;         /* finite */
