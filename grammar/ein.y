@@ -49,6 +49,8 @@ typedef struct ein_pstate {
     /* comments, collected for the formatter (malloc'd; parse.c copies them) */
     ein_comment *comments;
     int n_comments, cap_comments;
+    ein_loc last_end;          /* just past the last token: where end of file is reported */
+    int tokens_since_lex_error;/* a syntax error right after a lexical one is its echo */
     int n_errors;              /* reported for this text */
     bool stop;                 /* fatal (too deep, error cap): the scanner returns end of file */
     bool incomplete;           /* the first error was at end of input */
@@ -615,10 +617,12 @@ static const char *symbol_text(yysymbol_kind_t sym, char *buf, size_t n)
     }
     const char *s = yysymbol_name(sym);
     size_t len = strlen(s);
-    if (len >= 2 && s[0] == '"')              /* "import" → 'import' */
+    if (s[0] == '\'')                         /* '=' is already quoted */
+        snprintf(buf, n, "%s", s);
+    else if (len >= 2 && s[0] == '"')         /* "import" → 'import' */
         snprintf(buf, n, "'%.*s'", (int)(len - 2), s + 1);
     else
-        snprintf(buf, n, "%s", s);            /* '=' is already quoted */
+        snprintf(buf, n, "'%s'", s);
     return buf;
 }
 
@@ -695,6 +699,10 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, ein_pst
     if (st->stop)
         return 0;
     ein_loc loc = *yypcontext_location(ctx);
+    if (st->n_errors > 0 && st->tokens_since_lex_error <= 1) {
+        st->n_errors++;   /* an echo of the lexical error just reported: count, don't show */
+        return 0;
+    }
     yysymbol_kind_t expected[YYNTOKENS];
     int n = yypcontext_expected_tokens(ctx, expected, YYNTOKENS);
     if (n < 0)

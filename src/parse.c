@@ -53,6 +53,8 @@ ein_program *ein_parse_buffer(ein_diag *diag, const char *name, const char *text
     st->len = slen;
     st->line = 1;
     st->col = 1;
+    st->last_end = (ein_loc){ .file = file, .line = 1, .col = 1, .end_line = 1, .end_col = 2 };
+    st->tokens_since_lex_error = 1 << 20;
 
     YY_BUFFER_STATE buf = ein_yy_scan_bytes(src, (int)slen, scanner);
     int rc = buf ? ein_yyparse(scanner, st) : 2;
