@@ -754,8 +754,34 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, ein_pst
         if (k > base || want_expr || overflow)
             break;
     }
+    /* Closers and end of file read best last: "',' or '}' expected". */
+    for (int pass = 0, w = base; pass < 2; pass++)
+        for (int i = base; i < k; i++) {
+            bool last = strcmp(names[i], "')'") == 0 || strcmp(names[i], "']'") == 0 ||
+                        strcmp(names[i], "'}'") == 0 || strcmp(names[i], "end of file") == 0;
+            if (last == (pass == 1) && i != w) {
+                char t[64];
+                memcpy(t, names[i], sizeof t);
+                memmove(names[w + 1], names[w], (size_t)(i - w) * sizeof names[0]);
+                memcpy(names[w], t, sizeof t);
+            }
+            if (last == (pass == 1))
+                w++;
+        }
     char nearbuf[128];
     near_text(st, loc, nearbuf, sizeof nearbuf);
+    yysymbol_kind_t got = yypcontext_token(ctx);
+    const char *hint = "";
+    if (got == YYSYMBOL_EQ || got == YYSYMBOL_NE || got == YYSYMBOL_LE || got == YYSYMBOL_GE ||
+        sym_is(got, "'<'") || sym_is(got, "'>'"))
+        hint = " (comparisons do not chain: write 'a < b and b < c')";
+    else if (got == YYSYMBOL_DOTDOT)
+        hint = " (ranges do not chain)";
+    else if (want_ident && (got == YYSYMBOL_IN || got == YYSYMBOL_TRUE || got == YYSYMBOL_FALSE ||
+                            got == YYSYMBOL_AND || got == YYSYMBOL_OR || got == YYSYMBOL_NOT ||
+                            got == YYSYMBOL_IF || got == YYSYMBOL_THEN || got == YYSYMBOL_ELSE ||
+                            got == YYSYMBOL_IMPORT || got == YYSYMBOL_DEF || got == YYSYMBOL_EXPERIMENT))
+        hint = " (a reserved word cannot be used as a name)";
     char closing[96] = "";
     if (want_closer && open->loc.line != loc.line)
         snprintf(closing, sizeof closing, " (to close '%c' at line %d)", open->open, open->loc.line);
@@ -765,13 +791,13 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, ein_pst
         if (want_closer && loc.start >= st->len)
             snprintf(msg, sizeof msg, "%s expected%s near end of file", closer_of(open->open), closing);
         else
-            snprintf(msg, sizeof msg, "unexpected %s", nearbuf);
+            snprintf(msg, sizeof msg, "unexpected %s%s", nearbuf, hint);
     } else {
         for (int i = 0; i < k; i++) {
             snprintf(item, sizeof item, "%s%s", i == 0 ? "" : i == k - 1 ? " or " : ", ", names[i]);
             strncat(list, item, sizeof list - strlen(list) - 1);
         }
-        snprintf(msg, sizeof msg, "%s expected%s near %s", list, closing, nearbuf);
+        snprintf(msg, sizeof msg, "%s expected%s near %s%s", list, closing, nearbuf, hint);
     }
     syntax_error(st, loc, "%s", msg);
     return 0;
