@@ -786,7 +786,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, ein_pst
     if (want_closer && open->loc.line != loc.line)
         snprintf(closing, sizeof closing, " (to close '%c' at line %d)", open->open, open->loc.line);
 
-    char msg[512];
+    char msg[1024];
     if (k == 0 || overflow || k > 4) {
         if (want_closer && loc.start >= st->len)
             snprintf(msg, sizeof msg, "%s expected%s near end of file", closer_of(open->open), closing);
