@@ -229,6 +229,14 @@ START_TEST(cli_exit_statuses)
                           "einrun: 1 error\n");
     free(out);
 
+    /* Every file is parsed; errors from each are reported. */
+    out = run("--check tests/errors/01-empty-binding.ein tests/errors/09-char-at.ein", &st);
+    ck_assert_int_eq(st, 2);
+    ck_assert_ptr_nonnull(strstr(out, "tests/errors/01-empty-binding.ein:1:8: error: "));
+    ck_assert_ptr_nonnull(strstr(out, "tests/errors/09-char-at.ein:1:9: error: "));
+    ck_assert_ptr_nonnull(strstr(out, "einrun: 2 errors\n"));
+    free(out);
+
     out = run("fmt tests/errors/01-empty-binding.ein", &st);
     ck_assert_int_eq(st, 2);
     free(out);

@@ -306,6 +306,41 @@ START_TEST(expression_to_string)
 }
 END_TEST
 
+/* Equality must see every difference that matters, and only those. */
+START_TEST(equality_sees_differences)
+{
+    static const struct { const char *a, *b; bool equal; } cases[] = {
+        { "x = 1", "x = 2", false },
+        { "x = 1", "y = 1", false },
+        { "x = 1", "x = 1.0", false },
+        { "x = 0.50", "x = .5", true },
+        { "x = a - b - c", "x = a - (b - c)", false },
+        { "x = (a - b) - c", "x = a - b - c", true },
+        { "x = f(a)", "x = f(k = a)", false },
+        { "x = { a = 1 }", "x = { a: 1 }", false },
+        { "x = \"a\"", "x = \"b\"", false },
+        { "x = [1, 2]", "x = [1, 2,]", true },
+        { "experiment e { loss t = f() weight 1 }", "experiment e { loss t = f() }", false },
+        { "experiment e { loss t = f() updates wex }", "experiment e { loss t = f() updates bias }", false },
+        { "experiment e { network { hidden a x 2 } }", "experiment e { network { hidden a } }", false },
+        { "experiment e { grid { a in [1] } }", "experiment e { grid { a = [1] } }", false },
+        { "experiment e { report { a } }", "experiment e { report \"d\" { a } }", false },
+        { "x = 1 # c", "x = 1", true },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        ein_diag *d = ein_diag_new();
+        ein_program *a = ein_parse_buffer(d, "a", cases[i].a, strlen(cases[i].a), NULL);
+        ein_program *b = ein_parse_buffer(d, "b", cases[i].b, strlen(cases[i].b), NULL);
+        ck_assert_ptr_nonnull(a);
+        ck_assert_ptr_nonnull(b);
+        ck_assert_msg(ein_program_equal(a, b) == cases[i].equal, "'%s' vs '%s'", cases[i].a, cases[i].b);
+        ein_program_free(a);
+        ein_program_free(b);
+        ein_diag_free(d);
+    }
+}
+END_TEST
+
 START_TEST(fmt_command_prints_the_canonical_form)
 {
     char *dir = tu_mkdtemp();
@@ -346,6 +381,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(tg, blocks_and_comments);
     tcase_add_test(tg, comments_inside_expressions_are_kept);
     tcase_add_test(tg, expression_to_string);
+    tcase_add_test(tg, equality_sees_differences);
     tcase_add_test(tg, fmt_command_prints_the_canonical_form);
     suite_add_tcase(s, tg);
     return s;
