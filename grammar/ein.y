@@ -50,6 +50,8 @@ typedef struct ein_pstate {
     ein_comment *comments;
     int n_comments, cap_comments;
     ein_loc last_end;          /* just past the last token: where end of file is reported */
+    int cur_tok, prev_tok;     /* the last two tokens returned, for did-you-mean hints */
+    ein_loc cur_loc, prev_loc;
     int tokens_since_lex_error;/* a syntax error right after a lexical one is its echo */
     int n_errors;              /* reported for this text */
     bool stop;                 /* fatal (too deep, error cap): the scanner returns end of file */
@@ -693,6 +695,55 @@ static void near_text(const ein_pstate *st, ein_loc loc, char *buf, size_t n)
     buf[o] = '\0';
 }
 
+static void token_text(const ein_pstate *st, ein_loc loc, char *buf, size_t n)
+{
+    size_t len = loc.end > loc.start && loc.end <= st->len ? loc.end - loc.start : 0;
+    if (len >= n)
+        len = n - 1;
+    memcpy(buf, st->text + loc.start, len);
+    buf[len] = '\0';
+}
+
+/* A misspelled keyword shows up as a name: either it is the offending token
+ * (`norm forwrd`: 'forward' was expected) or the name just before it
+ * (`netwrk { ...`: the '{' is what fails).  Add "did you mean" for both. */
+static void suggest_keyword(ein_pstate *st, yysymbol_kind_t got, ein_loc loc,
+                            const yysymbol_kind_t *expected, int n)
+{
+    char word[64];
+    const char *hit = NULL;
+    ein_loc at = loc;
+    if (got == YYSYMBOL_IDENT) {
+        const char *plain[YYNTOKENS];
+        int k = 0;
+        for (int i = 0; i < n; i++) {
+            const char *s = yysymbol_name(expected[i]);
+            bool klass = expected[i] == YYSYMBOL_IDENT || expected[i] == YYSYMBOL_INT ||
+                         expected[i] == YYSYMBOL_REAL || expected[i] == YYSYMBOL_STRING ||
+                         expected[i] == YYSYMBOL_YYEOF;
+            if (!klass && ((s[0] >= 'a' && s[0] <= 'z') || s[0] == '"'))   /* keywords */
+                plain[k++] = s[0] == '"' ? s + 1 : s;
+        }
+        token_text(st, loc, word, sizeof word);
+        hit = ein_suggest(word, plain, (size_t)k);
+        if (hit) {
+            ein_diag_note(st->diag, at, "did you mean '%s'?", hit);
+            return;
+        }
+    }
+    if (st->prev_tok == IDENT && st->prev_loc.start < loc.start) {
+        static const char *const words[] = {
+            "import", "experiment", "def", "data", "network", "norm", "loss", "train", "grid",
+            "report", "input", "hidden", "output", "zip", "where", "sample", "seed", "table",
+            "weight", "updates", "forward", "backward", "then", "else", "in",
+        };
+        token_text(st, st->prev_loc, word, sizeof word);
+        hit = ein_suggest(word, words, sizeof words / sizeof *words);
+        if (hit)
+            ein_diag_note(st->diag, st->prev_loc, "did you mean '%s'?", hit);
+    }
+}
+
 static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, ein_pstate *st)
 {
     (void)scanner;
@@ -800,6 +851,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, ein_pst
         snprintf(msg, sizeof msg, "%s expected%s near %s%s", list, closing, nearbuf, hint);
     }
     syntax_error(st, loc, "%s", msg);
+    suggest_keyword(st, got, loc, expected, n);
     return 0;
 }
 

@@ -308,7 +308,8 @@ void ein_diag_print_one(const ein_diag *d, const ein_diagnostic *dg, FILE *out)
     for (int i = 0; i < dg->n_notes; i++) {
         ein_loc nl = dg->notes[i].loc.file >= 0 ? dg->notes[i].loc : dg->loc;
         print_head(d, nl, EIN_NOTE, dg->notes[i].msg, out);
-        if (dg->notes[i].loc.file >= 0)
+        bool same = nl.file == dg->loc.file && nl.start == dg->loc.start && nl.end == dg->loc.end;
+        if (dg->notes[i].loc.file >= 0 && !same)   /* the same caret twice says nothing */
             print_excerpt(d, nl, out);
     }
 }

@@ -196,6 +196,48 @@ START_TEST(recovery_reports_several)
 }
 END_TEST
 
+/* A misspelled keyword gets a "did you mean" note, at the misspelling. */
+START_TEST(keyword_suggestions)
+{
+    static const struct { const char *src, *want; } cases[] = {
+        { "experiment e {\n  netwrk {\n    input 784\n  }\n}\n",
+          "k.ein:2:10: error: '=' expected near '{'\n"
+          "    2 |   netwrk {\n"
+          "      |          ^\n"
+          "k.ein:2:3: note: did you mean 'network'?\n"
+          "    2 |   netwrk {\n"
+          "      |   ^~~~~~\n" },
+        { "experiment e {\n  norm forwrd = x\n}\n",
+          "k.ein:2:8: error: 'forward' or 'backward' expected near 'forwrd'\n"
+          "    2 |   norm forwrd = x\n"
+          "      |        ^~~~~~\n"
+          "k.ein:2:8: note: did you mean 'forward'?\n" },
+        { "experment e {\n}\n",
+          "k.ein:1:11: error: '=' expected near 'e'\n"
+          "    1 | experment e {\n"
+          "      |           ^\n"
+          "k.ein:1:1: note: did you mean 'experiment'?\n"
+          "    1 | experment e {\n"
+          "      | ^~~~~~~~~\n" },
+        { "x = 1 +\n", "k.ein:1:8: error: expression expected near end of file\n"
+                        "    1 | x = 1 +\n"
+                        "      |        ^\n" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        ein_diag *d = ein_diag_new();
+        ck_assert_ptr_null(ein_parse_buffer(d, "k.ein", cases[i].src, strlen(cases[i].src), NULL));
+        char *out = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&out, &len);
+        ein_diag_print(d, f);
+        fclose(f);
+        ck_assert_str_eq(out, cases[i].want);
+        free(out);
+        ein_diag_free(d);
+    }
+}
+END_TEST
+
 static char *run(const char *args, int *status)
 {
     char cmd[2048];
@@ -279,6 +321,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(td, edit_distance);
     tcase_add_test(td, error_cap);
     tcase_add_test(td, recovery_reports_several);
+    tcase_add_test(td, keyword_suggestions);
     tcase_add_test(td, cli_exit_statuses);
     suite_add_tcase(s, td);
     return s;
