@@ -295,7 +295,7 @@ static bool stmt_eq(const ein_stmt *a, const ein_stmt *b)
 
 bool ein_program_equal(const ein_program *a, const ein_program *b)
 {
-    if (a->n_stmts != b->n_stmts)
+    if (a->n_stmts != b->n_stmts || !opt_expr_eq(a->expr, b->expr))
         return false;
     for (int i = 0; i < a->n_stmts; i++)
         if (!stmt_eq(a->stmts[i], b->stmts[i]))
@@ -780,6 +780,10 @@ void ein_program_print(const ein_program *p, FILE *out)
     printer pr = { .out = out, .prog = p, .block_start = true };
     for (int i = 0; i < p->n_stmts; i++)
         print_stmt(&pr, p->stmts[i]);
+    if (p->expr) {
+        print_expr(&pr, p->expr, PREC_IF);
+        fputc('\n', out);
+    }
     flush_comments(&pr, UINT32_MAX);
 }
 
@@ -987,4 +991,6 @@ void ein_program_dump(const ein_program *p, FILE *out)
     fprintf(out, "program %s\n", p->name);
     for (int i = 0; i < p->n_stmts; i++)
         dump_stmt(out, p->stmts[i], 1);
+    if (p->expr)
+        dump_expr(out, p->expr, 1, "expr");
 }

@@ -16,6 +16,12 @@
 ein_program *ein_parse_buffer(ein_diag *diag, const char *name, const char *text, size_t len,
                               ein_parse_info *info)
 {
+    return ein_parse_text(diag, name, text, len, EIN_PARSE_PROGRAM, info);
+}
+
+ein_program *ein_parse_text(ein_diag *diag, const char *name, const char *text, size_t len,
+                            ein_parse_mode mode, ein_parse_info *info)
+{
     ein_parse_info dummy;
     if (!info)
         info = &dummy;
@@ -55,6 +61,7 @@ ein_program *ein_parse_buffer(ein_diag *diag, const char *name, const char *text
     st->col = 1;
     st->last_end = (ein_loc){ .file = file, .line = 1, .col = 1, .end_line = 1, .end_col = 2 };
     st->tokens_since_lex_error = 1 << 20;
+    st->start_token = mode == EIN_PARSE_REPL ? START_REPL : mode == EIN_PARSE_EXPR ? START_EXPR : 0;
 
     YY_BUFFER_STATE buf = ein_yy_scan_bytes(src, (int)slen, scanner);
     int rc = buf ? ein_yyparse(scanner, st) : 2;

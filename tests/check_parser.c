@@ -374,6 +374,49 @@ START_TEST(contextual_keywords_are_names)
 }
 END_TEST
 
+/* REPL input may hold experiment statements; an override is one expression. */
+START_TEST(parse_modes)
+{
+    ein_diag *d = ein_diag_new();
+    const char *repl = "import \"ei\"\ndata = fashion_mnist()\nnetwork { input 784 }\nw = 3\ngrid { eps in [0] }\n";
+    ein_program *p = ein_parse_text(d, "repl", repl, strlen(repl), EIN_PARSE_REPL, NULL);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(p->n_stmts, 5);
+    ck_assert_int_eq(p->stmts[0]->kind, EIN_STMT_IMPORT);
+    ck_assert_int_eq(p->stmts[1]->kind, EIN_STMT_DATA);
+    ck_assert_int_eq(p->stmts[2]->kind, EIN_STMT_NETWORK);
+    ck_assert_int_eq(p->stmts[3]->kind, EIN_STMT_BIND);
+    ck_assert_int_eq(p->stmts[4]->kind, EIN_STMT_GRID);
+    ck_assert_ptr_null(p->expr);
+    ein_program_free(p);
+
+    /* The same text is not a valid file: network needs an experiment there. */
+    ck_assert_ptr_null(ein_parse_buffer(d, "file", repl, strlen(repl), NULL));
+
+    const char *over = "[0, 0.5] ";
+    p = ein_parse_text(d, "--set eps", over, strlen(over), EIN_PARSE_EXPR, NULL);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(p->n_stmts, 0);
+    ck_assert_int_eq(p->expr->kind, EIN_EXPR_LIST);
+    ck_assert_int_eq(p->expr->loc.col, 1);
+    char *s = ein_expr_to_string(p->expr);
+    ck_assert_str_eq(s, "[0, 0.5]");
+    free(s);
+    ein_program_free(p);
+
+    size_t before = ein_diag_count(d);
+    p = ein_parse_text(d, "--set eps", "0.5 x", 5, EIN_PARSE_EXPR, NULL);
+    ck_assert_ptr_null(p);
+    ck_assert_str_eq(ein_diag_get(d, before)->msg, "end of file expected near 'x'");
+    ein_parse_info info;
+    p = ein_parse_text(d, "--set eps", "", 0, EIN_PARSE_EXPR, &info);
+    ck_assert_ptr_null(p);
+    ck_assert(info.incomplete);
+    ck_assert_str_eq(ein_diag_get(d, before + 1)->msg, "expression expected near end of file");
+    ein_diag_free(d);
+}
+END_TEST
+
 /* ---- robustness --------------------------------------------------------- */
 
 START_TEST(empty_and_comment_only)
@@ -595,6 +638,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(tc, every_statement);
     tcase_add_test(tc, dump_format);
     tcase_add_test(tc, contextual_keywords_are_names);
+    tcase_add_test(tc, parse_modes);
     suite_add_tcase(s, tc);
 
     TCase *tr = tcase_create("robustness");

@@ -38,6 +38,21 @@ typedef struct ein_parse_info {
 ein_program *ein_parse_buffer(ein_diag *diag, const char *name,
                               const char *text, size_t len, ein_parse_info *info);
 
+/* What a text is parsed as. */
+typedef enum ein_parse_mode {
+    EIN_PARSE_PROGRAM = 0, /* a file: imports, bindings, defs, experiments */
+    EIN_PARSE_REPL,        /* REPL input: the above plus experiment statements
+                              (`data = ...`, `network { ... }`, `grid { ... }`) at
+                              top level; a binding named like a statement keyword
+                              (`data = 1`) is read as that statement */
+    EIN_PARSE_EXPR         /* exactly one expression, in program->expr (command-line
+                              overrides such as `eps=[0, 0.5]`) */
+} ein_parse_mode;
+
+/* ein_parse_buffer with a mode. */
+ein_program *ein_parse_text(ein_diag *diag, const char *name, const char *text, size_t len,
+                            ein_parse_mode mode, ein_parse_info *info);
+
 /* Read and parse a file.  When the file cannot be read, returns NULL with
  * `err` set to EIN_ERR_IO and a message such as
  *   "cannot open 'x.ein': No such file or directory"
