@@ -342,6 +342,88 @@ START_TEST(dump_format)
 }
 END_TEST
 
+/* Golden dump of the block statements: node kinds, fields and ranges. */
+START_TEST(dump_blocks)
+{
+    const char *src =
+        "experiment e {\n"
+        "  network {\n"
+        "    hidden h x 2\n"
+        "  }\n"
+        "  loss t = f() weight 0.5 updates wex, bias\n"
+        "  train {\n"
+        "    lr.wix = 1\n"
+        "  }\n"
+        "  grid {\n"
+        "    zip {\n"
+        "      a in [1]\n"
+        "    }\n"
+        "    c in sample 3 seed 4 {\n"
+        "      lr ~ u(1, 2)\n"
+        "    }\n"
+        "    t in table(p, q) {\n"
+        "      1, -2\n"
+        "    }\n"
+        "    d = a * 2\n"
+        "    where a != 1\n"
+        "  }\n"
+        "  report \"out\" { test_acc }\n"
+        "}\n";
+    const char *want =
+        "program g.ein\n"
+        "  stmt experiment @1:1-23:2 e\n"
+        "    stmt network @2:3-4:4\n"
+        "      layer hidden @3:5-3:17\n"
+        "        name @3:12-3:13 h\n"
+        "        repeat: int @3:16-3:17 2\n"
+        "    stmt loss @5:3-5:44 t updates wex,bias\n"
+        "      call @5:12-5:15\n"
+        "        fn: name @5:12-5:13 f\n"
+        "      weight: real @5:23-5:26 0.5\n"
+        "    stmt train @6:3-8:4\n"
+        "      set @7:5-7:15 lr.wix\n"
+        "        int @7:14-7:15 1\n"
+        "    stmt grid @9:3-21:4\n"
+        "      axis zip @10:5-12:6\n"
+        "        axis in @11:7-11:15 a\n"
+        "          list @11:12-11:15\n"
+        "            int @11:13-11:14 1\n"
+        "      axis sample @13:5-15:6 c\n"
+        "        count: int @13:17-13:18 3\n"
+        "        seed: int @13:24-13:25 4\n"
+        "        lr: call @14:12-14:19\n"
+        "          fn: name @14:12-14:13 u\n"
+        "          arg: int @14:14-14:15 1\n"
+        "          arg: int @14:17-14:18 2\n"
+        "      axis table @16:5-18:6 t p,q\n"
+        "        row @17:7-17:12\n"
+        "          int @17:7-17:8 1\n"
+        "          unary @17:10-17:12 -\n"
+        "            int @17:11-17:12 2\n"
+        "      axis derived @19:5-19:14 d\n"
+        "        binary @19:9-19:14 *\n"
+        "          name @19:9-19:10 a\n"
+        "          int @19:13-19:14 2\n"
+        "      axis where @20:5-20:17\n"
+        "        binary @20:11-20:17 !=\n"
+        "          name @20:11-20:12 a\n"
+        "          int @20:16-20:17 1\n"
+        "    stmt report @22:3-22:28 \"out\" test_acc\n";
+    ein_diag *d = ein_diag_new();
+    ein_program *p = ein_parse_buffer(d, "g.ein", src, strlen(src), NULL);
+    ck_assert_ptr_nonnull(p);
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    ein_program_dump(p, f);
+    fclose(f);
+    ck_assert_str_eq(out, want);
+    free(out);
+    ein_program_free(p);
+    ein_diag_free(d);
+}
+END_TEST
+
 /* Contextual keywords are names everywhere a statement cannot start. */
 START_TEST(contextual_keywords_are_names)
 {
@@ -637,6 +719,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(tc, numbers_keep_kind_and_spelling);
     tcase_add_test(tc, every_statement);
     tcase_add_test(tc, dump_format);
+    tcase_add_test(tc, dump_blocks);
     tcase_add_test(tc, contextual_keywords_are_names);
     tcase_add_test(tc, parse_modes);
     suite_add_tcase(s, tc);
