@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <stdlib.h>
 
 static const char *const fwd_names[EIN_FWD_COUNT] = {
     "none", "layernorm", "layernorm_fwd", "center", "scale", "inorm", "inorm_sub",
@@ -127,4 +128,112 @@ void ein_config_resolve(ein_cell_config *cfg)
     }
     if (cfg->train.momentum_inhib < 0)
         cfg->train.momentum_inhib = cfg->train.momentum;
+}
+
+/* ---- canonical text (ein_config_write) --------------------------------- */
+
+static void put_num(FILE *out, const char *key, double d)
+{
+    char buf[40];
+    if (isnan(d)) {
+        snprintf(buf, sizeof buf, "nan");
+    } else {
+        for (int prec = 15; prec <= 17; prec++) {
+            snprintf(buf, sizeof buf, "%.*g", prec, d);
+            if (strtod(buf, NULL) == d)
+                break;
+        }
+    }
+    fprintf(out, "%s = %s\n", key, buf);
+}
+
+static void put_groups(FILE *out, const char *key, unsigned mask)
+{
+    fprintf(out, "%s =", key);
+    if (mask == EIN_GROUPS_DEFAULT) {
+        fputs(" default\n", out);
+        return;
+    }
+    for (int g = 0; g < EIN_GROUP_COUNT; g++)
+        if (mask & (1u << g))
+            fprintf(out, " %s", group_names[g]);
+    fputc('\n', out);
+}
+
+static void put_layer(FILE *out, const char *prefix, const ein_layer_config *l, unsigned flags)
+{
+    fprintf(out, "%s.kind = %s\n", prefix, l->kind == EIN_LAYER_EI ? "ei" : "e_only");
+    fprintf(out, "%s.ne = %d\n%s.ni = %d\n", prefix, l->ne, prefix, l->ni);
+    fprintf(out, "%s.act = %s\n", prefix, l->act == EIN_ACT_RELU ? "relu" : "none");
+    fprintf(out, "%s.init = %s\n", prefix, l->init == EIN_INIT_LOGNORMAL ? "lognormal" : "exponential");
+    fprintf(out, "%s.fwd = %s\n%s.bwd = %s\n", prefix, ein_fwd_norm_name(l->fwd), prefix,
+            ein_bwd_norm_name(l->bwd));
+    char key[80];
+    snprintf(key, sizeof key, "%s.learn", prefix);
+    put_groups(out, key, l->inhib_learn);
+    if (flags & EIN_CONFIG_PROVENANCE)
+        fprintf(out, "%s.where = %s\n", prefix, l->where);
+}
+
+void ein_config_write(FILE *out, const ein_cell_config *cfg, unsigned flags)
+{
+    const ein_data_config *d = &cfg->data;
+    fprintf(out, "data.dir = %s\n", d->dir);
+    fprintf(out, "data.train_images = %s\ndata.train_labels = %s\n", d->train_images, d->train_labels);
+    fprintf(out, "data.test_images = %s\ndata.test_labels = %s\n", d->test_images, d->test_labels);
+    put_num(out, "data.eps", d->eps);
+    fprintf(out, "data.shift_train = %s\ndata.shift_test = %s\n", d->shift_train ? "true" : "false",
+            d->shift_test ? "true" : "false");
+    put_num(out, "data.fixed_test_delta", d->fixed_test_delta);
+    fprintf(out, "data.limit_train = %ld\ndata.limit_test = %ld\n", d->limit_train, d->limit_test);
+    fprintf(out, "network.hidden = %d\n", cfg->n_hidden);
+    for (int i = 0; i < cfg->n_hidden && i < EIN_MAX_HIDDEN; i++) {
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "hidden.%d", i);
+        put_layer(out, prefix, &cfg->hidden[i], flags);
+    }
+    put_layer(out, "output", &cfg->output, flags);
+    fprintf(out, "losses = %d\n", cfg->n_losses);
+    for (int i = 0; i < cfg->n_losses && i < EIN_MAX_LOSSES; i++) {
+        const ein_loss_config *l = &cfg->losses[i];
+        char key[64];
+        fprintf(out, "losses.%d.kind = %s\n", i, l->kind == EIN_LOSS_TASK ? "task" : "inorm");
+        fprintf(out, "losses.%d.name = %s\n", i, l->name);
+        snprintf(key, sizeof key, "losses.%d.weight", i);
+        put_num(out, key, l->weight);
+        snprintf(key, sizeof key, "losses.%d.smoothing", i);
+        put_num(out, key, l->label_smoothing);
+        snprintf(key, sizeof key, "losses.%d.updates", i);
+        put_groups(out, key, l->groups);
+        if (flags & EIN_CONFIG_PROVENANCE)
+            fprintf(out, "losses.%d.where = %s\n", i, l->where);
+    }
+    const ein_train_config *t = &cfg->train;
+    fprintf(out, "train.optimizer = %s\n", t->optimizer == EIN_OPT_SGD ? "sgd" : "adam");
+    for (int g = 0; g < EIN_GROUP_COUNT; g++) {
+        char key[32];
+        snprintf(key, sizeof key, "train.lr.%s", group_names[g]);
+        put_num(out, key, t->lr[g]);
+    }
+    unsigned frozen = 0;
+    for (int g = 0; g < EIN_GROUP_COUNT; g++)
+        frozen |= t->frozen[g] ? 1u << g : 0u;
+    put_groups(out, "train.frozen", frozen);
+    put_num(out, "train.momentum", t->momentum);
+    put_num(out, "train.momentum_inhib", t->momentum_inhib);
+    put_num(out, "train.weight_decay", t->weight_decay);
+    put_num(out, "train.adam.beta1", t->adam_beta1);
+    put_num(out, "train.adam.beta2", t->adam_beta2);
+    put_num(out, "train.adam.eps", t->adam_eps);
+    fprintf(out, "train.clamp = %s\n", t->clamp ? "true" : "false");
+    fprintf(out, "train.epochs = %d\ntrain.batch = %d\n", t->epochs, t->batch);
+    fprintf(out, "train.shuffle = %s\n", t->shuffle ? "true" : "false");
+    fprintf(out, "train.seed = %llu\n", (unsigned long long)t->seed);
+    fputs("metrics =", out);
+    for (int m = 0; m < EIN_METRIC_COUNT; m++)
+        if (cfg->metrics & (1u << m))
+            fprintf(out, " %s", metric_names[m]);
+    fputc('\n', out);
+    if (flags & EIN_CONFIG_PROVENANCE)
+        fprintf(out, "results_dir = %s\n", cfg->results_dir);
 }

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define EIN_MAX_HIDDEN   16    /* hidden layers per network */
 #define EIN_MAX_LOSSES   8
@@ -161,5 +162,14 @@ int ein_fwd_norm_parse(const char *s);
 int ein_bwd_norm_parse(const char *s);
 int ein_group_parse(const char *s);
 int ein_metric_parse(const char *s);
+
+/* Canonical text of a configuration: one `key = value` line per field, in a
+ * fixed order (data, hidden.N, output, losses.N, train, metrics), numbers as
+ * shortest round-trip decimals, names as the language spells them.  Equal
+ * configs give equal text; cell ids hash it (grid.h).  Without
+ * EIN_CONFIG_PROVENANCE it leaves out what does not change a cell's
+ * computation: the `where` source locations and the results folder. */
+#define EIN_CONFIG_PROVENANCE 1u
+void ein_config_write(FILE *out, const ein_cell_config *cfg, unsigned flags);
 
 #endif
