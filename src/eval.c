@@ -675,8 +675,10 @@ static const ein_value *make_layer(ein_eval *ev, int b, const bound_args *a, ein
         f[2] = ein_value_int(ev->arena, 0, loc);
     }
     int act_i = b == B_EI ? 2 : 1, init_i = act_i + 1;
-    f[3] = a->v[act_i] ? a->v[act_i] : ein_value_sym(ev->arena, "relu", loc);
-    ok &= ein_want_choice(ev, f[3], "activation", act_names, 2) >= 0;
+    /* auto: relu in a hidden layer, none in the output layer (M7) */
+    f[3] = a->v[act_i] ? a->v[act_i] : ein_value_sym(ev->arena, "auto", loc);
+    if (a->v[act_i])
+        ok &= ein_want_choice(ev, f[3], "activation", act_names, 2) >= 0;
     f[4] = a->v[init_i] ? a->v[init_i] : ein_value_sym(ev->arena, "lognormal", loc);
     ok &= ein_want_choice(ev, f[4], "init", init_names, 2) >= 0;
     if (b == B_EI) {

@@ -1,0 +1,36 @@
+/* lower.h — one experiment under one set of grid bindings → ein_cell_config.
+ *
+ * Lowering starts from ein_config_defaults() (model.md defaults) and
+ * overwrites only what the experiment says; then ein_config_resolve() fills
+ * the "-1 = default" fields, so two spellings of the same configuration
+ * (ni = auto vs ni = 50) lower to identical configs and identical cell ids.
+ *
+ *   data = idx(...)/fashion_mnist(...)  → cfg.data, and batch/shuffle → cfg.train
+ *   network { input N  hidden L [x K]  output L }
+ *                                       → n_hidden, hidden[], output (input must
+ *                                         equal the data's pixels, output ne its classes)
+ *   norm forward/backward = KIND        → every hidden layer whose fwd/bwd is `inherit`
+ *                                         (the output layer never inherits: M7)
+ *   loss NAME = cross_entropy(..)/inorm_loss() [weight W] [updates G, ...]
+ *                                       → losses[] (declaring any replaces the default task loss)
+ *   train { path = value }              → cfg.train (lr sets wex+bias, lr.wix wix+bix,
+ *                                         lr.wei wei+bei; a single-group lr.bix wins over lr.wix)
+ *   report "dir" { metrics }            → results_dir, metrics (added to the default set)
+ *
+ * Every value rule is reported at the expression that broke it, through the
+ * evaluator's sink (deduplicated across cells).
+ */
+#ifndef EIN_LOWER_H
+#define EIN_LOWER_H
+
+#include <stdbool.h>
+#include "ein/ast.h"
+#include "ein/config.h"
+#include "ein/eval.h"
+
+/* `scope` holds the experiment's locals, axes and derived values for this
+ * cell (grid.c builds it).  Returns false when any rule was broken. */
+bool ein_lower_experiment(ein_eval *ev, ein_scope *scope, const ein_stmt *experiment,
+                          ein_cell_config *cfg);
+
+#endif

@@ -1,0 +1,903 @@
+/* check.c — imports, name resolution and the static rules of a .ein module
+ * (include/ein/check.h).  Rules that need values (widths, ranges of
+ * probabilities, learning rates, variant keys, zip lengths) are checked when
+ * the grid is expanded and each cell lowered (grid.c, lower.c, eval.c), which
+ * ein_check_* does for every experiment unless told not to. */
+#include "ein/check.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ein/grid.h"
+#include "ein/parse.h"
+
+/* ---- names ------------------------------------------------------------- */
+
+enum { K_GLOBAL = 0, K_DEF, K_PARAM, K_LOCAL, K_AXIS, K_DERIVED };
+
+typedef struct sname {
+    const char *name;
+    ein_loc loc;
+    int kind;
+    bool used;
+    bool warn_unused;
+} sname;
+
+typedef struct frame {
+    sname *names;
+    int n, cap;
+    struct frame *up;
+} frame;
+
+typedef struct checker {
+    ein_diag *diag;
+    ein_module *m;
+    frame globals;
+    bool oom;
+    /* import loading */
+    char **loaded;           /* realpaths of m->programs, same order */
+    char *stack[64];         /* realpaths of files being loaded (cycle detection) */
+    const char *stack_names[64];
+    int depth;
+} checker;
+
+static const char *const train_settings[] = {
+    "optimizer", "lr", "lr.wex", "lr.bias", "lr.wix", "lr.bix", "lr.wei", "lr.bei",
+    "momentum", "momentum_inhib", "weight_decay", "adam.beta1", "adam.beta2", "adam.eps",
+    "epochs", "batch", "shuffle", "seed", "clamp", "frozen",
+};
+#define N_TRAIN_SETTINGS (sizeof train_settings / sizeof train_settings[0])
+
+const char *const *ein_train_settings(size_t *n)
+{
+    *n = N_TRAIN_SETTINGS;
+    return train_settings;
+}
+
+static const char *const group_names[] = {
+    "wex", "bias", "wix", "bix", "wei", "bei", "all", "excitatory", "inhibitory",
+};
+static const char *const fwd_names[] = {
+    "none", "layernorm", "layernorm_fwd", "center", "scale", "inorm", "inorm_sub",
+};
+static const char *const bwd_names[] = {
+    "none", "full", "gradnorm", "center", "scale", "decorrelate", "fa_center",
+};
+static const char *const dist_names[] = { "loguniform", "uniform", "randint" };
+
+static void join_names(char *buf, size_t n, const char *const *names, size_t count)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < count && len < n; i++)
+        len += (size_t)snprintf(buf + len, n - len, "%s%s", i ? ", " : "", names[i]);
+}
+
+static sname *frame_add(checker *c, frame *f, const char *name, ein_loc loc, int kind)
+{
+    if (f->n == f->cap) {
+        int cap = f->cap ? 2 * f->cap : 16;
+        sname *p = realloc(f->names, (size_t)cap * sizeof *p);
+        if (!p) {
+            c->oom = true;
+            return NULL;
+        }
+        f->names = p;
+        f->cap = cap;
+    }
+    sname *s = &f->names[f->n++];
+    *s = (sname){ .name = name, .loc = loc, .kind = kind };
+    return s;
+}
+
+static sname *frame_find(frame *f, const char *name)
+{
+    for (int i = 0; i < f->n; i++)
+        if (strcmp(f->names[i].name, name) == 0)
+            return &f->names[i];
+    return NULL;
+}
+
+/* Add a definition, reporting a duplicate in the same frame with both places. */
+static sname *define(checker *c, frame *f, const char *name, ein_loc loc, int kind)
+{
+    sname *old = frame_find(f, name);
+    if (old) {
+        ein_diag_error(c->diag, loc, "'%s' is already defined", name);
+        ein_diag_note(c->diag, old->loc, "'%s' was first defined here", name);
+        return NULL;
+    }
+    if (f == &c->globals && (ein_is_builtin_function(name) || ein_is_builtin_symbol(name))) {
+        ein_diag_error(c->diag, loc, "'%s' is a builtin name and cannot be redefined", name);
+        return NULL;
+    }
+    return frame_add(c, f, name, loc, kind);
+}
+
+static void suggest_visible(checker *c, frame *f, const char *name)
+{
+    const char **names = NULL;
+    size_t n = 0, cap = 0;
+    size_t nb;
+    const char *const *b = ein_builtin_names(&nb);
+    for (frame *fr = f; fr; fr = fr->up) {
+        for (int i = 0; i < fr->n; i++) {
+            if (n == cap) {
+                cap = cap ? 2 * cap : 64;
+                const char **p = realloc(names, cap * sizeof *p);
+                if (!p) {
+                    free(names);
+                    return;
+                }
+                names = p;
+            }
+            names[n++] = fr->names[i].name;
+        }
+    }
+    const char **all = realloc(names, (n + nb) * sizeof *all);
+    if (!all) {
+        free(names);
+        return;
+    }
+    memcpy(all + n, b, nb * sizeof *b);
+    ein_diag_suggest(c->diag, name, all, n + nb);
+    free(all);
+}
+
+/* What an unresolved bare name stands for, for a better message. */
+enum { CTX_ANY = 0, CTX_FWD, CTX_BWD };
+
+static void resolve(checker *c, frame *f, const char *name, ein_loc loc, int ctx)
+{
+    for (frame *fr = f; fr; fr = fr->up) {
+        sname *s = frame_find(fr, name);
+        if (s) {
+            s->used = true;
+            return;
+        }
+    }
+    if (ein_is_builtin_function(name) || ein_is_builtin_symbol(name))
+        return;
+    char valid[256];
+    if (ctx == CTX_FWD || ctx == CTX_BWD) {
+        const char *const *names = ctx == CTX_FWD ? fwd_names : bwd_names;
+        size_t n = ctx == CTX_FWD ? 7 : 7;
+        join_names(valid, sizeof valid, names, n);
+        if (ein_diag_error(c->diag, loc, "unknown %s norm '%s' (valid: %s)",
+                           ctx == CTX_FWD ? "forward" : "backward", name, valid))
+            ein_diag_suggest(c->diag, name, names, n);
+        return;
+    }
+    if (ein_diag_error(c->diag, loc, "unknown name '%s'", name))
+        suggest_visible(c, f, name);
+}
+
+static void walk(checker *c, frame *f, const ein_expr *e, int ctx)
+{
+    switch (e->kind) {
+    case EIN_EXPR_NAME:
+        resolve(c, f, e->name, e->loc, ctx);
+        break;
+    case EIN_EXPR_FIELD:
+        walk(c, f, e->field.base, CTX_ANY);
+        break;
+    case EIN_EXPR_CALL: {
+        walk(c, f, e->call.fn, CTX_ANY);
+        for (int i = 0; i < e->call.n_args; i++) {
+            const ein_arg *a = &e->call.args[i];
+            int actx = CTX_ANY;
+            if (a->name && !strcmp(a->name, "fwd"))
+                actx = CTX_FWD;
+            else if (a->name && !strcmp(a->name, "bwd"))
+                actx = CTX_BWD;
+            walk(c, f, a->value, actx);
+        }
+        break;
+    }
+    case EIN_EXPR_LIST:
+        for (int i = 0; i < e->list.n_items; i++)
+            walk(c, f, e->list.items[i], CTX_ANY);
+        break;
+    case EIN_EXPR_RECORD:
+        for (int i = 0; i < e->record.n_fields; i++) {
+            const ein_field *fl = &e->record.fields[i];
+            for (int j = 0; j < i; j++)
+                if (strcmp(e->record.fields[j].name, fl->name) == 0) {
+                    ein_diag_error(c->diag, fl->name_loc, "duplicate key '%s'", fl->name);
+                    ein_diag_note(c->diag, e->record.fields[j].name_loc, "'%s' was first given here",
+                                  fl->name);
+                    break;
+                }
+            int fctx = !strcmp(fl->name, "fwd") ? CTX_FWD : !strcmp(fl->name, "bwd") ? CTX_BWD : CTX_ANY;
+            walk(c, f, fl->value, fctx);
+        }
+        break;
+    case EIN_EXPR_RANGE:
+        walk(c, f, e->range.lo, CTX_ANY);
+        walk(c, f, e->range.hi, CTX_ANY);
+        break;
+    case EIN_EXPR_UNARY:
+        walk(c, f, e->unary.arg, CTX_ANY);
+        break;
+    case EIN_EXPR_BINARY:
+        walk(c, f, e->binary.lhs, CTX_ANY);
+        walk(c, f, e->binary.rhs, CTX_ANY);
+        break;
+    case EIN_EXPR_IF:
+        walk(c, f, e->cond.test, CTX_ANY);
+        walk(c, f, e->cond.then_, ctx);
+        walk(c, f, e->cond.else_, ctx);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- experiments ------------------------------------------------------- */
+
+/* Report a repeated statement or key: error at `loc`, note at `first`. */
+static void duplicate(checker *c, ein_loc loc, ein_loc first, const char *what)
+{
+    ein_diag_error(c->diag, loc, "%s is given twice", what);
+    ein_diag_note(c->diag, first, "first given here");
+}
+
+static void define_axes(checker *c, frame *ex, const ein_axis *axes, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const ein_axis *a = &axes[i];
+        switch (a->kind) {
+        case EIN_AXIS_ZIP:
+            define_axes(c, ex, a->zip, a->n_zip);
+            break;
+        case EIN_AXIS_WHERE:
+            break;
+        case EIN_AXIS_DERIVED: {
+            sname *s = define(c, ex, a->name.name, a->name.loc, K_DERIVED);
+            if (s)
+                s->warn_unused = true;
+            break;
+        }
+        default:
+            define(c, ex, a->name.name, a->name.loc, K_AXIS);
+        }
+    }
+}
+
+static void walk_axes(checker *c, frame *ex, const ein_axis *axes, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const ein_axis *a = &axes[i];
+        switch (a->kind) {
+        case EIN_AXIS_IN:
+        case EIN_AXIS_DERIVED:
+        case EIN_AXIS_WHERE:
+            walk(c, ex, a->value, CTX_ANY);
+            break;
+        case EIN_AXIS_ZIP:
+            if (a->n_zip == 0)
+                ein_diag_error(c->diag, a->loc, "zip group has no axes");
+            walk_axes(c, ex, a->zip, a->n_zip);
+            break;
+        case EIN_AXIS_SAMPLE:
+            if (a->n_draws == 0)
+                ein_diag_error(c->diag, a->loc, "sample axis '%s' draws nothing", a->name.name);
+            for (int d = 0; d < a->n_draws; d++) {
+                const ein_draw *dr = &a->draws[d];
+                for (int k = 0; k < d; k++)
+                    if (!strcmp(a->draws[k].name.name, dr->name.name)) {
+                        ein_diag_error(c->diag, dr->name.loc, "'%s' is already drawn in this sample",
+                                       dr->name.name);
+                        ein_diag_note(c->diag, a->draws[k].name.loc, "first drawn here");
+                    }
+                const ein_expr *dist = dr->dist;
+                char valid[64];
+                join_names(valid, sizeof valid, dist_names, 3);
+                if (dist->kind != EIN_EXPR_CALL || dist->call.fn->kind != EIN_EXPR_NAME) {
+                    ein_diag_error(c->diag, dist->loc, "a draw must be a distribution (%s)", valid);
+                    continue;
+                }
+                const char *fn = dist->call.fn->name;
+                if (strcmp(fn, "loguniform") && strcmp(fn, "uniform") && strcmp(fn, "randint")) {
+                    if (ein_diag_error(c->diag, dist->call.fn->loc,
+                                       "unknown distribution '%s' (valid: %s)", fn, valid))
+                        ein_diag_suggest(c->diag, fn, dist_names, 3);
+                    continue;
+                }
+                for (int k = 0; k < dist->call.n_args; k++)
+                    walk(c, ex, dist->call.args[k].value, CTX_ANY);
+            }
+            break;
+        case EIN_AXIS_TABLE:
+            for (int k = 0; k < a->n_columns; k++)
+                for (int j = 0; j < k; j++)
+                    if (!strcmp(a->columns[j].name, a->columns[k].name)) {
+                        ein_diag_error(c->diag, a->columns[k].loc, "duplicate column '%s'",
+                                       a->columns[k].name);
+                        ein_diag_note(c->diag, a->columns[j].loc, "first given here");
+                    }
+            if (a->n_rows == 0)
+                ein_diag_error(c->diag, a->loc, "table axis '%s' has no rows", a->name.name);
+            for (int r = 0; r < a->n_rows; r++)
+                for (int k = 0; k < a->rows[r].n_values; k++)
+                    walk(c, ex, a->rows[r].values[k], CTX_ANY);
+            break;
+        }
+    }
+}
+
+static void check_experiment(checker *c, const ein_stmt *x)
+{
+    frame ex = { .up = &c->globals };
+    const ein_stmt *seen_data = NULL, *seen_net = NULL, *seen_norm[2] = { NULL, NULL };
+    const ein_stmt *seen_report_path = NULL;
+    const ein_setting *settings[64];
+    int n_settings = 0;
+    const ein_stmt *losses[EIN_MAX_LOSSES * 4];
+    int n_losses = 0;
+    const ein_ident *metrics[64];
+    int n_metrics = 0;
+
+    for (int i = 0; i < x->experiment.n_stmts; i++) {
+        const ein_stmt *s = x->experiment.stmts[i];
+        if (s->kind == EIN_STMT_BIND) {
+            sname *n = define(c, &ex, s->bind.name.name, s->bind.name.loc, K_LOCAL);
+            if (n)
+                n->warn_unused = true;
+        } else if (s->kind == EIN_STMT_GRID) {
+            define_axes(c, &ex, s->grid.axes, s->grid.n_axes);
+        }
+    }
+    for (int i = 0; i < x->experiment.n_stmts; i++) {
+        const ein_stmt *s = x->experiment.stmts[i];
+        switch (s->kind) {
+        case EIN_STMT_BIND:
+            walk(c, &ex, s->bind.value, CTX_ANY);
+            break;
+        case EIN_STMT_DATA:
+            if (seen_data)
+                duplicate(c, s->loc, seen_data->loc, "data");
+            seen_data = s;
+            walk(c, &ex, s->data.value, CTX_ANY);
+            break;
+        case EIN_STMT_NETWORK: {
+            if (seen_net)
+                duplicate(c, s->loc, seen_net->loc, "network");
+            seen_net = s;
+            const ein_layer_decl *in = NULL, *out = NULL;
+            for (int k = 0; k < s->network.n_layers; k++) {
+                const ein_layer_decl *l = &s->network.layers[k];
+                if (l->role == EIN_ROLE_INPUT) {
+                    if (in)
+                        duplicate(c, l->loc, in->loc, "input");
+                    in = l;
+                } else if (l->role == EIN_ROLE_OUTPUT) {
+                    if (out)
+                        duplicate(c, l->loc, out->loc, "output");
+                    out = l;
+                } else if (out) {
+                    ein_diag_error(c->diag, l->loc, "hidden layer after the output layer");
+                }
+                walk(c, &ex, l->value, CTX_ANY);
+                if (l->repeat)
+                    walk(c, &ex, l->repeat, CTX_ANY);
+            }
+            break;
+        }
+        case EIN_STMT_NORM: {
+            int d = s->norm.dir == EIN_NORM_BACKWARD;
+            if (seen_norm[d])
+                duplicate(c, s->loc, seen_norm[d]->loc, d ? "norm backward" : "norm forward");
+            seen_norm[d] = s;
+            walk(c, &ex, s->norm.value, d ? CTX_BWD : CTX_FWD);
+            break;
+        }
+        case EIN_STMT_LOSS: {
+            for (int k = 0; k < n_losses; k++)
+                if (!strcmp(losses[k]->loss.name.name, s->loss.name.name)) {
+                    char what[96];
+                    snprintf(what, sizeof what, "loss '%s'", s->loss.name.name);
+                    duplicate(c, s->loss.name.loc, losses[k]->loss.name.loc, what);
+                    break;
+                }
+            if (n_losses < (int)(sizeof losses / sizeof losses[0]))
+                losses[n_losses++] = s;
+            walk(c, &ex, s->loss.value, CTX_ANY);
+            if (s->loss.weight)
+                walk(c, &ex, s->loss.weight, CTX_ANY);
+            for (int k = 0; k < s->loss.n_updates; k++) {
+                const ein_ident *g = &s->loss.updates[k];
+                if (!ein_group_mask(g->name)) {
+                    char valid[128];
+                    join_names(valid, sizeof valid, group_names, 9);
+                    if (ein_diag_error(c->diag, g->loc,
+                                       "loss '%s' updates parameter group '%s', which does not exist (valid: %s)",
+                                       s->loss.name.name, g->name, valid))
+                        ein_diag_suggest(c->diag, g->name, group_names, 9);
+                }
+                for (int j = 0; j < k; j++)
+                    if (!strcmp(s->loss.updates[j].name, g->name)) {
+                        char what[96];
+                        snprintf(what, sizeof what, "group '%s'", g->name);
+                        duplicate(c, g->loc, s->loss.updates[j].loc, what);
+                    }
+            }
+            break;
+        }
+        case EIN_STMT_TRAIN:
+            for (int k = 0; k < s->train.n_settings; k++) {
+                const ein_setting *st = &s->train.settings[k];
+                char path[128];
+                size_t len = 0;
+                path[0] = '\0';
+                for (int j = 0; j < st->n_path && len < sizeof path; j++)
+                    len += (size_t)snprintf(path + len, sizeof path - len, "%s%s", j ? "." : "",
+                                            st->path[j].name);
+                bool known = false;
+                for (size_t j = 0; j < N_TRAIN_SETTINGS; j++)
+                    known |= !strcmp(train_settings[j], path);
+                ein_loc ploc = ein_loc_span(st->path[0].loc, st->path[st->n_path - 1].loc);
+                if (!known) {
+                    if (ein_diag_error(c->diag, ploc, "unknown train setting '%s'", path))
+                        ein_diag_suggest(c->diag, path, train_settings, N_TRAIN_SETTINGS);
+                }
+                for (int j = 0; j < n_settings; j++) {
+                    const ein_setting *o = settings[j];
+                    bool same = o->n_path == st->n_path;
+                    for (int q = 0; same && q < st->n_path; q++)
+                        same = !strcmp(o->path[q].name, st->path[q].name);
+                    if (same) {
+                        char what[160];
+                        snprintf(what, sizeof what, "setting '%s'", path);
+                        duplicate(c, ploc, o->loc, what);
+                        break;
+                    }
+                }
+                if (n_settings < 64)
+                    settings[n_settings++] = st;
+                walk(c, &ex, st->value, CTX_ANY);
+            }
+            break;
+        case EIN_STMT_GRID:
+            walk_axes(c, &ex, s->grid.axes, s->grid.n_axes);
+            break;
+        case EIN_STMT_REPORT:
+            if (s->report.path) {
+                if (seen_report_path)
+                    duplicate(c, s->report.path_loc, seen_report_path->report.path_loc,
+                              "the report folder");
+                seen_report_path = s;
+            }
+            for (int k = 0; k < s->report.n_metrics; k++) {
+                const ein_ident *mt = &s->report.metrics[k];
+                if (ein_metric_parse(mt->name) < 0) {
+                    const char *names[EIN_METRIC_COUNT];
+                    for (int j = 0; j < EIN_METRIC_COUNT; j++)
+                        names[j] = ein_metric_name((ein_metric)j);
+                    char valid[256];
+                    join_names(valid, sizeof valid, names, EIN_METRIC_COUNT);
+                    if (ein_diag_error(c->diag, mt->loc, "unknown metric '%s' (valid: %s)", mt->name, valid))
+                        ein_diag_suggest(c->diag, mt->name, names, EIN_METRIC_COUNT);
+                }
+                for (int j = 0; j < n_metrics; j++)
+                    if (!strcmp(metrics[j]->name, mt->name)) {
+                        char what[96];
+                        snprintf(what, sizeof what, "metric '%s'", mt->name);
+                        duplicate(c, mt->loc, metrics[j]->loc, what);
+                        break;
+                    }
+                if (n_metrics < 64)
+                    metrics[n_metrics++] = mt;
+            }
+            break;
+        default:
+            break;
+        }
+    }
+    for (int i = 0; i < ex.n; i++) {
+        sname *s = &ex.names[i];
+        if (s->used)
+            continue;
+        if (s->kind == K_AXIS)
+            ein_diag_error(c->diag, s->loc,
+                           "grid axis '%s' is never used (its cells would all be the same)", s->name);
+        else if (s->warn_unused && s->name[0] != '_')
+            ein_diag_warning(c->diag, s->loc, "'%s' is defined but never used", s->name);
+    }
+    free(ex.names);
+}
+
+/* ---- imports ----------------------------------------------------------- */
+
+static bool is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static bool is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static void dir_of(const char *path, char *buf, size_t n)
+{
+    const char *slash = path ? strrchr(path, '/') : NULL;
+    if (!slash)
+        snprintf(buf, n, ".");
+    else if (slash == path)
+        snprintf(buf, n, "/");
+    else
+        snprintf(buf, n, "%.*s", (int)(slash - path), path);
+}
+
+static const char *base_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+char *ein_stdlib_dir(const ein_check_options *opt, char *buf, size_t n)
+{
+    if (opt && opt->stdlib_dir) {
+        snprintf(buf, n, "%s", opt->stdlib_dir);
+        return is_dir(buf) ? buf : NULL;
+    }
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len > 0) {
+        exe[len] = '\0';
+        char bindir[PATH_MAX];
+        dir_of(exe, bindir, sizeof bindir);
+        static const char *const rel[] = { "/stdlib", "/../../stdlib", "/../../../stdlib",
+                                           "/../share/ein/stdlib" };
+        for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+            char probe[PATH_MAX + 64];
+            snprintf(buf, n, "%s%s", bindir, rel[i]);
+            snprintf(probe, sizeof probe, "%s/ei.ein", buf);
+            if (is_file(probe))
+                return buf;
+        }
+    }
+    snprintf(buf, n, "stdlib");
+    return is_dir(buf) ? buf : NULL;
+}
+
+/* Find the file for `import "name"` from a file in folder `dir`. */
+static bool find_import(const ein_check_options *opt, const char *dir, const char *name,
+                        char *out, size_t n, char *searched, size_t sn)
+{
+    size_t nl = strlen(name);
+    const char *ext = nl > 4 && !strcmp(name + nl - 4, ".ein") ? "" : ".ein";
+    size_t slen = 0;
+    searched[0] = '\0';
+#define TRY(folder)                                                                     \
+    do {                                                                                \
+        if (snprintf(out, n, "%s/%s%s", (folder), name, ext) < (int)n && is_file(out))  \
+            return true;                                                                \
+        if (slen < sn)                                                                  \
+            slen += (size_t)snprintf(searched + slen, sn - slen, "%s%s", slen ? ", " : "", (folder)); \
+    } while (0)
+    if (name[0] == '/') {
+        snprintf(searched, sn, "/");
+        return snprintf(out, n, "%s%s", name, ext) < (int)n && is_file(out);
+    }
+    TRY(dir);
+    const char *path = opt && opt->ein_path ? opt->ein_path : getenv("EIN_PATH");
+    if (path) {
+        char buf[EIN_PATH_MAX];
+        for (const char *p = path; *p;) {
+            const char *colon = strchr(p, ':');
+            size_t len = colon ? (size_t)(colon - p) : strlen(p);
+            if (len > 0 && len < sizeof buf) {
+                memcpy(buf, p, len);
+                buf[len] = '\0';
+                TRY(buf);
+            }
+            p += len + (colon != NULL);
+        }
+    }
+    char lib[EIN_PATH_MAX];
+    if (ein_stdlib_dir(opt, lib, sizeof lib))
+        TRY(lib);
+#undef TRY
+    return false;
+}
+
+static void load_imports(checker *c, const ein_program *p, const char *dir)
+{
+    ein_module *m = c->m;
+    for (int i = 0; i < p->n_stmts && !c->oom; i++) {
+        const ein_stmt *s = p->stmts[i];
+        if (s->kind != EIN_STMT_IMPORT)
+            continue;
+        char path[EIN_PATH_MAX], searched[2048];
+        if (!find_import(&m->options, dir, s->import.path, path, sizeof path, searched, sizeof searched)) {
+            ein_diag_error(c->diag, s->import.path_loc, "cannot find import '%s' (searched: %s)",
+                           s->import.path, searched);
+            continue;
+        }
+        char *real = realpath(path, NULL);
+        if (!real) {
+            c->oom = true;
+            return;
+        }
+        int on_stack = -1;
+        for (int k = 0; k < c->depth; k++)
+            if (!strcmp(c->stack[k], real))
+                on_stack = k;
+        if (on_stack >= 0) {
+            char cycle[1024];
+            size_t len = 0;
+            for (int k = on_stack; k < c->depth && len < sizeof cycle; k++)
+                len += (size_t)snprintf(cycle + len, sizeof cycle - len, "%s -> ",
+                                        base_of(c->stack_names[k]));
+            if (len < sizeof cycle)
+                snprintf(cycle + len, sizeof cycle - len, "%s", base_of(path));
+            ein_diag_error(c->diag, s->import.path_loc, "import cycle: %s", cycle);
+            free(real);
+            continue;
+        }
+        bool done = false;
+        for (int k = 0; k < m->n_programs && !done; k++)
+            done = !strcmp(c->loaded[k], real);
+        if (done) {
+            free(real);
+            continue;
+        }
+        if (c->depth >= 64) {
+            ein_diag_error(c->diag, s->import.path_loc, "imports nested too deeply");
+            free(real);
+            continue;
+        }
+        ein_err err = {0};
+        ein_program *q = ein_parse_file(c->diag, path, NULL, &err);
+        if (!q) {
+            if (err.code != EIN_OK)
+                ein_diag_error(c->diag, s->import.path_loc, "cannot import '%s': %s", s->import.path, err.msg);
+            free(real);
+            continue;
+        }
+        char qdir[EIN_PATH_MAX];
+        dir_of(path, qdir, sizeof qdir);
+        c->stack[c->depth] = real;
+        c->stack_names[c->depth] = ein_diag_source_name(c->diag, q->file);
+        c->depth++;
+        load_imports(c, q, qdir);
+        c->depth--;
+        ein_program **progs = realloc(m->programs, (size_t)(m->n_programs + 1) * sizeof *progs);
+        char **loaded = realloc(c->loaded, (size_t)(m->n_programs + 1) * sizeof *loaded);
+        if (progs)
+            m->programs = progs;
+        if (loaded)
+            c->loaded = loaded;
+        if (!progs || !loaded) {
+            ein_program_free(q);
+            free(real);
+            c->oom = true;
+            return;
+        }
+        m->programs[m->n_programs] = q;
+        c->loaded[m->n_programs] = real;
+        m->n_programs++;
+    }
+}
+
+/* ---- the module -------------------------------------------------------- */
+
+static bool has_experiment(const ein_program *p)
+{
+    for (int i = 0; i < p->n_stmts; i++)
+        if (p->stmts[i]->kind == EIN_STMT_EXPERIMENT)
+            return true;
+    return false;
+}
+
+static void check_all(checker *c)
+{
+    ein_module *m = c->m;
+    int n = m->n_programs + 1;
+    /* 1. every top-level definition, imports first */
+    for (int k = 0; k < n; k++) {
+        const ein_program *p = k < m->n_programs ? m->programs[k] : m->root;
+        bool warn = k == m->n_programs && has_experiment(p);
+        for (int i = 0; i < p->n_stmts; i++) {
+            const ein_stmt *s = p->stmts[i];
+            sname *d = NULL;
+            if (s->kind == EIN_STMT_BIND)
+                d = define(c, &c->globals, s->bind.name.name, s->bind.name.loc, K_GLOBAL);
+            else if (s->kind == EIN_STMT_DEF)
+                d = define(c, &c->globals, s->def.name.name, s->def.name.loc, K_DEF);
+            if (d)
+                d->warn_unused = warn;
+        }
+    }
+    /* 2. every expression */
+    for (int k = 0; k < n; k++) {
+        const ein_program *p = k < m->n_programs ? m->programs[k] : m->root;
+        const ein_stmt *exps[256];
+        int n_exps = 0;
+        for (int i = 0; i < p->n_stmts; i++) {
+            const ein_stmt *s = p->stmts[i];
+            if (s->kind == EIN_STMT_BIND) {
+                walk(c, &c->globals, s->bind.value, CTX_ANY);
+            } else if (s->kind == EIN_STMT_DEF) {
+                frame params = { .up = &c->globals };
+                for (int j = 0; j < s->def.n_params; j++) {
+                    const ein_param *pa = &s->def.params[j];
+                    if (pa->default_value)
+                        walk(c, &params, pa->default_value, CTX_ANY);
+                    define(c, &params, pa->name.name, pa->name.loc, K_PARAM);
+                }
+                walk(c, &params, s->def.body, CTX_ANY);
+                free(params.names);
+            } else if (s->kind == EIN_STMT_EXPERIMENT) {
+                for (int j = 0; j < n_exps; j++)
+                    if (!strcmp(exps[j]->experiment.name.name, s->experiment.name.name)) {
+                        char what[96];
+                        snprintf(what, sizeof what, "experiment '%s'", s->experiment.name.name);
+                        duplicate(c, s->experiment.name.loc, exps[j]->experiment.name.loc, what);
+                    }
+                if (n_exps < 256)
+                    exps[n_exps++] = s;
+                check_experiment(c, s);
+            } else if (s->kind != EIN_STMT_IMPORT) {
+                ein_diag_error(c->diag, s->loc, "'%s' belongs inside an experiment",
+                               ein_stmt_kind_name(s->kind));
+            }
+        }
+    }
+    for (int i = 0; i < c->globals.n; i++) {
+        sname *s = &c->globals.names[i];
+        if (!s->used && s->warn_unused && s->name[0] != '_')
+            ein_diag_warning(c->diag, s->loc, "'%s' is defined but never used", s->name);
+    }
+}
+
+/* Evaluate every top-level binding once, so value errors in libraries show
+ * even when no experiment uses them. */
+static void eval_globals(ein_module *m)
+{
+    ein_varena *arena = ein_varena_new();
+    if (!arena)
+        return;
+    ein_eval ev;
+    ein_eval_init(&ev, m->diag, arena);
+    ein_scope *g = ein_module_globals(m, &ev);
+    for (int k = 0; g && k <= m->n_programs; k++) {
+        const ein_program *p = k < m->n_programs ? m->programs[k] : m->root;
+        for (int i = 0; i < p->n_stmts && !ein_diag_full(m->diag); i++)
+            if (p->stmts[i]->kind == EIN_STMT_BIND)
+                ein_scope_get(&ev, g, p->stmts[i]->bind.name.name, p->stmts[i]->bind.name.loc);
+    }
+    ein_eval_fini(&ev);
+    ein_varena_free(arena);
+}
+
+ein_scope *ein_module_globals(const ein_module *m, ein_eval *ev)
+{
+    ein_scope *g = ein_scope_new(ev, NULL);
+    if (!g)
+        return NULL;
+    for (int k = 0; k <= m->n_programs; k++) {
+        const ein_program *p = k < m->n_programs ? m->programs[k] : m->root;
+        for (int i = 0; i < p->n_stmts; i++) {
+            const ein_stmt *s = p->stmts[i];
+            bool ok = true;
+            if (s->kind == EIN_STMT_BIND)
+                ok = ein_scope_add_lazy(ev, g, s->bind.name.name, s->bind.name.loc, s->bind.value);
+            else if (s->kind == EIN_STMT_DEF)
+                ok = ein_scope_add_def(ev, g, s);
+            if (!ok)
+                return NULL;
+        }
+    }
+    return g;
+}
+
+int ein_module_experiments(const ein_module *m, const ein_stmt **out, int max)
+{
+    int n = 0;
+    for (int i = 0; i < m->root->n_stmts; i++)
+        if (m->root->stmts[i]->kind == EIN_STMT_EXPERIMENT) {
+            if (n < max)
+                out[n] = m->root->stmts[i];
+            n++;
+        }
+    return n;
+}
+
+const ein_stmt *ein_module_experiment(const ein_module *m, const char *name)
+{
+    for (int i = 0; i < m->root->n_stmts; i++) {
+        const ein_stmt *s = m->root->stmts[i];
+        if (s->kind == EIN_STMT_EXPERIMENT && !strcmp(s->experiment.name.name, name))
+            return s;
+    }
+    return NULL;
+}
+
+void ein_module_free(ein_module *m)
+{
+    if (!m)
+        return;
+    for (int i = 0; i < m->n_programs; i++)
+        ein_program_free(m->programs[i]);
+    free(m->programs);
+    if (m->owns_root)
+        ein_program_free(m->root);
+    free(m);
+}
+
+ein_module *ein_check_program(ein_diag *diag, ein_program *root, const char *path,
+                              const ein_check_options *opt)
+{
+    ein_module *m = calloc(1, sizeof *m);
+    if (!m) {
+        ein_diag_error(diag, EIN_NO_LOC, "out of memory");
+        return NULL;
+    }
+    m->diag = diag;
+    m->root = root;
+    if (opt)
+        m->options = *opt;
+    snprintf(m->root_path, sizeof m->root_path, "%s", path ? path : "");
+    int errors_before = ein_diag_n_errors(diag);
+
+    checker c = { .diag = diag, .m = m };
+    char dir[EIN_PATH_MAX];
+    dir_of(path && *path ? path : NULL, dir, sizeof dir);
+    char *root_real = path && *path ? realpath(path, NULL) : NULL;
+    if (root_real) {
+        c.stack[0] = root_real;
+        c.stack_names[0] = path;
+        c.depth = 1;
+    }
+    load_imports(&c, root, dir);
+    free(root_real);
+    for (int i = 0; i < m->n_programs; i++)
+        free(c.loaded[i]);
+    free(c.loaded);
+    if (!c.oom)
+        check_all(&c);
+    free(c.globals.names);
+    if (c.oom)
+        ein_diag_error(diag, EIN_NO_LOC, "out of memory");
+
+    if (ein_diag_n_errors(diag) == errors_before) {
+        eval_globals(m);
+        if (!m->options.no_expand && ein_diag_n_errors(diag) == errors_before) {
+            const ein_stmt *exps[256];
+            int n = ein_module_experiments(m, exps, 256);
+            for (int i = 0; i < n && i < 256 && !ein_diag_full(diag); i++) {
+                ein_cell_list list = {0};
+                ein_grid_expand(m, exps[i]->experiment.name.name, NULL, 0, &list);
+                ein_cell_list_free(&list);
+            }
+        }
+    }
+    if (ein_diag_n_errors(diag) != errors_before) {
+        ein_module_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+ein_module *ein_check_file(ein_diag *diag, const char *path, const ein_check_options *opt,
+                           ein_err *err)
+{
+    ein_program *p = ein_parse_file(diag, path, NULL, err);
+    if (!p)
+        return NULL;
+    ein_module *m = ein_check_program(diag, p, path, opt);
+    if (!m) {
+        ein_program_free(p);
+        return NULL;
+    }
+    m->owns_root = true;
+    return m;
+}

@@ -1,0 +1,784 @@
+/* grid.c — grid expansion into lowered, identified cells (include/ein/grid.h).
+ *
+ * Domains (lists, variants, samples, tables) are evaluated once, in a scope
+ * with the experiment's locals but no axes; then for every combination a
+ * fresh cell scope binds the axes, re-evaluates locals and derived values,
+ * applies the `where` filters and lowers the experiment.  Values made for a
+ * cell live in a per-cell arena, released once its bindings are copied out. */
+#include "ein/grid.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ein/lower.h"
+
+/* ---- ids and random numbers -------------------------------------------- */
+
+uint64_t ein_splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [0, 1) with 53 random bits. */
+static double unit(uint64_t *state)
+{
+    return (double)(ein_splitmix64(state) >> 11) * 0x1.0p-53;
+}
+
+void ein_cell_id(const char *experiment, const ein_cell_config *cfg, char out[EIN_ID_LEN + 1])
+{
+    char *text = NULL;
+    size_t len = 0;
+    uint64_t h = 0xcbf29ce484222325ull;
+    FILE *f = open_memstream(&text, &len);
+    if (f) {
+        fprintf(f, "%s\n", experiment);
+        ein_config_write(f, cfg, 0);
+        fclose(f);
+        for (size_t i = 0; i < len; i++) {
+            h ^= (unsigned char)text[i];
+            h *= 0x100000001b3ull;
+        }
+        free(text);
+    }
+    uint64_t mixed = h;   /* finalize: FNV's low bits diffuse poorly */
+    mixed = ein_splitmix64(&mixed);
+    snprintf(out, EIN_ID_LEN + 1, "%016llx", (unsigned long long)mixed);
+}
+
+/* ---- dimensions -------------------------------------------------------- */
+
+typedef struct dim {
+    const ein_axis *axis;        /* IN, SAMPLE, TABLE; for ZIP the group */
+    int n_members;               /* 1, or the zip's member count */
+    const char *names[32];
+    int n_values;
+    const ein_value **values;    /* n_values × n_members, row-major */
+} dim;
+
+typedef struct expander {
+    const ein_module *m;
+    const ein_stmt *x;
+    ein_eval ev;
+    ein_varena *arena;           /* globals, domains */
+    ein_scope *globals;
+    ein_scope *domain;           /* locals over globals, no axes */
+    dim dims[64];
+    int n_dims;
+    const ein_axis *derived[64];
+    int n_derived;
+    const ein_expr *derived_expr[64];
+    const ein_axis *wheres[64];
+    int n_wheres;
+    const ein_override *ov;
+    int n_ov;
+    bool *ov_used;
+} expander;
+
+static const ein_expr *override_for(expander *E, const char *name)
+{
+    for (int i = 0; i < E->n_ov; i++)
+        if (!strcmp(E->ov[i].name, name)) {
+            E->ov_used[i] = true;
+            return E->ov[i].value;
+        }
+    return NULL;
+}
+
+/* A named-variant record: the fields of `v` plus name = key. */
+static const ein_value *variant(expander *E, const char *key, const ein_value *v, ein_loc loc)
+{
+    int n = v->rec.n + (ein_value_field(v, "name") ? 0 : 1);
+    ein_value *r = ein_value_record(E->arena, v->rec.tag, n, v->loc);
+    if (!r)
+        return NULL;
+    int k = 0;
+    for (int i = 0; i < v->rec.n; i++)
+        if (strcmp(v->rec.fields[i].name, "name") != 0)
+            r->rec.fields[k++] = v->rec.fields[i];
+    r->rec.fields[k].name = "name";
+    r->rec.fields[k].loc = loc;
+    r->rec.fields[k].value = ein_value_str(E->arena, key, loc);
+    r->rec.named = true;
+    return r->rec.fields[k].value ? r : NULL;
+}
+
+static bool is_variants(const ein_value *v)
+{
+    if (v->kind != EIN_V_RECORD || v->rec.tag || v->rec.n == 0)
+        return false;
+    for (int i = 0; i < v->rec.n; i++) {
+        const ein_value *f = v->rec.fields[i].value;
+        if (f->kind != EIN_V_RECORD || f->rec.tag)
+            return false;
+    }
+    return true;
+}
+
+/* The values of an `x in EXPR` domain. */
+static int domain_values(expander *E, const ein_axis *a, const ein_expr *e, const ein_value ***out)
+{
+    const ein_value *v = ein_eval_expr(&E->ev, E->domain, e);
+    if (!v)
+        return -1;
+    int n;
+    const ein_value **vals;
+    if (v->kind == EIN_V_LIST) {
+        n = v->list.n;
+        vals = (const ein_value **)v->list.items;
+    } else if (is_variants(v)) {
+        n = v->rec.n;
+        vals = ein_varena_alloc(E->arena, (size_t)n * sizeof *vals);
+        if (!vals)
+            return -1;
+        for (int i = 0; i < n; i++)
+            if (!(vals[i] = variant(E, v->rec.fields[i].name, v->rec.fields[i].value,
+                                    v->rec.fields[i].loc)))
+                return -1;
+    } else {
+        n = 1;
+        vals = ein_varena_alloc(E->arena, sizeof *vals);
+        if (!vals)
+            return -1;
+        vals[0] = v;
+    }
+    if (n == 0) {
+        ein_eval_error(&E->ev, e->loc, "axis '%s' has no values", a->name.name);
+        return -1;
+    }
+    *out = vals;
+    return n;
+}
+
+static bool draw_args(expander *E, const ein_expr *dist, double *lo, double *hi)
+{
+    const char *fn = dist->call.fn->name;
+    if (dist->call.n_args != 2 || dist->call.args[0].name || dist->call.args[1].name) {
+        ein_eval_error(&E->ev, dist->loc, "%s takes two arguments: %s(low, high)", fn, fn);
+        return false;
+    }
+    const ein_value *a = ein_eval_expr(&E->ev, E->domain, dist->call.args[0].value);
+    const ein_value *b = a ? ein_eval_expr(&E->ev, E->domain, dist->call.args[1].value) : NULL;
+    if (!b || !ein_want_num(&E->ev, a, "low", lo) || !ein_want_num(&E->ev, b, "high", hi))
+        return false;
+    if (!strcmp(fn, "randint") && (*lo != floor(*lo) || *hi != floor(*hi))) {
+        ein_eval_error(&E->ev, dist->loc, "randint needs integer bounds");
+        return false;
+    }
+    if (*hi < *lo) {
+        ein_eval_error(&E->ev, dist->loc, "%s: high (%g) is below low (%g)", fn, *hi, *lo);
+        return false;
+    }
+    if (!strcmp(fn, "loguniform") && *lo <= 0) {
+        ein_eval_error(&E->ev, dist->loc, "loguniform needs positive bounds, got %g", *lo);
+        return false;
+    }
+    return true;
+}
+
+/* M10 random search: N records, drawn once, in row order then draw order. */
+static int sample_values(expander *E, const ein_axis *a, const ein_value ***out)
+{
+    long long n = a->count->integer.value, seed = a->seed->integer.value;
+    if (n < 1 || n > EIN_GRID_MAX_CELLS) {
+        ein_eval_error(&E->ev, a->count->loc, "sample count must be in 1..%d, got %lld",
+                       EIN_GRID_MAX_CELLS, n);
+        return -1;
+    }
+    double lo[64], hi[64];
+    if (a->n_draws > 64) {
+        ein_eval_error(&E->ev, a->loc, "too many draws (at most 64)");
+        return -1;
+    }
+    for (int d = 0; d < a->n_draws; d++)
+        if (!draw_args(E, a->draws[d].dist, &lo[d], &hi[d]))
+            return -1;
+    const ein_value **vals = ein_varena_alloc(E->arena, (size_t)n * sizeof *vals);
+    if (!vals)
+        return -1;
+    uint64_t state = (uint64_t)seed;
+    for (long long i = 0; i < n; i++) {
+        ein_value *r = ein_value_record(E->arena, NULL, a->n_draws, a->loc);
+        if (!r)
+            return -1;
+        for (int d = 0; d < a->n_draws; d++) {
+            const ein_draw *dr = &a->draws[d];
+            const char *fn = dr->dist->call.fn->name;
+            double u = unit(&state);
+            const ein_value *v;
+            if (!strcmp(fn, "randint")) {
+                double span = hi[d] - lo[d] + 1;
+                v = ein_value_int(E->arena, (long long)lo[d] + (long long)floor(u * span), dr->loc);
+            } else if (!strcmp(fn, "loguniform")) {
+                v = ein_value_num(E->arena, exp(log(lo[d]) + u * (log(hi[d]) - log(lo[d]))), dr->loc);
+            } else {
+                v = ein_value_num(E->arena, lo[d] + u * (hi[d] - lo[d]), dr->loc);
+            }
+            if (!v)
+                return -1;
+            r->rec.fields[d] = (ein_vfield){ dr->name.name, v, dr->name.loc };
+        }
+        vals[i] = r;
+    }
+    *out = vals;
+    return (int)n;
+}
+
+static int table_values(expander *E, const ein_axis *a, const ein_value ***out)
+{
+    const ein_value **vals = ein_varena_alloc(E->arena, (size_t)a->n_rows * sizeof *vals);
+    if (!vals)
+        return -1;
+    for (int i = 0; i < a->n_rows; i++) {
+        const ein_table_row *row = &a->rows[i];
+        ein_value *r = ein_value_record(E->arena, NULL, a->n_columns, row->loc);
+        if (!r)
+            return -1;
+        for (int k = 0; k < a->n_columns && k < row->n_values; k++) {
+            const ein_value *v = ein_eval_expr(&E->ev, E->domain, row->values[k]);
+            if (!v)
+                return -1;
+            r->rec.fields[k] = (ein_vfield){ a->columns[k].name, v, row->values[k]->loc };
+        }
+        vals[i] = r;
+    }
+    *out = vals;
+    return a->n_rows;
+}
+
+/* ---- variant keys ------------------------------------------------------ */
+
+typedef struct key_use {
+    const char *axis;
+    const ein_value *const *variants;
+    int n;
+    expander *E;
+} key_use;
+
+/* Every `AXIS.key` in the experiment must name a key of every variant. */
+static void check_keys(key_use *k, const ein_expr *e)
+{
+    if (!e)
+        return;
+    switch (e->kind) {
+    case EIN_EXPR_FIELD:
+        if (e->field.base->kind == EIN_EXPR_NAME && !strcmp(e->field.base->name, k->axis)) {
+            for (int i = 0; i < k->n; i++) {
+                const ein_value *v = k->variants[i];
+                if (ein_value_field(v, e->field.name))
+                    continue;
+                const char *key = ein_value_field(v, "name")->s;
+                int n0 = k->E->ev.n_seen;
+                ein_eval_error(&k->E->ev, e->field.name_loc,
+                               "'%s' is not defined in every variant of '%s': variant '%s' lacks it",
+                               e->field.name, k->axis, key);
+                if (k->E->ev.n_seen > n0)
+                    ein_diag_note(k->E->ev.diag, v->loc, "variant '%s' is defined here", key);
+                break;
+            }
+        }
+        check_keys(k, e->field.base);
+        break;
+    case EIN_EXPR_CALL:
+        check_keys(k, e->call.fn);
+        for (int i = 0; i < e->call.n_args; i++)
+            check_keys(k, e->call.args[i].value);
+        break;
+    case EIN_EXPR_LIST:
+        for (int i = 0; i < e->list.n_items; i++)
+            check_keys(k, e->list.items[i]);
+        break;
+    case EIN_EXPR_RECORD:
+        for (int i = 0; i < e->record.n_fields; i++)
+            check_keys(k, e->record.fields[i].value);
+        break;
+    case EIN_EXPR_RANGE:
+        check_keys(k, e->range.lo);
+        check_keys(k, e->range.hi);
+        break;
+    case EIN_EXPR_UNARY:
+        check_keys(k, e->unary.arg);
+        break;
+    case EIN_EXPR_BINARY:
+        check_keys(k, e->binary.lhs);
+        check_keys(k, e->binary.rhs);
+        break;
+    case EIN_EXPR_IF:
+        check_keys(k, e->cond.test);
+        check_keys(k, e->cond.then_);
+        check_keys(k, e->cond.else_);
+        break;
+    default:
+        break;
+    }
+}
+
+static void check_keys_axes(key_use *k, const ein_axis *axes, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const ein_axis *a = &axes[i];
+        if (a->kind == EIN_AXIS_DERIVED || a->kind == EIN_AXIS_WHERE)
+            check_keys(k, a->value);
+    }
+}
+
+static void check_variant_keys(expander *E, const char *axis, const ein_value *const *vals, int n)
+{
+    if (n == 0 || !(vals[0]->kind == EIN_V_RECORD && vals[0]->rec.named))
+        return;
+    key_use k = { axis, vals, n, E };
+    const ein_stmt *x = E->x;
+    for (int i = 0; i < x->experiment.n_stmts; i++) {
+        const ein_stmt *s = x->experiment.stmts[i];
+        switch (s->kind) {
+        case EIN_STMT_BIND: check_keys(&k, s->bind.value); break;
+        case EIN_STMT_DATA: check_keys(&k, s->data.value); break;
+        case EIN_STMT_NORM: check_keys(&k, s->norm.value); break;
+        case EIN_STMT_LOSS:
+            check_keys(&k, s->loss.value);
+            check_keys(&k, s->loss.weight);
+            break;
+        case EIN_STMT_NETWORK:
+            for (int j = 0; j < s->network.n_layers; j++) {
+                check_keys(&k, s->network.layers[j].value);
+                check_keys(&k, s->network.layers[j].repeat);
+            }
+            break;
+        case EIN_STMT_TRAIN:
+            for (int j = 0; j < s->train.n_settings; j++)
+                check_keys(&k, s->train.settings[j].value);
+            break;
+        case EIN_STMT_GRID: check_keys_axes(&k, s->grid.axes, s->grid.n_axes); break;
+        default: break;
+        }
+    }
+}
+
+/* ---- collecting the grid ----------------------------------------------- */
+
+static bool add_dim(expander *E, const ein_axis *a)
+{
+    if (E->n_dims == 64) {
+        ein_eval_error(&E->ev, a->loc, "too many grid axes (at most 64)");
+        return false;
+    }
+    dim *d = &E->dims[E->n_dims];
+    memset(d, 0, sizeof *d);
+    d->axis = a;
+    d->n_members = 1;
+    const ein_value **vals = NULL;
+    int n;
+    if (a->kind == EIN_AXIS_IN) {
+        d->names[0] = a->name.name;
+        const ein_expr *e = override_for(E, a->name.name);
+        n = domain_values(E, a, e ? e : a->value, &vals);
+        if (n > 0)
+            check_variant_keys(E, a->name.name, vals, n);
+    } else if (a->kind == EIN_AXIS_SAMPLE) {
+        d->names[0] = a->name.name;
+        n = sample_values(E, a, &vals);
+    } else if (a->kind == EIN_AXIS_TABLE) {
+        d->names[0] = a->name.name;
+        n = table_values(E, a, &vals);
+    } else {   /* ZIP */
+        if (a->n_zip > 32) {
+            ein_eval_error(&E->ev, a->loc, "too many axes in one zip (at most 32)");
+            return false;
+        }
+        d->n_members = a->n_zip;
+        n = -1;
+        const ein_value **cols[32];
+        int lens[32];
+        for (int k = 0; k < a->n_zip; k++) {
+            const ein_axis *z = &a->zip[k];
+            d->names[k] = z->name.name;
+            const ein_expr *e = override_for(E, z->name.name);
+            lens[k] = domain_values(E, z, e ? e : z->value, &cols[k]);
+            if (lens[k] < 0)
+                return false;
+            check_variant_keys(E, z->name.name, cols[k], lens[k]);
+            if (k > 0 && lens[k] != lens[0]) {
+                ein_eval_error(&E->ev, z->name.loc,
+                               "zip axes have different lengths: '%s' has %d values, '%s' has %d",
+                               a->zip[0].name.name, lens[0], z->name.name, lens[k]);
+                return false;
+            }
+        }
+        n = a->n_zip ? lens[0] : 0;
+        vals = ein_varena_alloc(E->arena, (size_t)(n * a->n_zip + 1) * sizeof *vals);
+        if (!vals)
+            return false;
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < a->n_zip; k++)
+                vals[i * a->n_zip + k] = cols[k][i];
+    }
+    if (n <= 0)
+        return false;
+    d->n_values = n;
+    d->values = vals;
+    E->n_dims++;
+    return true;
+}
+
+static bool collect(expander *E, const ein_axis *axes, int n)
+{
+    bool ok = true;
+    for (int i = 0; i < n; i++) {
+        const ein_axis *a = &axes[i];
+        if (a->kind == EIN_AXIS_DERIVED) {
+            if (E->n_derived == 64) {
+                ein_eval_error(&E->ev, a->loc, "too many derived values (at most 64)");
+                return false;
+            }
+            const ein_expr *o = override_for(E, a->name.name);
+            E->derived_expr[E->n_derived] = o ? o : a->value;
+            E->derived[E->n_derived++] = a;
+        } else if (a->kind == EIN_AXIS_WHERE) {
+            if (E->n_wheres == 64) {
+                ein_eval_error(&E->ev, a->loc, "too many where filters (at most 64)");
+                return false;
+            }
+            E->wheres[E->n_wheres++] = a;
+        } else {
+            ok &= add_dim(E, a);
+        }
+    }
+    return ok;
+}
+
+/* ---- cells ------------------------------------------------------------- */
+
+typedef struct cell_vec {
+    ein_cell *cells;
+    int n, cap;
+} cell_vec;
+
+static void binding_set(ein_binding *b, const char *name, const char *suffix, const ein_value *v)
+{
+    memset(b, 0, sizeof *b);
+    if (suffix)
+        snprintf(b->name, sizeof b->name, "%s.%s", name, suffix);
+    else
+        snprintf(b->name, sizeof b->name, "%s", name);
+    ein_value_text(v, b->text, sizeof b->text);
+    b->is_number = ein_value_number(v, &b->number);
+}
+
+/* Bindings of one cell, in axis order (cell.h). */
+static ein_binding *cell_bindings(expander *E, const int *idx, ein_scope *scope, int *count)
+{
+    int n = 0;
+    for (int i = 0; i < E->n_dims; i++) {
+        const dim *d = &E->dims[i];
+        if (d->axis->kind == EIN_AXIS_SAMPLE || d->axis->kind == EIN_AXIS_TABLE)
+            n += 1 + d->values[idx[i]]->rec.n;
+        else
+            n += d->n_members;
+    }
+    n += E->n_derived;
+    ein_binding *b = calloc((size_t)(n ? n : 1), sizeof *b);
+    if (!b)
+        return NULL;
+    int k = 0;
+    for (int i = 0; i < E->n_dims; i++) {
+        const dim *d = &E->dims[i];
+        if (d->axis->kind == EIN_AXIS_SAMPLE || d->axis->kind == EIN_AXIS_TABLE) {
+            const ein_value *r = d->values[idx[i]];
+            ein_binding *ib = &b[k++];
+            memset(ib, 0, sizeof *ib);
+            snprintf(ib->name, sizeof ib->name, "%s", d->names[0]);
+            snprintf(ib->text, sizeof ib->text, "%d", idx[i]);
+            ib->is_number = true;
+            ib->number = idx[i];
+            for (int f = 0; f < r->rec.n; f++)
+                binding_set(&b[k++], d->names[0], r->rec.fields[f].name, r->rec.fields[f].value);
+        } else {
+            for (int mbr = 0; mbr < d->n_members; mbr++)
+                binding_set(&b[k++], d->names[mbr], NULL, d->values[idx[i] * d->n_members + mbr]);
+        }
+    }
+    for (int i = 0; i < E->n_derived; i++) {
+        const ein_axis *a = E->derived[i];
+        const ein_value *v = ein_scope_get(&E->ev, scope, a->name.name, a->name.loc);
+        if (!v) {
+            free(b);
+            return NULL;
+        }
+        binding_set(&b[k++], a->name.name, NULL, v);
+    }
+    *count = k;
+    return b;
+}
+
+/* Build the scope of one cell: locals, axis values, derived values. */
+static ein_scope *cell_scope(expander *E, const int *idx)
+{
+    ein_scope *s = ein_scope_new(&E->ev, E->globals);
+    if (!s)
+        return NULL;
+    const ein_stmt *x = E->x;
+    for (int i = 0; i < x->experiment.n_stmts; i++) {
+        const ein_stmt *st = x->experiment.stmts[i];
+        if (st->kind != EIN_STMT_BIND)
+            continue;
+        const ein_expr *o = override_for(E, st->bind.name.name);
+        if (!ein_scope_add_lazy(&E->ev, s, st->bind.name.name, st->bind.name.loc,
+                                o ? o : st->bind.value))
+            return NULL;
+    }
+    for (int i = 0; i < E->n_dims; i++) {
+        const dim *d = &E->dims[i];
+        for (int mbr = 0; mbr < d->n_members; mbr++) {
+            const ein_axis *a = d->axis->kind == EIN_AXIS_ZIP ? &d->axis->zip[mbr] : d->axis;
+            if (!ein_scope_add_value(&E->ev, s, d->names[mbr], a->name.loc,
+                                     d->values[idx[i] * d->n_members + mbr]))
+                return NULL;
+        }
+    }
+    for (int i = 0; i < E->n_derived; i++)
+        if (!ein_scope_add_lazy(&E->ev, s, E->derived[i]->name.name, E->derived[i]->name.loc,
+                                E->derived_expr[i]))
+            return NULL;
+    return s;
+}
+
+/* 1 keep, 0 excluded, -1 error. */
+static int keep_cell(expander *E, ein_scope *s)
+{
+    for (int i = 0; i < E->n_wheres; i++) {
+        const ein_value *v = ein_eval_expr(&E->ev, s, E->wheres[i]->value);
+        if (!v)
+            return -1;
+        if (v->kind != EIN_V_BOOL) {
+            ein_eval_error(&E->ev, v->loc, "a where filter must be true or false, got %s",
+                           ein_value_type(v));
+            return -1;
+        }
+        if (!v->b)
+            return 0;
+    }
+    return 1;
+}
+
+static bool push_cell(cell_vec *cv, ein_cell *c)
+{
+    if (cv->n == cv->cap) {
+        int cap = cv->cap ? 2 * cv->cap : 16;
+        ein_cell *p = realloc(cv->cells, (size_t)cap * sizeof *p);
+        if (!p)
+            return false;
+        cv->cells = p;
+        cv->cap = cap;
+    }
+    cv->cells[cv->n++] = *c;
+    return true;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    const ein_cell *x = *(ein_cell *const *)a, *y = *(ein_cell *const *)b;
+    int c = strcmp(x->id, y->id);
+    return c ? c : x->index - y->index;
+}
+
+static void bindings_text(const ein_cell *c, char *buf, size_t n)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < c->n_bindings && len < n; i++)
+        len += (size_t)snprintf(buf + len, n - len, "%s%s=%s", i ? " " : "", c->bindings[i].name,
+                                c->bindings[i].text);
+}
+
+static bool check_duplicates(expander *E, cell_vec *cv, ein_loc at)
+{
+    ein_cell **order = malloc((size_t)(cv->n ? cv->n : 1) * sizeof *order);
+    if (!order)
+        return false;
+    for (int i = 0; i < cv->n; i++)
+        order[i] = &cv->cells[i];
+    qsort(order, (size_t)cv->n, sizeof *order, cmp_id);
+    bool ok = true;
+    for (int i = 1; i < cv->n && ok; i++)
+        if (!strcmp(order[i - 1]->id, order[i]->id)) {
+            char a[512], b[512];
+            bindings_text(order[i - 1], a, sizeof a);
+            bindings_text(order[i], b, sizeof b);
+            ein_eval_error(&E->ev, at, "two cells have the same configuration (%s and %s)", a, b);
+            ok = false;
+        }
+    free(order);
+    return ok;
+}
+
+static bool expand(expander *E, ein_cell_list *out)
+{
+    const ein_stmt *x = E->x;
+    ein_loc grid_loc = x->experiment.name.loc;
+    for (int i = 0; i < x->experiment.n_stmts; i++) {
+        const ein_stmt *s = x->experiment.stmts[i];
+        if (s->kind == EIN_STMT_GRID) {
+            grid_loc = s->loc;
+            if (!collect(E, s->grid.axes, s->grid.n_axes))
+                return false;
+        }
+    }
+    for (int i = 0; i < E->n_ov; i++)
+        if (!E->ov_used[i] && !ein_scope_has(E->globals, E->ov[i].name)) {
+            ein_eval_error(&E->ev, E->ov[i].value->loc, "no axis or binding named '%s' to override",
+                           E->ov[i].name);
+            return false;
+        }
+    long long total = 1;
+    for (int i = 0; i < E->n_dims; i++) {
+        total *= E->dims[i].n_values;
+        if (total > EIN_GRID_MAX_CELLS) {
+            ein_eval_error(&E->ev, grid_loc, "the grid has more than %d cells", EIN_GRID_MAX_CELLS);
+            return false;
+        }
+    }
+    cell_vec cv = {0};
+    int idx[64] = {0};
+    bool ok = true;
+    for (long long c = 0; c < total && !ein_diag_full(E->ev.diag); c++) {
+        /* odometer: the last axis varies fastest */
+        long long r = c;
+        for (int i = E->n_dims - 1; i >= 0; i--) {
+            idx[i] = (int)(r % E->dims[i].n_values);
+            r /= E->dims[i].n_values;
+        }
+        ein_varena *cell_arena = ein_varena_new();
+        if (!cell_arena) {
+            ok = false;
+            break;
+        }
+        E->ev.arena = cell_arena;
+        ein_cell cell;
+        memset(&cell, 0, sizeof cell);
+        ein_scope *s = cell_scope(E, idx);
+        int keep = s ? keep_cell(E, s) : -1;
+        if (keep == 1) {
+            bool lowered = ein_lower_experiment(&E->ev, s, x, &cell.config);
+            cell.bindings = lowered ? cell_bindings(E, idx, s, &cell.n_bindings) : NULL;
+            if (cell.bindings) {
+                cell.index = cv.n;
+                ein_cell_id(x->experiment.name.name, &cell.config, cell.id);
+                if (!push_cell(&cv, &cell)) {
+                    free(cell.bindings);
+                    ok = false;
+                }
+            } else {
+                ok = false;
+            }
+        } else if (keep < 0) {
+            ok = false;
+        }
+        E->ev.arena = E->arena;
+        ein_varena_free(cell_arena);
+    }
+    if (ok && cv.n == 0) {
+        ein_eval_error(&E->ev, grid_loc, "every cell is excluded by the where filters");
+        ok = false;
+    }
+    if (ok)
+        ok = check_duplicates(E, &cv, grid_loc);
+    out->n = cv.n;
+    out->cells = cv.cells;
+    if (!ok)
+        ein_cell_list_free(out);
+    return ok;
+}
+
+bool ein_grid_expand(const ein_module *m, const char *experiment, const ein_override *ov,
+                     int n_ov, ein_cell_list *out)
+{
+    memset(out, 0, sizeof *out);
+    const ein_stmt *x = NULL;
+    if (experiment) {
+        x = ein_module_experiment(m, experiment);
+        if (!x) {
+            ein_diag_error(m->diag, EIN_NO_LOC, "no experiment named '%s' in %s", experiment,
+                           m->root_path[0] ? m->root_path : "the program");
+            return false;
+        }
+    } else {
+        const ein_stmt *exps[8];
+        int n = ein_module_experiments(m, exps, 8);
+        if (n != 1) {
+            ein_diag_error(m->diag, EIN_NO_LOC, n == 0 ? "%s has no experiment"
+                           : "%s has several experiments; choose one",
+                           m->root_path[0] ? m->root_path : "the program");
+            return false;
+        }
+        x = exps[0];
+    }
+    expander E;
+    memset(&E, 0, sizeof E);
+    E.m = m;
+    E.x = x;
+    E.ov = ov;
+    E.n_ov = n_ov;
+    E.arena = ein_varena_new();
+    E.ov_used = calloc((size_t)(n_ov > 0 ? n_ov : 1), sizeof *E.ov_used);
+    if (!E.arena || !E.ov_used) {
+        ein_varena_free(E.arena);
+        free(E.ov_used);
+        ein_diag_error(m->diag, EIN_NO_LOC, "out of memory");
+        return false;
+    }
+    ein_eval_init(&E.ev, m->diag, E.arena);
+    bool ok = (E.globals = ein_module_globals(m, &E.ev)) != NULL;
+    /* overrides of top-level bindings, then every global evaluated once in
+     * the long-lived arena (cells only read them) */
+    for (int i = 0; ok && i < n_ov; i++)
+        if (ein_scope_override(E.globals, ov[i].name, ov[i].value))
+            E.ov_used[i] = true;
+    for (int k = 0; ok && k <= m->n_programs; k++) {
+        const ein_program *p = k < m->n_programs ? m->programs[k] : m->root;
+        for (int i = 0; i < p->n_stmts; i++)
+            if (p->stmts[i]->kind == EIN_STMT_BIND &&
+                !ein_scope_get(&E.ev, E.globals, p->stmts[i]->bind.name.name, p->stmts[i]->bind.name.loc))
+                ok = false;
+    }
+    if (ok) {
+        E.domain = ein_scope_new(&E.ev, E.globals);
+        ok = E.domain != NULL;
+        for (int i = 0; ok && i < x->experiment.n_stmts; i++) {
+            const ein_stmt *s = x->experiment.stmts[i];
+            if (s->kind == EIN_STMT_BIND) {
+                const ein_expr *o = NULL;
+                for (int j = 0; j < n_ov && !o; j++)
+                    if (!strcmp(ov[j].name, s->bind.name.name))
+                        o = ov[j].value;
+                ok = ein_scope_add_lazy(&E.ev, E.domain, s->bind.name.name, s->bind.name.loc,
+                                        o ? o : s->bind.value);
+            }
+        }
+    }
+    if (ok)
+        ok = expand(&E, out);
+    if (ok) {
+        snprintf(out->experiment, sizeof out->experiment, "%s", x->experiment.name.name);
+        snprintf(out->source_path, sizeof out->source_path, "%s", m->root_path);
+    }
+    ein_eval_fini(&E.ev);
+    ein_varena_free(E.arena);
+    free(E.ov_used);
+    return ok;
+}
+
+void ein_grid_print(const ein_cell_list *list, FILE *out)
+{
+    fprintf(out, "%s: %d cell%s\n", list->experiment, list->n, list->n == 1 ? "" : "s");
+    for (int i = 0; i < list->n; i++) {
+        const ein_cell *c = &list->cells[i];
+        fputs(c->id, out);
+        for (int k = 0; k < c->n_bindings; k++)
+            fprintf(out, "%s%s=%s", k ? " " : "  ", c->bindings[k].name, c->bindings[k].text);
+        fputc('\n', out);
+    }
+}
