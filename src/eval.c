@@ -737,7 +737,10 @@ static const ein_value *make_data(ein_eval *ev, const bound_args *a, ein_loc loc
             long long i;
             bool bo;
             bool is_none = v->kind == EIN_V_SYM && strcmp(v->s, "none") == 0;
-            if (k <= 4) {
+            bool optional = !strcmp(p, "batch") || !strcmp(p, "shuffle") || !strcmp(p, "fixed_delta");
+            if (is_none && optional) {
+                /* none: not set here (batch and shuffle then come from train) */
+            } else if (k <= 4) {
                 ok &= ein_want_string(ev, v, p, &s);
             } else if (!strcmp(p, "eps")) {
                 if (ein_want_num(ev, v, "eps", &d) && !(d >= 0 && d <= 1)) {
@@ -751,7 +754,7 @@ static const ein_value *make_data(ein_eval *ev, const bound_args *a, ein_loc loc
             } else if (!strcmp(p, "limit_train") || !strcmp(p, "limit_test")) {
                 ok &= ein_want_int(ev, v, p, 0, &i);
             } else if (!strcmp(p, "fixed_delta")) {
-                if (!is_none && ein_want_num(ev, v, "fixed_delta", &d) && !(d >= -1 && d <= 1)) {
+                if (ein_want_num(ev, v, "fixed_delta", &d) && !(d >= -1 && d <= 1)) {
                     ein_eval_error(ev, v->loc, "fixed_delta must be in [-1, 1], got %g", d);
                     ok = false;
                 }

@@ -468,13 +468,22 @@ static void binding_set(ein_binding *b, const char *name, const char *suffix, co
     b->is_number = ein_value_number(v, &b->number);
 }
 
+/* A configuration row (sample, table, or a plain record from a list such as
+ * paper_configs): bound as its index plus one binding per field. */
+static bool row_like(const dim *d, const ein_value *v)
+{
+    if (d->axis->kind == EIN_AXIS_SAMPLE || d->axis->kind == EIN_AXIS_TABLE)
+        return true;
+    return d->axis->kind == EIN_AXIS_IN && v->kind == EIN_V_RECORD && !v->rec.named && !v->rec.tag;
+}
+
 /* Bindings of one cell, in axis order (cell.h). */
 static ein_binding *cell_bindings(expander *E, const int *idx, ein_scope *scope, int *count)
 {
     int n = 0;
     for (int i = 0; i < E->n_dims; i++) {
         const dim *d = &E->dims[i];
-        if (d->axis->kind == EIN_AXIS_SAMPLE || d->axis->kind == EIN_AXIS_TABLE)
+        if (row_like(d, d->values[idx[i]]))
             n += 1 + d->values[idx[i]]->rec.n;
         else
             n += d->n_members;
@@ -486,7 +495,7 @@ static ein_binding *cell_bindings(expander *E, const int *idx, ein_scope *scope,
     int k = 0;
     for (int i = 0; i < E->n_dims; i++) {
         const dim *d = &E->dims[i];
-        if (d->axis->kind == EIN_AXIS_SAMPLE || d->axis->kind == EIN_AXIS_TABLE) {
+        if (row_like(d, d->values[idx[i]])) {
             const ein_value *r = d->values[idx[i]];
             ein_binding *ib = &b[k++];
             memset(ib, 0, sizeof *ib);
