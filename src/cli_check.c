@@ -1,12 +1,15 @@
 /* cli_check.c — `einrun --check FILE...` and `einrun fmt [--dump-ast] FILE`.
  *
- * Diagnostics go to stderr in GNU form; the exit status says what kind of
- * failure it was (0 ok, 2 language error, 64 usage, 74 I/O). */
+ * --check parses and checks each file (check.h: imports, names, rules, grid
+ * expansion); fmt only parses.  Diagnostics go to stderr in GNU form; the
+ * exit status says what kind of failure it was (0 ok, 2 language error,
+ * 64 usage, 74 I/O). */
 #include "ein/cli.h"
 
 #include <string.h>
 
 #include "ein/ast.h"
+#include "ein/check.h"
 #include "ein/diag.h"
 #include "ein/err.h"
 #include "ein/parse.h"
@@ -43,15 +46,15 @@ int ein_cli_check(int argc, char **argv)
     ein_code worst = EIN_OK;
     for (int i = 1; i < argc; i++) {
         ein_err err = {0};
-        ein_program *p = ein_parse_file(diag, argv[i], NULL, &err);
+        ein_module *m = ein_check_file(diag, argv[i], NULL, &err);
         if (err.code != EIN_OK) {
             fprintf(stderr, "einrun: %s\n", err.msg);
             worst = err.code;   /* I/O outranks language errors */
             continue;
         }
-        if (!p && worst == EIN_OK)
+        if (!m && worst == EIN_OK)
             worst = EIN_ERR_LANG;
-        ein_program_free(p);
+        ein_module_free(m);
         if (ein_diag_full(diag))
             break;
     }

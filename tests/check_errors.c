@@ -283,6 +283,29 @@ START_TEST(cli_exit_statuses)
     ck_assert_int_eq(st, 2);
     free(out);
 
+    /* --check goes on to the checker: a well-formed file with an unknown name
+       fails (fmt, which only parses, accepts it). */
+    char *cdir = tu_mkdtemp();
+    char cpath[1024], cargs[1100];
+    snprintf(cpath, sizeof cpath, "%s/unknown.ein", cdir);
+    ck_assert_int_eq(tu_write_file(cpath, "x = y\n", 6), 0);
+    snprintf(cargs, sizeof cargs, "--check %s", cpath);
+    out = run(cargs, &st);
+    ck_assert_int_eq(st, 2);
+    ck_assert_ptr_nonnull(strstr(out, "unknown.ein:1:5: error: "));
+    free(out);
+    snprintf(cargs, sizeof cargs, "fmt %s", cpath);
+    out = run(cargs, &st);
+    ck_assert_int_eq(st, 0);
+    ck_assert_str_eq(out, "x = y\n");
+    free(out);
+    tu_rmtree(cdir);
+    free(cdir);
+
+    out = run("fmt tests/errors/01-empty-binding.ein", &st);
+    ck_assert_int_eq(st, 2);
+    free(out);
+
     char *dir = tu_mkdtemp();
     char path[1024];
     snprintf(path, sizeof path, "%s/ok.ein", dir);
