@@ -336,6 +336,11 @@ static int expr_prec(const ein_expr *e)
     }
 }
 
+/* Trailing comments are printed after this marker, which cannot occur in
+ * valid UTF-8 output; a last pass replaces it with the padding that aligns
+ * the comments of consecutive lines (as gofmt does). */
+#define TRAIL 0xFF
+
 typedef struct printer {
     FILE *out;
     const ein_program *prog;   /* NULL: no comments, everything inline */
@@ -424,7 +429,8 @@ static void end_item(printer *pr, ein_loc loc)
                 break;
             pr->next_comment++;
             if (!newline_done && c->loc.line == c->loc.end_line) {
-                fprintf(pr->out, "  %s\n", c->text);
+                fputc(TRAIL, pr->out);
+                fprintf(pr->out, "%s\n", c->text);
             } else {
                 if (!newline_done)
                     fputc('\n', pr->out);
@@ -441,10 +447,26 @@ static void end_item(printer *pr, ein_loc loc)
         fputc('\n', pr->out);
 }
 
+/* A comment on the line of an opening bracket, before the first element,
+ * stays there. */
+static void opener_comment(printer *pr, int line, uint32_t first_start)
+{
+    if (!pr->prog || pr->next_comment >= pr->prog->n_comments)
+        return;
+    const ein_comment *c = &pr->prog->comments[pr->next_comment];
+    if (c->loc.line == line && c->loc.end_line == line && c->loc.start < first_start) {
+        fputs("  ", pr->out);   /* not aligned with the lines inside */
+        fputs(c->text, pr->out);
+        pr->next_comment++;
+    }
+}
+
 /* Open a block after its '{' has been printed. */
-static void open_block(printer *pr, ein_loc opener)
+static void open_block(printer *pr, ein_loc opener, uint32_t first_start)
 {
     fputs("{", pr->out);
+    if (opener.file >= 0)
+        opener_comment(pr, opener.line, first_start);
     fputc('\n', pr->out);
     pr->indent++;
     pr->block_start = true;
@@ -496,6 +518,7 @@ static void print_seq(printer *pr, const ein_expr *e, char open, char close, int
 {
     fputc(open, pr->out);
     if (n > 0 && spans_lines(pr, e->loc)) {
+        opener_comment(pr, e->loc.line, eloc(e, 0).start);
         fputc('\n', pr->out);
         pr->indent++;
         pr->block_start = true;
@@ -631,7 +654,7 @@ static void print_axis(printer *pr, const ein_axis *a)
         break;
     case EIN_AXIS_ZIP:
         fputs("zip ", out);
-        open_block(pr, a->loc);
+        open_block(pr, a->loc, a->n_zip ? a->zip[0].loc.start : UINT32_MAX);
         for (int i = 0; i < a->n_zip; i++)
             print_axis(pr, &a->zip[i]);
         close_block(pr, a->loc.end);
@@ -642,7 +665,7 @@ static void print_axis(printer *pr, const ein_axis *a)
         fputs(" seed ", out);
         print_expr(pr, a->seed, PREC_POSTFIX);
         fputc(' ', out);
-        open_block(pr, a->loc);
+        open_block(pr, a->loc, a->n_draws ? a->draws[0].loc.start : UINT32_MAX);
         for (int i = 0; i < a->n_draws; i++) {
             begin_item(pr, a->draws[i].loc);
             fprintf(out, "%s ~ ", a->draws[i].name.name);
@@ -655,7 +678,7 @@ static void print_axis(printer *pr, const ein_axis *a)
         fprintf(out, "%s in table(", a->name.name);
         print_idents(out, a->columns, a->n_columns);
         fputs(") ", out);
-        open_block(pr, a->loc);
+        open_block(pr, a->loc, a->n_rows ? a->rows[0].loc.start : UINT32_MAX);
         for (int i = 0; i < a->n_rows; i++) {
             begin_item(pr, a->rows[i].loc);
             for (int j = 0; j < a->rows[i].n_values; j++) {
@@ -671,6 +694,22 @@ static void print_axis(printer *pr, const ein_axis *a)
     end_item(pr, a->loc);
 }
 
+/* The value after `NAME =` or `def ...) =`: on the same line, or on the
+ * next line, indented, when the source put it there. */
+static void print_body(printer *pr, const ein_expr *body, int header_end_line)
+{
+    if (pr->prog && body->loc.file >= 0 && body->loc.line > header_end_line) {
+        fputc('\n', pr->out);
+        pr->indent++;
+        put_indent(pr);
+        print_expr(pr, body, PREC_IF);
+        pr->indent--;
+    } else {
+        fputc(' ', pr->out);
+        print_expr(pr, body, PREC_IF);
+    }
+}
+
 static void print_stmt(printer *pr, const ein_stmt *s)
 {
     FILE *out = pr->out;
@@ -681,24 +720,51 @@ static void print_stmt(printer *pr, const ein_stmt *s)
         print_string(out, s->import.path, strlen(s->import.path));
         break;
     case EIN_STMT_BIND:
-        fprintf(out, "%s = ", s->bind.name.name);
-        print_expr(pr, s->bind.value, PREC_IF);
+        fprintf(out, "%s =", s->bind.name.name);
+        print_body(pr, s->bind.value, s->bind.name.loc.end_line);
         break;
-    case EIN_STMT_DEF:
+    case EIN_STMT_DEF: {
         fprintf(out, "def %s(", s->def.name.name);
-        for (int i = 0; i < s->def.n_params; i++) {
-            fprintf(out, "%s%s", i ? ", " : "", s->def.params[i].name.name);
-            if (s->def.params[i].default_value) {
+        int n = s->def.n_params, header_end = s->def.name.loc.end_line;
+        if (n > 0) {
+            const ein_param *last = &s->def.params[n - 1];
+            header_end = last->default_value ? last->default_value->loc.end_line : last->name.loc.end_line;
+        }
+        /* Parameters written over several lines print one per line. */
+        bool tall = pr->prog && n > 0 && s->def.params[0].name.loc.file >= 0 &&
+                    header_end > s->def.params[0].name.loc.line;
+        if (tall) {
+            fputc('\n', out);
+            pr->indent++;
+            pr->block_start = true;
+            pr->last_line = s->def.name.loc.line;
+        }
+        for (int i = 0; i < n; i++) {
+            const ein_param *pm = &s->def.params[i];
+            ein_loc l = pm->default_value ? ein_loc_span(pm->name.loc, pm->default_value->loc) : pm->name.loc;
+            if (tall)
+                begin_item(pr, l);
+            fprintf(out, "%s%s", i && !tall ? ", " : "", pm->name.name);
+            if (pm->default_value) {
                 fputs(" = ", out);
-                print_expr(pr, s->def.params[i].default_value, PREC_IF);
+                print_expr(pr, pm->default_value, PREC_IF);
+            }
+            if (tall) {
+                fputc(',', out);
+                end_item(pr, l);
             }
         }
-        fputs(") = ", out);
-        print_expr(pr, s->def.body, PREC_IF);
+        if (tall) {
+            pr->indent--;
+            put_indent(pr);
+        }
+        fputs(") =", out);
+        print_body(pr, s->def.body, header_end);
         break;
+    }
     case EIN_STMT_EXPERIMENT:
         fprintf(out, "experiment %s ", s->experiment.name.name);
-        open_block(pr, s->loc);
+        open_block(pr, s->loc, s->experiment.n_stmts ? s->experiment.stmts[0]->loc.start : UINT32_MAX);
         for (int i = 0; i < s->experiment.n_stmts; i++)
             print_stmt(pr, s->experiment.stmts[i]);
         close_block(pr, s->loc.end);
@@ -709,7 +775,7 @@ static void print_stmt(printer *pr, const ein_stmt *s)
         break;
     case EIN_STMT_NETWORK:
         fputs("network ", out);
-        open_block(pr, s->loc);
+        open_block(pr, s->loc, s->network.n_layers ? s->network.layers[0].loc.start : UINT32_MAX);
         for (int i = 0; i < s->network.n_layers; i++) {
             const ein_layer_decl *l = &s->network.layers[i];
             static const char *const role[] = { "input", "hidden", "output" };
@@ -742,7 +808,7 @@ static void print_stmt(printer *pr, const ein_stmt *s)
         break;
     case EIN_STMT_TRAIN:
         fputs("train ", out);
-        open_block(pr, s->loc);
+        open_block(pr, s->loc, s->train.n_settings ? s->train.settings[0].loc.start : UINT32_MAX);
         for (int i = 0; i < s->train.n_settings; i++) {
             const ein_setting *st = &s->train.settings[i];
             begin_item(pr, st->loc);
@@ -756,7 +822,7 @@ static void print_stmt(printer *pr, const ein_stmt *s)
         break;
     case EIN_STMT_GRID:
         fputs("grid ", out);
-        open_block(pr, s->loc);
+        open_block(pr, s->loc, s->grid.n_axes ? s->grid.axes[0].loc.start : UINT32_MAX);
         for (int i = 0; i < s->grid.n_axes; i++)
             print_axis(pr, &s->grid.axes[i]);
         close_block(pr, s->loc.end);
@@ -775,16 +841,71 @@ static void print_stmt(printer *pr, const ein_stmt *s)
     end_item(pr, s->loc);
 }
 
+static size_t display_width(const char *s, size_t n)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        w += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return w;
+}
+
+/* Replace each TRAIL marker by padding: the trailing comments of a run of
+ * consecutive lines start in one column, two spaces after the longest code. */
+static void align_comments(const char *text, size_t len, FILE *out)
+{
+    size_t i = 0;
+    while (i < len) {
+        size_t run_end = i, width = 0;
+        /* the run of lines with a marker starting at i */
+        while (run_end < len) {
+            const char *nl = memchr(text + run_end, '\n', len - run_end);
+            size_t eol = nl ? (size_t)(nl - text) : len;
+            const char *m = memchr(text + run_end, TRAIL, eol - run_end);
+            if (!m)
+                break;
+            size_t w = display_width(text + run_end, (size_t)(m - text) - run_end);
+            if (w > width)
+                width = w;
+            run_end = nl ? eol + 1 : len;
+        }
+        if (run_end == i) {   /* a line without a comment: as is */
+            const char *nl = memchr(text + i, '\n', len - i);
+            size_t eol = nl ? (size_t)(nl - text) + 1 : len;
+            fwrite(text + i, 1, eol - i, out);
+            i = eol;
+            continue;
+        }
+        while (i < run_end) {
+            const char *m = memchr(text + i, TRAIL, run_end - i);
+            size_t code = (size_t)(m - text) - i;
+            fwrite(text + i, 1, code, out);
+            fprintf(out, "%*s", (int)(width - display_width(text + i, code) + 2), "");
+            const char *nl = memchr(m, '\n', (size_t)(text + run_end - m));
+            size_t eol = nl ? (size_t)(nl - text) + 1 : run_end;
+            fwrite(m + 1, 1, eol - (size_t)(m + 1 - text), out);
+            i = eol;
+        }
+    }
+}
+
 void ein_program_print(const ein_program *p, FILE *out)
 {
-    printer pr = { .out = out, .prog = p, .block_start = true };
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    printer pr = { .out = mem ? mem : out, .prog = p, .block_start = true };
     for (int i = 0; i < p->n_stmts; i++)
         print_stmt(&pr, p->stmts[i]);
     if (p->expr) {
         print_expr(&pr, p->expr, PREC_IF);
-        fputc('\n', out);
+        fputc('\n', pr.out);
     }
     flush_comments(&pr, UINT32_MAX);
+    if (mem) {
+        fclose(mem);
+        align_comments(buf, len, out);
+        free(buf);
+    }
 }
 
 void ein_expr_print(const ein_expr *e, FILE *out)

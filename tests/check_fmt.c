@@ -222,8 +222,7 @@ START_TEST(blocks_and_comments)
         "} # trailing\n"
         "# footer\n",
         "# header\n"
-        "experiment e {\n"
-        "  # opens\n"
+        "experiment e {  # opens\n"
         "  data = f(a = 1)\n"
         "  network {\n"
         "    input 784\n"
@@ -262,6 +261,39 @@ START_TEST(blocks_and_comments)
         "  report { test_acc, moments }\n"
         "}  # trailing\n"
         "# footer\n");
+}
+END_TEST
+
+/* Trailing comments of consecutive lines line up; a comment after an
+ * opening bracket stays there; author's line breaks after `=` and in a
+ * parameter list are kept. */
+START_TEST(layout_kept_from_the_source)
+{
+    expect_format("experiment e {\n"
+                  "  train {   # settings\n"
+                  "    lr = 0.01 # wex\n"
+                  "    lr.wix = 0.1  # wix\n"
+                  "\n"
+                  "    momentum = 0   # alone\n"
+                  "  }\n"
+                  "}\n",
+                  "experiment e {\n"
+                  "  train {  # settings\n"
+                  "    lr = 0.01     # wex\n"
+                  "    lr.wix = 0.1  # wix\n"
+                  "\n"
+                  "    momentum = 0  # alone\n"
+                  "  }\n"
+                  "}\n");
+    expect_format("def f(a = 1,\n      b = \"\xc3\xa9\") =\n  g(a, b)\nx =\n  [1, 2] # c\ny = 1 # d\n",
+                  "def f(\n"
+                  "  a = 1,\n"
+                  "  b = \"\xc3\xa9\",\n"
+                  ") =\n"
+                  "  g(a, b)\n"
+                  "x =\n"
+                  "  [1, 2]  # c\n"
+                  "y = 1     # d\n");
 }
 END_TEST
 
@@ -380,6 +412,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(tg, canonical_layout);
     tcase_add_test(tg, blocks_and_comments);
     tcase_add_test(tg, comments_inside_expressions_are_kept);
+    tcase_add_test(tg, layout_kept_from_the_source);
     tcase_add_test(tg, expression_to_string);
     tcase_add_test(tg, equality_sees_differences);
     tcase_add_test(tg, fmt_command_prints_the_canonical_form);
