@@ -326,10 +326,13 @@ static void check_keys_axes(key_use *k, const ein_axis *axes, int n)
     }
 }
 
-static void check_variant_keys(expander *E, const char *axis, const ein_value *const *vals, int n)
+/* False when some key is missing (then cells are not built: every use of
+ * the key would fail again, less clearly). */
+static bool check_variant_keys(expander *E, const char *axis, const ein_value *const *vals, int n)
 {
     if (n == 0 || !(vals[0]->kind == EIN_V_RECORD && vals[0]->rec.named))
-        return;
+        return true;
+    int errors = E->ev.n_errors;
     key_use k = { axis, vals, n, E };
     const ein_stmt *x = E->x;
     for (int i = 0; i < x->experiment.n_stmts; i++) {
@@ -356,6 +359,7 @@ static void check_variant_keys(expander *E, const char *axis, const ein_value *c
         default: break;
         }
     }
+    return E->ev.n_errors == errors;
 }
 
 /* ---- collecting the grid ----------------------------------------------- */
@@ -376,8 +380,8 @@ static bool add_dim(expander *E, const ein_axis *a)
         d->names[0] = a->name.name;
         const ein_expr *e = override_for(E, a->name.name);
         n = domain_values(E, a, e ? e : a->value, &vals);
-        if (n > 0)
-            check_variant_keys(E, a->name.name, vals, n);
+        if (n > 0 && !check_variant_keys(E, a->name.name, vals, n))
+            n = -1;
     } else if (a->kind == EIN_AXIS_SAMPLE) {
         d->names[0] = a->name.name;
         n = sample_values(E, a, &vals);
@@ -400,7 +404,8 @@ static bool add_dim(expander *E, const ein_axis *a)
             lens[k] = domain_values(E, z, e ? e : z->value, &cols[k]);
             if (lens[k] < 0)
                 return false;
-            check_variant_keys(E, z->name.name, cols[k], lens[k]);
+            if (!check_variant_keys(E, z->name.name, cols[k], lens[k]))
+                return false;
             if (k > 0 && lens[k] != lens[0]) {
                 ein_eval_error(&E->ev, z->name.loc,
                                "zip axes have different lengths: '%s' has %d values, '%s' has %d",
@@ -563,7 +568,7 @@ static int keep_cell(expander *E, ein_scope *s)
         if (!v)
             return -1;
         if (v->kind != EIN_V_BOOL) {
-            ein_eval_error(&E->ev, v->loc, "a where filter must be true or false, got %s",
+            ein_eval_error(&E->ev, E->wheres[i]->value->loc, "a where filter must be true or false, got %s",
                            ein_value_type(v));
             return -1;
         }

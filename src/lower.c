@@ -193,10 +193,10 @@ static void lower_network(lowering *L, const ein_stmt *x, const ein_stmt *net)
         if (d->role == EIN_ROLE_OUTPUT) {
             lower_layer(L, v, &cfg->output, d->loc, true, fwd, bwd);
             if (cfg->output.kind != EIN_LAYER_EI) {
-                ein_eval_error(L->ev, v->loc, "the output layer must be an E/I layer (ei(...))");
+                ein_eval_error(L->ev, d->value->loc, "the output layer must be an E/I layer (ei(...))");
                 L->ok = false;
             } else if (cfg->output.ne != L->classes) {
-                ein_eval_error(L->ev, v->loc, "output layer has %d units but the data has %lld classes",
+                ein_eval_error(L->ev, d->value->loc, "output layer has %d units but the data has %lld classes",
                                cfg->output.ne, L->classes);
                 L->ok = false;
             }
