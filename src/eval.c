@@ -288,6 +288,10 @@ int ein_want_choice(ein_eval *ev, const ein_value *v, const char *what,
     for (int i = 0; i < n; i++)
         if (strcmp(names[i], v->s) == 0)
             return i;
+    if (v->kind == EIN_V_SYM && ein_is_builtin_symbol(v->s)) {
+        ein_eval_error(ev, v->loc, "'%s' is not a valid %s (valid: %s)", v->s, what, valid);
+        return -1;
+    }
     if (error_new(ev, v->loc, "unknown %s '%s' (valid: %s)", what, v->s, valid))
         ein_diag_suggest(ev->diag, v->s, names, (size_t)n);
     return -1;
