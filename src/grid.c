@@ -382,6 +382,11 @@ static bool add_dim(expander *E, const ein_axis *a)
         n = domain_values(E, a, e ? e : a->value, &vals);
         if (n > 0 && !check_variant_keys(E, a->name.name, vals, n))
             n = -1;
+    } else if ((a->kind == EIN_AXIS_SAMPLE || a->kind == EIN_AXIS_TABLE) &&
+               override_for(E, a->name.name)) {
+        /* an override replaces the whole axis by the values it gives */
+        d->names[0] = a->name.name;
+        n = domain_values(E, a, override_for(E, a->name.name), &vals);
     } else if (a->kind == EIN_AXIS_SAMPLE) {
         d->names[0] = a->name.name;
         n = sample_values(E, a, &vals);

@@ -295,6 +295,12 @@ START_TEST(overrides)
     ck_assert_str_eq(bound(&x.list.cells[0]), "eps=0.75");
     ck_assert_int_eq(x.list.cells[0].config.hidden[0].ne, 300);
     done(&x);
+    /* a sample axis replaced by a list of records */
+    const char *ov3[] = { "cfg=[{ lr = 0.5, m = 0.1, ne = 7 }]", "eps=0" };
+    x = expand_ov(SAMPLE_EXP("3", "    eps in [0, 0.5]\n"), ov3, 2);
+    ok(&x, 1);
+    ck_assert_str_eq(bound(&x.list.cells[0]), "cfg=0 cfg.lr=0.5 cfg.m=0.1 cfg.ne=7 eps=0");
+    done(&x);
     const char *ov2[] = { "epss=[1]" };
     x = expand_ov(src, ov2, 1);
     ck_assert_str_eq(x.first_error, "override:1:1: error: no axis or binding named 'epss' to override");
