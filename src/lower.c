@@ -272,6 +272,21 @@ static void lower_losses(lowering *L, const ein_stmt *x)
         }
         where_of(L, s->loc, l->where);
     }
+    if (any)
+        return;
+    /* No loss statement: the task loss, plus the local I-Norm loss when some
+     * hidden layer is an I-Norm layer (M4 comes with M5). */
+    for (int i = 0; i < cfg->n_hidden; i++)
+        if (cfg->hidden[i].fwd == EIN_FWD_INORM || cfg->hidden[i].fwd == EIN_FWD_INORM_SUB) {
+            ein_loss_config *l = &cfg->losses[cfg->n_losses++];
+            memset(l, 0, sizeof *l);
+            l->kind = EIN_LOSS_INORM;
+            copy_str(l->name, sizeof l->name, "inorm");
+            l->weight = -1.0;
+            l->groups = EIN_GROUPS_DEFAULT;
+            where_of(L, x->experiment.name.loc, l->where);
+            break;
+        }
 }
 
 /* ---- train (M7, M8) ---------------------------------------------------- */

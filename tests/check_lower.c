@@ -145,6 +145,21 @@ START_TEST(inorm_sub_and_learn_sets)
 }
 END_TEST
 
+START_TEST(inorm_loss_by_default)
+{
+    ein_cell_config cfg = lower_one("experiment e { norm forward = inorm }\n");
+    ck_assert_int_eq(cfg.n_losses, 2);
+    ck_assert_int_eq(cfg.losses[1].kind, EIN_LOSS_INORM);
+    ck_assert_str_eq(cfg.losses[1].name, "inorm");
+    ck_assert(cfg.losses[1].weight == 0.01);                       /* M5 */
+    ck_assert_str_eq(cfg.losses[1].where, "t.ein:1:12");
+    cfg = lower_one("experiment e { norm forward = layernorm }\n");
+    ck_assert_int_eq(cfg.n_losses, 1);
+    cfg = lower_one("experiment e { norm forward = inorm  loss task = cross_entropy() }\n");
+    ck_assert_int_eq(cfg.n_losses, 1);                             /* declared losses are all */
+}
+END_TEST
+
 START_TEST(loss_weights_and_routing)
 {
     ein_cell_config cfg = lower_one(HDR
@@ -351,6 +366,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(tc, empty_experiment_is_model_md);
     tcase_add_test(tc, network_layers_and_norms);
     tcase_add_test(tc, inorm_sub_and_learn_sets);
+    tcase_add_test(tc, inorm_loss_by_default);
     tcase_add_test(tc, loss_weights_and_routing);
     tcase_add_test(tc, train_settings);
     tcase_add_test(tc, momentum_inhib_follows_momentum);

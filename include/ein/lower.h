@@ -12,7 +12,9 @@
  *   norm forward/backward = KIND        → every hidden layer whose fwd/bwd is `inherit`
  *                                         (the output layer never inherits: M7)
  *   loss NAME = cross_entropy(..)/inorm_loss() [weight W] [updates G, ...]
- *                                       → losses[] (declaring any replaces the default task loss)
+ *                                       → losses[] (declaring any replaces the defaults: the task
+ *                                         loss, plus `inorm` (λ by variant) when a hidden layer
+ *                                         is an I-Norm layer, M4/M5)
  *   train { path = value }              → cfg.train (lr sets wex+bias, lr.wix wix+bix,
  *                                         lr.wei wei+bei; a single-group lr.bix wins over lr.wix)
  *   report "dir" { metrics }            → results_dir, metrics (added to the default set)
