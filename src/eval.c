@@ -13,7 +13,7 @@
 #include "ein/config.h"
 
 #define MAX_CALL_DEPTH 64
-#define MAX_RANGE 1000000
+#define MAX_RANGE 100000
 
 typedef struct slot {
     const char *name;
