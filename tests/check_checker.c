@@ -386,6 +386,11 @@ START_TEST(import_search_order)
                           &no_path, NULL, NULL);
     ck_assert_str_eq(head, "t.ein:1:8: error: cannot find import 'path_lib' (searched: tests/checker, stdlib)");
     free(head);
+    /* $EIN_PATH itself when the options leave it out */
+    setenv("EIN_PATH", "tests/checker/path", 1);
+    head = check_src("import \"path_lib\"\nexperiment e { train { epochs = path_width } }\n", NULL, NULL);
+    unsetenv("EIN_PATH");
+    ck_assert_ptr_null(head);
     /* a name ending in .ein is taken as is */
     head = check_src("import \"local_lib.ein\"\nexperiment e { train { epochs = local_width } }\n", NULL, NULL);
     ck_assert_ptr_null(head);
