@@ -1,0 +1,54 @@
+/* ops.h — op constructors.  Each returns a new node of graph g (owned by
+ * it), or NULL with the error recorded in g (see graph.h).  Forward and
+ * backward of every op live side by side in ops.c.
+ *
+ * Broadcasting for the binary elementwise ops: b has a's shape, or is a
+ * 1 × cols row (bias), or a rows × 1 column (one number per example), or 1 × 1.
+ */
+#ifndef EIN_OPS_H
+#define EIN_OPS_H
+
+#include "ein/graph.h"
+
+#define EIN_LN_EPS 1e-5   /* ε_ln of model.md */
+
+ein_node *ein_matmul(ein_graph *g, ein_node *a, ein_node *b, bool trans_a, bool trans_b);
+ein_node *ein_add(ein_graph *g, ein_node *a, ein_node *b);
+ein_node *ein_sub(ein_graph *g, ein_node *a, ein_node *b);
+ein_node *ein_mul(ein_graph *g, ein_node *a, ein_node *b);
+ein_node *ein_div(ein_graph *g, ein_node *a, ein_node *b);
+ein_node *ein_scale(ein_graph *g, ein_node *a, double s);        /* s · a */
+ein_node *ein_add_scalar(ein_graph *g, ein_node *a, double s);   /* a + s */
+ein_node *ein_square(ein_graph *g, ein_node *a);
+ein_node *ein_sqrt(ein_graph *g, ein_node *a);
+ein_node *ein_exp(ein_graph *g, ein_node *a);
+ein_node *ein_log(ein_graph *g, ein_node *a);
+ein_node *ein_relu(ein_graph *g, ein_node *a);
+ein_node *ein_clamp(ein_graph *g, ein_node *a, double lo, double hi);
+ein_node *ein_row_mean(ein_graph *g, ein_node *a);   /* rows × 1 */
+ein_node *ein_row_var(ein_graph *g, ein_node *a);    /* rows × 1, population variance (÷ D) */
+ein_node *ein_sum(ein_graph *g, ein_node *a);        /* 1 × 1 */
+ein_node *ein_mean(ein_graph *g, ein_node *a);       /* 1 × 1 */
+ein_node *ein_stop_grad(ein_graph *g, ein_node *a);  /* identity forward, no gradient */
+
+/* Row-wise normalization without affine parameters (model.md M3). */
+typedef enum ein_norm_mode {
+    EIN_NORM_LAYERNORM = 0,  /* (z − mean)/sqrt(var + ε), exact backward */
+    EIN_NORM_CENTER,         /* z − mean, exact backward */
+    EIN_NORM_SCALE,          /* z / sqrt(var + ε), exact backward */
+    EIN_NORM_LAYERNORM_FWD   /* layernorm forward, identity backward */
+} ein_norm_mode;
+ein_node *ein_rownorm(ein_graph *g, ein_node *z, ein_norm_mode mode, double eps);
+
+/* Backward-only transform (model.md M6, GradNorm): identity forward; the
+ * backward maps the incoming error g, per row, using z = the forward value.
+ * `fa_weights` (z->cols values, copied) is used by EIN_BWD_FA_CENTER only. */
+ein_node *ein_grad_transform(ein_graph *g, ein_node *z, ein_bwd_norm kind,
+                             const double *fa_weights, double eps);
+
+/* Softmax cross-entropy against ein_graph_labels() with label smoothing s
+ * (target (1−s)·onehot + s/K), mean over the batch → 1 × 1.  The softmax
+ * probabilities of the last forward are kept in node->aux (rows × K). */
+ein_node *ein_softmax_ce(ein_graph *g, ein_node *logits, double smoothing);
+
+#endif

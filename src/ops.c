@@ -1,0 +1,679 @@
+/* ops.c — every op's forward and backward, side by side (include/ein/ops.h).
+ *
+ * Conventions: n->val = f(children); backward adds (+=) into the gradient of
+ * each child that is active in the current pass (child->active).  Shapes are
+ * checked when the node is built; at run time rows may be any batch ≤ cap.
+ */
+#include "graph_impl.h"
+#include "ein/ops.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#ifdef EIN_REAL_DOUBLE
+#define GEMM cblas_dgemm
+#else
+#define GEMM cblas_sgemm
+#endif
+
+static inline size_t numel(const ein_node *n) { return (size_t)n->rows * (size_t)n->cols; }
+static inline bool wants(const ein_node *c) { return c->active && c->grad != NULL; }
+
+/* Shape of a new node: per-example rows or fixed rows. */
+static void shape_like(ein_node *n, const ein_node *like, int cols)
+{
+    n->per_example = like->per_example;
+    n->fixed_rows = like->fixed_rows;
+    n->rows = like->rows;
+    n->cols = cols;
+}
+
+static void shape_fixed(ein_node *n, int rows, int cols)
+{
+    n->per_example = false;
+    n->fixed_rows = n->rows = rows;
+    n->cols = cols;
+}
+
+/* ---- matmul: C = op(A) op(B) ---------------------------------------------- */
+
+static void gemm(const ein_graph *g, bool ta, bool tb, int m, int n, int k,
+                 const ein_real *a, int lda, const ein_real *b, int ldb, ein_real beta, ein_real *c, int ldc)
+{
+    ein_graph *mg = (ein_graph *)g;
+    double t0 = g->profile ? ein_now() : 0;
+    GEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+         m, n, k, 1, a, lda, b, ldb, beta, c, ldc);
+    if (g->profile)
+        mg->gemm_seconds += ein_now() - t0;
+}
+
+/* Dimensions of op(A) (m × k) and op(B) (k × n). */
+static void matmul_dims(const ein_node *nd, int *m, int *n, int *k)
+{
+    const ein_node *a = nd->child[0], *b = nd->child[1];
+    bool ta = nd->iarg[0], tb = nd->iarg[1];
+    *m = ta ? a->cols : a->rows;
+    *k = ta ? a->rows : a->cols;
+    *n = tb ? b->rows : b->cols;
+}
+
+static void matmul_forward(ein_node *nd)
+{
+    const ein_node *a = nd->child[0], *b = nd->child[1];
+    int m, n, k;
+    matmul_dims(nd, &m, &n, &k);
+    gemm(nd->graph, nd->iarg[0], nd->iarg[1], m, n, k, a->val, a->cols, b->val, b->cols, 0, nd->val, nd->cols);
+}
+
+static void matmul_backward(ein_node *nd)
+{
+    ein_node *a = nd->child[0], *b = nd->child[1];
+    bool ta = nd->iarg[0], tb = nd->iarg[1];
+    int m, n, k;
+    matmul_dims(nd, &m, &n, &k);
+    const ein_graph *g = nd->graph;
+    if (wants(a)) {
+        if (!ta)      /* dA (m×k) += dC (m×n) · op(B)ᵀ */
+            gemm(g, false, !tb, m, k, n, nd->grad, nd->cols, b->val, b->cols, 1, a->grad, a->cols);
+        else          /* dA (k×m) += op(B) (k×n) · dCᵀ */
+            gemm(g, tb, true, k, m, n, b->val, b->cols, nd->grad, nd->cols, 1, a->grad, a->cols);
+    }
+    if (wants(b)) {
+        if (!tb)      /* dB (k×n) += op(A)ᵀ · dC */
+            gemm(g, !ta, false, k, n, m, a->val, a->cols, nd->grad, nd->cols, 1, b->grad, b->cols);
+        else          /* dB (n×k) += dCᵀ · op(A) */
+            gemm(g, true, ta, n, k, m, nd->grad, nd->cols, a->val, a->cols, 1, b->grad, b->cols);
+    }
+}
+
+static const ein_op op_matmul = { "matmul", 3u, false, matmul_forward, matmul_backward };
+
+ein_node *ein_matmul(ein_graph *g, ein_node *a, ein_node *b, bool trans_a, bool trans_b)
+{
+    ein_node *ch[2] = { a, b };
+    ein_node *n = ein_graph_node(g, &op_matmul, 2, ch);
+    if (n == NULL)
+        return NULL;
+    if (b->per_example || (trans_a && a->per_example)) {
+        ein_graph_fail(g, "matmul: only the left operand may be batch-shaped, untransposed");
+        return NULL;
+    }
+    int ak = trans_a ? a->fixed_rows : a->cols;
+    int bk = trans_b ? b->cols : b->fixed_rows;
+    if (ak != bk) {
+        ein_graph_fail(g, "matmul: inner dimensions differ (%d vs %d)", ak, bk);
+        return NULL;
+    }
+    n->iarg[0] = trans_a;
+    n->iarg[1] = trans_b;
+    int cols = trans_b ? b->fixed_rows : b->cols;
+    if (trans_a)
+        shape_fixed(n, a->cols, cols);
+    else
+        shape_like(n, a, cols);
+    return n;
+}
+
+void ein_graph_replay_gemm(ein_graph *g)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        ein_node *nd = g->nodes[i];
+        if (nd->op != &op_matmul)
+            continue;
+        matmul_forward(nd);
+        if (!g->trained[i])
+            continue;
+        /* the backward GEMMs training would run for this node */
+        for (int c = 0; c < 2; c++)
+            nd->child[c]->active = g->trained[nd->child[c]->id];
+        matmul_backward(nd);
+        nd->child[0]->active = nd->child[1]->active = false;
+    }
+}
+
+/* ---- binary elementwise ops with broadcasting ----------------------------- */
+
+enum { BC_SAME = 0, BC_ROW, BC_COL, BC_SCALAR };
+
+/* Index of b's element paired with a's (r, c). */
+static inline size_t bc_index(int mode, int r, int c, int cols)
+{
+    switch (mode) {
+    case BC_ROW: return (size_t)c;
+    case BC_COL: return (size_t)r;
+    case BC_SCALAR: return 0;
+    default: return (size_t)r * (size_t)cols + (size_t)c;
+    }
+}
+
+enum { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV };
+
+static void binary_forward(ein_node *nd)
+{
+    const ein_node *a = nd->child[0], *b = nd->child[1];
+    int mode = nd->iarg[0], kind = nd->iarg[1];
+    for (int r = 0; r < nd->rows; r++) {
+        const ein_real *ar = a->val + (size_t)r * nd->cols;
+        ein_real *y = nd->val + (size_t)r * nd->cols;
+        for (int c = 0; c < nd->cols; c++) {
+            ein_real bv = b->val[bc_index(mode, r, c, nd->cols)];
+            switch (kind) {
+            case BIN_ADD: y[c] = ar[c] + bv; break;
+            case BIN_SUB: y[c] = ar[c] - bv; break;
+            case BIN_MUL: y[c] = ar[c] * bv; break;
+            default:      y[c] = ar[c] / bv; break;
+            }
+        }
+    }
+}
+
+static void binary_backward(ein_node *nd)
+{
+    ein_node *a = nd->child[0], *b = nd->child[1];
+    int mode = nd->iarg[0], kind = nd->iarg[1];
+    bool da = wants(a), db = wants(b);
+    for (int r = 0; r < nd->rows; r++) {
+        const ein_real *gr = nd->grad + (size_t)r * nd->cols;
+        const ein_real *ar = a->val + (size_t)r * nd->cols;
+        for (int c = 0; c < nd->cols; c++) {
+            size_t bi = bc_index(mode, r, c, nd->cols);
+            ein_real g = gr[c], bv = b->val[bi];
+            ein_real ga, gb;
+            switch (kind) {
+            case BIN_ADD: ga = g; gb = g; break;
+            case BIN_SUB: ga = g; gb = -g; break;
+            case BIN_MUL: ga = g * bv; gb = g * ar[c]; break;
+            default:      ga = g / bv; gb = -g * ar[c] / (bv * bv); break;
+            }
+            if (da)
+                a->grad[(size_t)r * nd->cols + c] += ga;
+            if (db)
+                b->grad[bi] += gb;
+        }
+    }
+}
+
+static const ein_op op_add = { "add", 3u, false, binary_forward, binary_backward };
+static const ein_op op_sub = { "sub", 3u, false, binary_forward, binary_backward };
+static const ein_op op_mul = { "mul", 3u, false, binary_forward, binary_backward };
+static const ein_op op_div = { "div", 3u, false, binary_forward, binary_backward };
+
+static ein_node *binary(ein_graph *g, const ein_op *op, int kind, ein_node *a, ein_node *b)
+{
+    ein_node *ch[2] = { a, b };
+    ein_node *n = ein_graph_node(g, op, 2, ch);
+    if (n == NULL)
+        return NULL;
+    int mode;
+    bool same_rows = a->per_example == b->per_example && (a->per_example || a->fixed_rows == b->fixed_rows);
+    if (same_rows && a->cols == b->cols)
+        mode = BC_SAME;
+    else if (!b->per_example && b->fixed_rows == 1 && b->cols == a->cols)
+        mode = BC_ROW;
+    else if (same_rows && b->cols == 1)
+        mode = BC_COL;
+    else if (!b->per_example && b->fixed_rows == 1 && b->cols == 1)
+        mode = BC_SCALAR;
+    else {
+        ein_graph_fail(g, "%s: shapes do not broadcast (%s%d x %d and %s%d x %d)", op->name,
+                       a->per_example ? "B=" : "", a->rows, a->cols, b->per_example ? "B=" : "", b->rows, b->cols);
+        return NULL;
+    }
+    n->iarg[0] = mode;
+    n->iarg[1] = kind;
+    shape_like(n, a, a->cols);
+    return n;
+}
+
+ein_node *ein_add(ein_graph *g, ein_node *a, ein_node *b) { return binary(g, &op_add, BIN_ADD, a, b); }
+ein_node *ein_sub(ein_graph *g, ein_node *a, ein_node *b) { return binary(g, &op_sub, BIN_SUB, a, b); }
+ein_node *ein_mul(ein_graph *g, ein_node *a, ein_node *b) { return binary(g, &op_mul, BIN_MUL, a, b); }
+ein_node *ein_div(ein_graph *g, ein_node *a, ein_node *b) { return binary(g, &op_div, BIN_DIV, a, b); }
+
+/* ---- unary elementwise ops ------------------------------------------------ */
+
+enum { UN_SCALE, UN_ADDS, UN_SQUARE, UN_SQRT, UN_EXP, UN_LOG, UN_RELU, UN_CLAMP };
+
+static void unary_forward(ein_node *nd)
+{
+    const ein_node *a = nd->child[0];
+    size_t len = numel(nd);
+    ein_real s = (ein_real)nd->arg[0], hi = (ein_real)nd->arg[1];
+    const ein_real *x = a->val;
+    ein_real *y = nd->val;
+    switch (nd->iarg[0]) {
+    case UN_SCALE:  for (size_t i = 0; i < len; i++) y[i] = s * x[i]; break;
+    case UN_ADDS:   for (size_t i = 0; i < len; i++) y[i] = x[i] + s; break;
+    case UN_SQUARE: for (size_t i = 0; i < len; i++) y[i] = x[i] * x[i]; break;
+    case UN_SQRT:   for (size_t i = 0; i < len; i++) y[i] = (ein_real)sqrt(x[i]); break;
+    case UN_EXP:    for (size_t i = 0; i < len; i++) y[i] = (ein_real)exp(x[i]); break;
+    case UN_LOG:    for (size_t i = 0; i < len; i++) y[i] = (ein_real)log(x[i]); break;
+    case UN_RELU:   for (size_t i = 0; i < len; i++) y[i] = x[i] > 0 ? x[i] : 0; break;
+    default:        for (size_t i = 0; i < len; i++) y[i] = x[i] < s ? s : x[i] > hi ? hi : x[i]; break;
+    }
+}
+
+static void unary_backward(ein_node *nd)
+{
+    ein_node *a = nd->child[0];
+    if (!wants(a))
+        return;
+    size_t len = numel(nd);
+    ein_real s = (ein_real)nd->arg[0], hi = (ein_real)nd->arg[1];
+    const ein_real *x = a->val, *y = nd->val, *g = nd->grad;
+    ein_real *dx = a->grad;
+    switch (nd->iarg[0]) {
+    case UN_SCALE:  for (size_t i = 0; i < len; i++) dx[i] += s * g[i]; break;
+    case UN_ADDS:   for (size_t i = 0; i < len; i++) dx[i] += g[i]; break;
+    case UN_SQUARE: for (size_t i = 0; i < len; i++) dx[i] += 2 * x[i] * g[i]; break;
+    case UN_SQRT:   for (size_t i = 0; i < len; i++) dx[i] += g[i] / (2 * y[i]); break;
+    case UN_EXP:    for (size_t i = 0; i < len; i++) dx[i] += g[i] * y[i]; break;
+    case UN_LOG:    for (size_t i = 0; i < len; i++) dx[i] += g[i] / x[i]; break;
+    case UN_RELU:   for (size_t i = 0; i < len; i++) dx[i] += x[i] > 0 ? g[i] : 0; break;
+    default:        for (size_t i = 0; i < len; i++) dx[i] += x[i] >= s && x[i] <= hi ? g[i] : 0; break;
+    }
+}
+
+static const ein_op op_scale = { "scale", 1u, false, unary_forward, unary_backward };
+static const ein_op op_adds = { "add_scalar", 1u, false, unary_forward, unary_backward };
+static const ein_op op_square = { "square", 1u, false, unary_forward, unary_backward };
+static const ein_op op_sqrt = { "sqrt", 1u, false, unary_forward, unary_backward };
+static const ein_op op_exp = { "exp", 1u, false, unary_forward, unary_backward };
+static const ein_op op_log = { "log", 1u, false, unary_forward, unary_backward };
+static const ein_op op_relu = { "relu", 1u, false, unary_forward, unary_backward };
+static const ein_op op_clamp = { "clamp", 1u, false, unary_forward, unary_backward };
+
+static ein_node *unary(ein_graph *g, const ein_op *op, int kind, ein_node *a, double s, double hi)
+{
+    ein_node *n = ein_graph_node(g, op, 1, &a);
+    if (n == NULL)
+        return NULL;
+    n->iarg[0] = kind;
+    n->arg[0] = s;
+    n->arg[1] = hi;
+    shape_like(n, a, a->cols);
+    return n;
+}
+
+ein_node *ein_scale(ein_graph *g, ein_node *a, double s) { return unary(g, &op_scale, UN_SCALE, a, s, 0); }
+ein_node *ein_add_scalar(ein_graph *g, ein_node *a, double s) { return unary(g, &op_adds, UN_ADDS, a, s, 0); }
+ein_node *ein_square(ein_graph *g, ein_node *a) { return unary(g, &op_square, UN_SQUARE, a, 0, 0); }
+ein_node *ein_sqrt(ein_graph *g, ein_node *a) { return unary(g, &op_sqrt, UN_SQRT, a, 0, 0); }
+ein_node *ein_exp(ein_graph *g, ein_node *a) { return unary(g, &op_exp, UN_EXP, a, 0, 0); }
+ein_node *ein_log(ein_graph *g, ein_node *a) { return unary(g, &op_log, UN_LOG, a, 0, 0); }
+ein_node *ein_relu(ein_graph *g, ein_node *a) { return unary(g, &op_relu, UN_RELU, a, 0, 0); }
+ein_node *ein_clamp(ein_graph *g, ein_node *a, double lo, double hi)
+{
+    if (!(lo <= hi)) {
+        ein_graph_fail(g, "clamp: lower bound %g above upper bound %g", lo, hi);
+        return NULL;
+    }
+    return unary(g, &op_clamp, UN_CLAMP, a, lo, hi);
+}
+
+/* ---- stop-gradient: identity forward (shared buffer), no gradient -------- */
+
+static void nothing(ein_node *nd) { (void)nd; }
+static const ein_op op_stop_grad = { "stop_grad", 0u, true, nothing, nothing };
+
+ein_node *ein_stop_grad(ein_graph *g, ein_node *a)
+{
+    ein_node *n = ein_graph_node(g, &op_stop_grad, 1, &a);
+    if (n != NULL)
+        shape_like(n, a, a->cols);
+    return n;
+}
+
+/* ---- reductions ------------------------------------------------------------ */
+
+static void row_mean_forward(ein_node *nd)
+{
+    const ein_node *a = nd->child[0];
+    for (int r = 0; r < nd->rows; r++) {
+        const ein_real *x = a->val + (size_t)r * a->cols;
+        double s = 0;
+        for (int c = 0; c < a->cols; c++)
+            s += x[c];
+        nd->val[r] = (ein_real)(s / a->cols);
+    }
+}
+
+static void row_mean_backward(ein_node *nd)
+{
+    ein_node *a = nd->child[0];
+    if (!wants(a))
+        return;
+    for (int r = 0; r < nd->rows; r++) {
+        ein_real g = nd->grad[r] / (ein_real)a->cols;
+        ein_real *dx = a->grad + (size_t)r * a->cols;
+        for (int c = 0; c < a->cols; c++)
+            dx[c] += g;
+    }
+}
+
+/* population variance per row; aux holds the row mean for the backward */
+static void row_var_forward(ein_node *nd)
+{
+    const ein_node *a = nd->child[0];
+    for (int r = 0; r < nd->rows; r++) {
+        const ein_real *x = a->val + (size_t)r * a->cols;
+        double s = 0, ss = 0;
+        for (int c = 0; c < a->cols; c++)
+            s += x[c];
+        double mu = s / a->cols;
+        for (int c = 0; c < a->cols; c++)
+            ss += (x[c] - mu) * (x[c] - mu);
+        nd->aux[r] = (ein_real)mu;
+        nd->val[r] = (ein_real)(ss / a->cols);
+    }
+}
+
+static void row_var_backward(ein_node *nd)
+{
+    ein_node *a = nd->child[0];
+    if (!wants(a))
+        return;
+    for (int r = 0; r < nd->rows; r++) {
+        const ein_real *x = a->val + (size_t)r * a->cols;
+        ein_real *dx = a->grad + (size_t)r * a->cols;
+        ein_real k = 2 * nd->grad[r] / (ein_real)a->cols, mu = nd->aux[r];
+        for (int c = 0; c < a->cols; c++)
+            dx[c] += k * (x[c] - mu);
+    }
+}
+
+static void sum_forward(ein_node *nd)
+{
+    const ein_node *a = nd->child[0];
+    size_t len = numel(a);
+    double s = 0;
+    for (size_t i = 0; i < len; i++)
+        s += a->val[i];
+    nd->val[0] = (ein_real)(nd->iarg[0] ? s / (double)len : s);
+}
+
+static void sum_backward(ein_node *nd)
+{
+    ein_node *a = nd->child[0];
+    if (!wants(a))
+        return;
+    size_t len = numel(a);
+    ein_real g = nd->iarg[0] ? nd->grad[0] / (ein_real)len : nd->grad[0];
+    for (size_t i = 0; i < len; i++)
+        a->grad[i] += g;
+}
+
+static const ein_op op_row_mean = { "row_mean", 1u, false, row_mean_forward, row_mean_backward };
+static const ein_op op_row_var = { "row_var", 1u, false, row_var_forward, row_var_backward };
+static const ein_op op_sum = { "sum", 1u, false, sum_forward, sum_backward };
+static const ein_op op_mean = { "mean", 1u, false, sum_forward, sum_backward };
+
+ein_node *ein_row_mean(ein_graph *g, ein_node *a)
+{
+    ein_node *n = ein_graph_node(g, &op_row_mean, 1, &a);
+    if (n != NULL)
+        shape_like(n, a, 1);
+    return n;
+}
+
+ein_node *ein_row_var(ein_graph *g, ein_node *a)
+{
+    ein_node *n = ein_graph_node(g, &op_row_var, 1, &a);
+    if (n != NULL) {
+        shape_like(n, a, 1);
+        n->aux_per_row = 1;
+        if (!a->per_example)
+            n->aux_fixed = a->fixed_rows;
+    }
+    return n;
+}
+
+static ein_node *reduce_all(ein_graph *g, const ein_op *op, ein_node *a, int mean)
+{
+    ein_node *n = ein_graph_node(g, op, 1, &a);
+    if (n != NULL) {
+        shape_fixed(n, 1, 1);
+        n->iarg[0] = mean;
+    }
+    return n;
+}
+
+ein_node *ein_sum(ein_graph *g, ein_node *a) { return reduce_all(g, &op_sum, a, 0); }
+ein_node *ein_mean(ein_graph *g, ein_node *a) { return reduce_all(g, &op_mean, a, 1); }
+
+/* ---- row normalization (model.md M3) ---------------------------------------
+ * aux per row: [mean, sigma] with sigma = sqrt(var + eps).                   */
+
+static void rownorm_forward(ein_node *nd)
+{
+    const ein_node *z = nd->child[0];
+    int mode = nd->iarg[0], D = z->cols;
+    double eps = nd->arg[0];
+    for (int r = 0; r < nd->rows; r++) {
+        const ein_real *x = z->val + (size_t)r * D;
+        ein_real *y = nd->val + (size_t)r * D;
+        double s = 0, ss = 0;
+        for (int c = 0; c < D; c++)
+            s += x[c];
+        double mu = s / D;
+        for (int c = 0; c < D; c++)
+            ss += (x[c] - mu) * (x[c] - mu);
+        double sigma = sqrt(ss / D + eps);
+        nd->aux[2 * r] = (ein_real)mu;
+        nd->aux[2 * r + 1] = (ein_real)sigma;
+        for (int c = 0; c < D; c++) {
+            switch (mode) {
+            case EIN_NORM_CENTER: y[c] = (ein_real)(x[c] - mu); break;
+            case EIN_NORM_SCALE:  y[c] = (ein_real)(x[c] / sigma); break;
+            default:              y[c] = (ein_real)((x[c] - mu) / sigma); break;
+            }
+        }
+    }
+}
+
+static void rownorm_backward(ein_node *nd)
+{
+    ein_node *z = nd->child[0];
+    if (!wants(z))
+        return;
+    int mode = nd->iarg[0], D = z->cols;
+    for (int r = 0; r < nd->rows; r++) {
+        const ein_real *g = nd->grad + (size_t)r * D, *y = nd->val + (size_t)r * D;
+        const ein_real *x = z->val + (size_t)r * D;
+        ein_real *dz = z->grad + (size_t)r * D;
+        double mu = nd->aux[2 * r], sigma = nd->aux[2 * r + 1];
+        double mg = 0, mgy = 0;
+        for (int c = 0; c < D; c++) {
+            mg += g[c];
+            mgy += (double)g[c] * y[c];
+        }
+        mg /= D;
+        mgy /= D;
+        switch (mode) {
+        case EIN_NORM_LAYERNORM:     /* (g − mean g − y·mean(g⊙y)) / σ */
+            for (int c = 0; c < D; c++)
+                dz[c] += (ein_real)((g[c] - mg - y[c] * mgy) / sigma);
+            break;
+        case EIN_NORM_CENTER:        /* g − mean g */
+            for (int c = 0; c < D; c++)
+                dz[c] += (ein_real)(g[c] - mg);
+            break;
+        case EIN_NORM_SCALE:         /* (g − mean(g⊙y)·(z − μ)/σ) / σ */
+            for (int c = 0; c < D; c++)
+                dz[c] += (ein_real)((g[c] - mgy * (x[c] - mu) / sigma) / sigma);
+            break;
+        default:                     /* LN forward only: identity backward */
+            for (int c = 0; c < D; c++)
+                dz[c] += g[c];
+            break;
+        }
+    }
+}
+
+static const ein_op op_rownorm = { "rownorm", 1u, false, rownorm_forward, rownorm_backward };
+
+ein_node *ein_rownorm(ein_graph *g, ein_node *z, ein_norm_mode mode, double eps)
+{
+    ein_node *n = ein_graph_node(g, &op_rownorm, 1, &z);
+    if (n == NULL)
+        return NULL;
+    shape_like(n, z, z->cols);
+    n->iarg[0] = mode;
+    n->arg[0] = eps;
+    n->aux_per_row = 2;
+    if (!z->per_example)
+        n->aux_fixed = 2 * z->fixed_rows;
+    return n;
+}
+
+/* ---- backward-only transform, GradNorm (model.md M6) ------------------------
+ * Forward: identity (value shared with z).  Backward, per row, with z the
+ * forward value and g the incoming error:
+ *   full        (g − mean g − z·mean(g⊙z)) / sqrt(var z + ε)
+ *   center      g − mean g
+ *   scale       g / sqrt(var z + ε)
+ *   decorrelate g − z·mean(g⊙z)
+ *   fa_center   g − Σ_k w_k g_k            (w fixed, in aux)
+ * Deliberately not the derivative of the forward.                            */
+
+static void grad_transform_backward(ein_node *nd)
+{
+    ein_node *z = nd->child[0];
+    if (!wants(z))
+        return;
+    int kind = nd->iarg[0], D = z->cols;
+    double eps = nd->arg[0];
+    for (int r = 0; r < nd->rows; r++) {
+        const ein_real *g = nd->grad + (size_t)r * D, *x = z->val + (size_t)r * D;
+        ein_real *dz = z->grad + (size_t)r * D;
+        double mg = 0, mgz = 0, mz = 0, sz = 0, wg = 0;
+        for (int c = 0; c < D; c++) {
+            mg += g[c];
+            mgz += (double)g[c] * x[c];
+            mz += x[c];
+        }
+        mg /= D;
+        mgz /= D;
+        mz /= D;
+        if (kind == EIN_BWD_FULL || kind == EIN_BWD_SCALE) {
+            for (int c = 0; c < D; c++)
+                sz += (x[c] - mz) * (x[c] - mz);
+            sz = sqrt(sz / D + eps);
+        }
+        if (kind == EIN_BWD_FA_CENTER)
+            for (int c = 0; c < D; c++)
+                wg += (double)nd->aux[c] * g[c];
+        for (int c = 0; c < D; c++) {
+            double v;
+            switch (kind) {
+            case EIN_BWD_FULL:        v = (g[c] - mg - x[c] * mgz) / sz; break;
+            case EIN_BWD_CENTER:      v = g[c] - mg; break;
+            case EIN_BWD_SCALE:       v = g[c] / sz; break;
+            case EIN_BWD_DECORRELATE: v = g[c] - x[c] * mgz; break;
+            case EIN_BWD_FA_CENTER:   v = g[c] - wg; break;
+            default:                  v = g[c]; break;
+            }
+            dz[c] += (ein_real)v;
+        }
+    }
+}
+
+static const ein_op op_grad_transform = { "grad_transform", 1u, true, nothing, grad_transform_backward };
+
+ein_node *ein_grad_transform(ein_graph *g, ein_node *z, ein_bwd_norm kind, const double *fa_weights, double eps)
+{
+    ein_node *n = ein_graph_node(g, &op_grad_transform, 1, &z);
+    if (n == NULL)
+        return NULL;
+    shape_like(n, z, z->cols);
+    n->iarg[0] = kind;
+    n->arg[0] = eps;
+    if (kind == EIN_BWD_FA_CENTER) {
+        if (fa_weights == NULL) {
+            ein_graph_fail(g, "grad_transform fa_center needs its weight vector");
+            return NULL;
+        }
+        /* the fixed lateral weights live outside the arena, owned by the graph */
+        n->aux = ein_graph_keep(g, (size_t)z->cols * sizeof(ein_real));
+        if (n->aux == NULL)
+            return NULL;
+        for (int c = 0; c < z->cols; c++)
+            n->aux[c] = (ein_real)fa_weights[c];
+    }
+    return n;
+}
+
+/* ---- softmax cross-entropy with label smoothing ------------------------------
+ * loss = mean_b −Σ_k q_bk log p_bk, q = (1−s)·onehot(y) + s/K;
+ * d logits = (p − q) / B.   aux = p (rows × K).                                */
+
+static void softmax_ce_forward(ein_node *nd)
+{
+    const ein_node *z = nd->child[0];
+    const int32_t *labels = nd->graph->labels;
+    int K = z->cols, B = z->rows;
+    double s = nd->arg[0], total = 0;
+    for (int r = 0; r < B; r++) {
+        const ein_real *x = z->val + (size_t)r * K;
+        ein_real *p = nd->aux + (size_t)r * K;
+        double mx = x[0];
+        for (int c = 1; c < K; c++)
+            if (x[c] > mx)
+                mx = x[c];
+        double se = 0;
+        for (int c = 0; c < K; c++)
+            se += exp(x[c] - mx);
+        double lse = mx + log(se);
+        double loss = 0;
+        for (int c = 0; c < K; c++) {
+            double logp = x[c] - lse;
+            p[c] = (ein_real)exp(logp);
+            double q = s / K + (c == labels[r] ? 1 - s : 0);
+            loss -= q * logp;
+        }
+        total += loss;
+    }
+    nd->val[0] = (ein_real)(total / B);
+}
+
+static void softmax_ce_backward(ein_node *nd)
+{
+    ein_node *z = nd->child[0];
+    if (!wants(z))
+        return;
+    const int32_t *labels = nd->graph->labels;
+    int K = z->cols, B = z->rows;
+    double s = nd->arg[0];
+    ein_real scale = nd->grad[0] / (ein_real)B;
+    for (int r = 0; r < B; r++) {
+        const ein_real *p = nd->aux + (size_t)r * K;
+        ein_real *dz = z->grad + (size_t)r * K;
+        for (int c = 0; c < K; c++) {
+            double q = s / K + (c == labels[r] ? 1 - s : 0);
+            dz[c] += scale * (ein_real)(p[c] - q);
+        }
+    }
+}
+
+static const ein_op op_softmax_ce = { "softmax_ce", 1u, false, softmax_ce_forward, softmax_ce_backward };
+
+ein_node *ein_softmax_ce(ein_graph *g, ein_node *logits, double smoothing)
+{
+    ein_node *n = ein_graph_node(g, &op_softmax_ce, 1, &logits);
+    if (n == NULL)
+        return NULL;
+    if (!logits->per_example) {
+        ein_graph_fail(g, "softmax_ce: logits must have one row per example");
+        return NULL;
+    }
+    if (!(smoothing >= 0 && smoothing < 1)) {
+        ein_graph_fail(g, "softmax_ce: label smoothing %g outside [0, 1)", smoothing);
+        return NULL;
+    }
+    shape_fixed(n, 1, 1);
+    n->arg[0] = smoothing;
+    n->aux_per_row = logits->cols;
+    return n;
+}
