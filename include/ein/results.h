@@ -1,0 +1,107 @@
+/* results.h — the results store of one experiment: a folder of append-only,
+ * crash-safe files (docs/running.md describes them for users).
+ *
+ *   cells.jsonl    one JSON object per finished cell attempt (ok, diverged,
+ *                  interrupted, failed); a rerun of a cell appends a new
+ *                  record and the last record of an id wins
+ *   epochs.jsonl   one JSON object per cell per epoch, tagged with the run
+ *   summary.csv    one row per cell (last record), regenerated from
+ *                  cells.jsonl by write-to-temp + fsync + rename
+ *   source.ein     the exact .ein source, source.sha256 its SHA-256
+ *   configs/ID.txt the operative configuration of each cell, with provenance
+ *
+ * Durability: the runner process is the single writer.  Every record is one
+ * line written with a single write() and then fsync'ed, so after a crash the
+ * file holds whole records plus at most one torn last line.  Opening the
+ * store truncates a torn last line (it holds no complete result) and reading
+ * ignores any line that does not parse.
+ *
+ * Ownership: ein_results_open returns a store the caller frees with
+ * ein_results_close; ein_results_read fills a record list the caller frees
+ * with ein_record_list_free.
+ */
+#ifndef EIN_RESULTS_H
+#define EIN_RESULTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "ein/cell.h"
+#include "ein/err.h"
+#include "ein/train.h"
+
+typedef struct ein_results ein_results;
+
+/* Open (creating it and its parents) the folder `dir`.  With `fresh`, an
+ * existing non-empty folder is first renamed to DIR.YYYYmmdd-HHMMSS (never
+ * deleted); `moved_to` (may be NULL, EIN_PATH_MAX bytes) receives that name
+ * or "". */
+ein_results *ein_results_open(const char *dir, bool fresh, char *moved_to, ein_err *err);
+void ein_results_close(ein_results *r);
+const char *ein_results_dir(const ein_results *r);
+
+/* Copy the .ein source verbatim to source.ein and its SHA-256 to
+ * source.sha256 ("<hex>  source.ein\n", sha256sum format).  When a different
+ * source was stored before, the old pair is kept as source.<hash12>.ein. */
+ein_code ein_results_store_source(ein_results *r, const char *path, ein_err *err);
+
+/* configs/<id>.txt: ein_config_write with provenance (skipped if present). */
+ein_code ein_results_store_config(ein_results *r, const ein_cell *cell, ein_err *err);
+
+/* One epochs.jsonl line: {"id","run","epoch",train_acc,...,"layers":[...]}. */
+ein_code ein_results_append_epoch(ein_results *r, const ein_cell *cell, const char *run,
+                                  const ein_epoch_metrics *m, ein_err *err);
+
+/* One cells.jsonl line for a finished attempt of `cell`. */
+ein_code ein_results_append_cell(ein_results *r, const char *experiment, const ein_cell *cell,
+                                 const char *run, const ein_cell_result *res, ein_err *err);
+
+/* --- reading back ------------------------------------------------------- */
+
+#define EIN_RECORD_MAX_BIND 32
+typedef struct ein_record {
+    char id[EIN_ID_LEN + 1];
+    char experiment[EIN_NAME_MAX];
+    char run[48];
+    char status[16];                   /* "ok", "diverged", "interrupted", "failed" */
+    int epochs;
+    double seconds;
+    char message[256];
+    int n_bind;
+    char bind_name[EIN_RECORD_MAX_BIND][EIN_NAME_MAX];
+    char bind_text[EIN_RECORD_MAX_BIND][EIN_VALUE_TEXT_MAX];   /* strings unquoted */
+    bool bind_is_number[EIN_RECORD_MAX_BIND];
+    double final_test_acc, best_test_acc, final_train_acc;     /* NaN if absent */
+    double final_task_loss, final_inorm_loss, final_test_loss;
+    int best_epoch;
+} ein_record;
+
+typedef struct ein_record_list {
+    int n;
+    ein_record *rec;                   /* owned; the last record of each id, first-seen order */
+    int n_lines, n_bad;                /* lines read, lines ignored (torn or malformed) */
+} ein_record_list;
+
+/* Read DIR/cells.jsonl (a missing file is an empty list). */
+ein_code ein_results_read(const char *dir, ein_record_list *out, ein_err *err);
+void ein_record_list_free(ein_record_list *l);
+const ein_record *ein_record_find(const ein_record_list *l, const char *id);
+/* The value of binding `name`, or NULL. */
+const char *ein_record_binding(const ein_record *rec, const char *name, bool *is_number);
+
+/* Regenerate DIR/summary.csv from DIR/cells.jsonl (temp file, fsync, rename).
+ * Columns: id, experiment, one per binding name (union over records, first-
+ * seen order), status, epochs, final_test_acc, best_test_acc, best_epoch,
+ * final_train_acc, final_task_loss, final_inorm_loss, final_test_loss,
+ * seconds, message.  NA for a missing value. */
+ein_code ein_results_write_summary_csv(const char *dir, ein_err *err);
+
+/* --- helpers shared with the summary writer ------------------------------ */
+
+/* Append `s` as a JSON string literal (quotes, escapes, \u00XX controls). */
+void ein_json_string(char *buf, size_t cap, size_t *len, const char *s);
+/* One CSV field: unquoted unless it holds , " CR LF or leading/trailing space. */
+void ein_csv_field(FILE *out, const char *s);
+/* Write all of `buf` to `path` atomically: path.tmp, fsync, rename, fsync dir. */
+ein_code ein_write_file_atomic(const char *path, const char *buf, size_t len, ein_err *err);
+
+#endif

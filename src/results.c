@@ -1,0 +1,941 @@
+/* results.c — the crash-safe results store (results.h, docs/running.md).
+ *
+ * Why one write() per record followed by fsync: a record is either wholly on
+ * disk or is the torn tail of the file, never interleaved with another one;
+ * the runner is the only writer (workers send their metrics over a pipe). */
+#include "ein/results.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct ein_results {
+    char dir[EIN_PATH_MAX];
+};
+
+/* ---------------------------------------------------------------- files -- */
+
+static ein_code mkdir_p(const char *path, ein_err *err)
+{
+    char buf[EIN_PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; ; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p = '\0';
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+                return ein_err_set(err, EIN_ERR_IO, "%s: cannot create folder: %s", buf,
+                                   strerror(errno));
+            *p = c;
+            if (c == '\0')
+                break;
+        }
+    }
+    return EIN_OK;
+}
+
+static ein_code write_all(int fd, const char *path, const char *buf, size_t len, ein_err *err)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return ein_err_set(err, EIN_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+        if (n == 0)
+            return ein_err_set(err, EIN_ERR_IO, "%s: write failed: no progress", path);
+        buf += n;
+        len -= (size_t)n;
+    }
+    return EIN_OK;
+}
+
+static void fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        fsync(fd);   /* best effort: some file systems refuse fsync on folders */
+        close(fd);
+    }
+}
+
+ein_code ein_write_file_atomic(const char *path, const char *buf, size_t len, ein_err *err)
+{
+    char tmp[EIN_PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return ein_err_set(err, EIN_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+    ein_code c = write_all(fd, tmp, buf, len, err);
+    if (c == EIN_OK && fsync(fd) != 0)
+        c = ein_err_set(err, EIN_ERR_IO, "%s: fsync failed: %s", tmp, strerror(errno));
+    if (close(fd) != 0 && c == EIN_OK)
+        c = ein_err_set(err, EIN_ERR_IO, "%s: write failed: %s", tmp, strerror(errno));
+    if (c == EIN_OK && rename(tmp, path) != 0)
+        c = ein_err_set(err, EIN_ERR_IO, "%s: cannot rename: %s", path, strerror(errno));
+    if (c != EIN_OK) {
+        unlink(tmp);
+        return c;
+    }
+    char dir[EIN_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = '\0';
+        fsync_dir(dir[0] ? dir : "/");
+    } else {
+        fsync_dir(".");
+    }
+    return EIN_OK;
+}
+
+/* Cut a torn last line (no '\n' at the end): it never became a record. */
+static ein_code repair_tail(const char *path, ein_err *err)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? EIN_OK
+                               : ein_err_set(err, EIN_ERR_IO, "%s: cannot open: %s", path,
+                                             strerror(errno));
+    off_t size = lseek(fd, 0, SEEK_END);
+    off_t keep = size;
+    char buf[4096];
+    while (keep > 0) {
+        off_t start = keep > (off_t)sizeof buf ? keep - (off_t)sizeof buf : 0;
+        ssize_t n = pread(fd, buf, (size_t)(keep - start), start);
+        if (n <= 0)
+            break;
+        ssize_t i = n - 1;
+        while (i >= 0 && buf[i] != '\n')
+            i--;
+        if (i >= 0) {
+            keep = start + i + 1;
+            break;
+        }
+        keep = start;
+    }
+    ein_code c = EIN_OK;
+    if (keep != size && (ftruncate(fd, keep) != 0 || fsync(fd) != 0))
+        c = ein_err_set(err, EIN_ERR_IO, "%s: cannot repair the torn last line: %s", path,
+                        strerror(errno));
+    close(fd);
+    return c;
+}
+
+ein_results *ein_results_open(const char *dir, bool fresh, char *moved_to, ein_err *err)
+{
+    if (moved_to)
+        moved_to[0] = '\0';
+    if (strlen(dir) + 32 >= EIN_PATH_MAX) {
+        ein_err_set(err, EIN_ERR_USAGE, "%s: results folder name too long", dir);
+        return NULL;
+    }
+    struct stat st;
+    if (fresh && stat(dir, &st) == 0) {
+        char aside[EIN_PATH_MAX];
+        time_t now = time(NULL);
+        struct tm tm;
+        localtime_r(&now, &tm);
+        char stamp[32];
+        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+        snprintf(aside, sizeof aside, "%s.%s", dir, stamp);
+        for (int k = 2; stat(aside, &st) == 0; k++)
+            snprintf(aside, sizeof aside, "%s.%s-%d", dir, stamp, k);
+        if (rename(dir, aside) != 0) {
+            ein_err_set(err, EIN_ERR_IO, "%s: cannot move aside to %s: %s", dir, aside,
+                        strerror(errno));
+            return NULL;
+        }
+        if (moved_to)
+            snprintf(moved_to, EIN_PATH_MAX, "%s", aside);
+    }
+    if (mkdir_p(dir, err) != EIN_OK)
+        return NULL;
+    char path[EIN_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/configs", dir);
+    if (mkdir_p(path, err) != EIN_OK)
+        return NULL;
+    snprintf(path, sizeof path, "%s/cells.jsonl", dir);
+    if (repair_tail(path, err) != EIN_OK)
+        return NULL;
+    snprintf(path, sizeof path, "%s/epochs.jsonl", dir);
+    if (repair_tail(path, err) != EIN_OK)
+        return NULL;
+    ein_results *r = calloc(1, sizeof *r);
+    if (!r) {
+        ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    snprintf(r->dir, sizeof r->dir, "%s", dir);
+    return r;
+}
+
+void ein_results_close(ein_results *r) { free(r); }
+const char *ein_results_dir(const ein_results *r) { return r->dir; }
+
+static ein_code append_line(const ein_results *r, const char *file, const char *line, size_t len,
+                            ein_err *err)
+{
+    char path[EIN_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/%s", r->dir, file);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return ein_err_set(err, EIN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    ssize_t n;
+    do
+        n = write(fd, line, len);   /* one write(): the record is whole or torn, never mixed */
+    while (n < 0 && errno == EINTR);
+    ein_code c = EIN_OK;
+    if (n < 0)
+        c = ein_err_set(err, EIN_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+    else if ((size_t)n != len) {
+        /* Partial write (full disk, file-size limit): the second write gives the
+         * reason; then cut the fragment so the file ends on a whole record. */
+        ssize_t m = write(fd, line + n, len - (size_t)n);
+        int e = m < 0 ? errno : ENOSPC;
+        off_t end = lseek(fd, 0, SEEK_END);
+        off_t frag = n + (m > 0 ? m : 0);
+        if (end >= frag && ftruncate(fd, end - frag) != 0) { /* reading ignores a torn line */ }
+        c = ein_err_set(err, EIN_ERR_IO, "%s: write failed: %s", path, strerror(e));
+    } else if (fsync(fd) != 0)
+        c = ein_err_set(err, EIN_ERR_IO, "%s: fsync failed: %s", path, strerror(errno));
+    if (close(fd) != 0 && c == EIN_OK)
+        c = ein_err_set(err, EIN_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+    return c;
+}
+
+/* ----------------------------------------------------------------- JSON -- */
+
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+} sbuf;
+
+static void sb_reserve(sbuf *b, size_t more)
+{
+    if (b->oom || b->len + more + 1 <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 1024;
+    while (cap < b->len + more + 1)
+        cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) {
+        b->oom = true;
+        return;
+    }
+    b->p = p;
+    b->cap = cap;
+}
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    sb_reserve(b, (size_t)n);
+    if (b->oom)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void ein_json_string(char *buf, size_t cap, size_t *len, const char *s)
+{
+    size_t n = *len;
+#define PUT(c) do { if (n + 1 < cap) buf[n] = (c); n++; } while (0)
+    PUT('"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': PUT('\\'); PUT('"'); break;
+        case '\\': PUT('\\'); PUT('\\'); break;
+        case '\n': PUT('\\'); PUT('n'); break;
+        case '\r': PUT('\\'); PUT('r'); break;
+        case '\t': PUT('\\'); PUT('t'); break;
+        default:
+            if (*p < 0x20 || *p == 0x7f) {
+                char hex[8];
+                snprintf(hex, sizeof hex, "\\u%04x", *p);
+                for (char *h = hex; *h; h++)
+                    PUT(*h);
+            } else {
+                PUT((char)*p);
+            }
+        }
+    }
+    PUT('"');
+#undef PUT
+    if (cap > 0)
+        buf[n < cap ? n : cap - 1] = '\0';
+    *len = n;
+}
+
+static void sb_str(sbuf *b, const char *s)
+{
+    size_t need = 0;
+    ein_json_string(NULL, 0, &need, s);
+    sb_reserve(b, need);
+    if (b->oom)
+        return;
+    ein_json_string(b->p, b->cap, &b->len, s);
+}
+
+/* Numbers: shortest round-trip text; NaN/Inf are not JSON, so null. */
+static void sb_num(sbuf *b, double x)
+{
+    if (!isfinite(x)) {
+        sb_printf(b, "null");
+        return;
+    }
+    char t[32];
+    for (int prec = 6; prec <= 17; prec++) {
+        snprintf(t, sizeof t, "%.*g", prec, x);
+        if (strtod(t, NULL) == x)
+            break;
+    }
+    sb_printf(b, "%s", t);
+}
+
+static void sb_metrics(sbuf *b, const ein_epoch_metrics *m)
+{
+    sb_printf(b, "\"epoch\":%d,\"train_acc\":", m->epoch);
+    sb_num(b, m->train_acc);
+    sb_printf(b, ",\"test_acc\":");
+    sb_num(b, m->test_acc);
+    sb_printf(b, ",\"task_loss\":");
+    sb_num(b, m->task_loss);
+    sb_printf(b, ",\"inorm_loss\":");
+    sb_num(b, m->inorm_loss);
+    sb_printf(b, ",\"test_loss\":");
+    sb_num(b, m->test_loss);
+    sb_printf(b, ",\"seconds\":");
+    sb_num(b, m->seconds);
+    sb_printf(b, ",\"layers\":[");
+    int nh = m->n_hidden < 0 ? 0 : m->n_hidden > EIN_MAX_HIDDEN ? EIN_MAX_HIDDEN : m->n_hidden;
+    for (int i = 0; i < nh; i++) {
+        const ein_layer_metrics *l = &m->layer[i];
+        sb_printf(b, "%s{\"mean\":", i ? "," : "");
+        sb_num(b, l->mean);
+        sb_printf(b, ",\"var\":");
+        sb_num(b, l->var);
+        sb_printf(b, ",\"mean_sq\":");
+        sb_num(b, l->mean_sq);
+        sb_printf(b, ",\"cos_out\":");
+        sb_num(b, l->cos_out);
+        sb_printf(b, ",\"cos_grad\":");
+        sb_num(b, l->cos_grad);
+        sb_printf(b, "}");
+    }
+    sb_printf(b, "]");
+}
+
+/* A binding's JSON value: numbers as numbers, a quoted string unquoted, any
+ * other canonical text ([1, 2], records) as a string. */
+static void sb_binding(sbuf *b, const ein_binding *bd)
+{
+    if (bd->is_number && isfinite(bd->number)) {
+        sb_num(b, bd->number);
+        return;
+    }
+    size_t n = strlen(bd->text);
+    if (n >= 2 && bd->text[0] == '"' && bd->text[n - 1] == '"' && !memchr(bd->text + 1, '"', n - 2)) {
+        char t[EIN_VALUE_TEXT_MAX];
+        snprintf(t, sizeof t, "%.*s", (int)(n - 2), bd->text + 1);
+        sb_str(b, t);
+    } else {
+        sb_str(b, bd->text);
+    }
+}
+
+static const char *status_name(ein_cell_status s)
+{
+    switch (s) {
+    case EIN_CELL_OK: return "ok";
+    case EIN_CELL_DIVERGED: return "diverged";
+    case EIN_CELL_INTERRUPTED: return "interrupted";
+    case EIN_CELL_FAILED: return "failed";
+    }
+    return "failed";
+}
+
+static ein_code finish_line(const ein_results *r, const char *file, sbuf *b, ein_err *err)
+{
+    sb_printf(b, "}\n");
+    if (b->oom) {
+        free(b->p);
+        return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
+    }
+    ein_code c = append_line(r, file, b->p, b->len, err);
+    free(b->p);
+    return c;
+}
+
+ein_code ein_results_append_epoch(ein_results *r, const ein_cell *cell, const char *run,
+                                  const ein_epoch_metrics *m, ein_err *err)
+{
+    sbuf b = {0};
+    sb_printf(&b, "{\"id\":");
+    sb_str(&b, cell->id);
+    sb_printf(&b, ",\"run\":");
+    sb_str(&b, run);
+    sb_printf(&b, ",");
+    sb_metrics(&b, m);
+    return finish_line(r, "epochs.jsonl", &b, err);
+}
+
+ein_code ein_results_append_cell(ein_results *r, const char *experiment, const ein_cell *cell,
+                                 const char *run, const ein_cell_result *res, ein_err *err)
+{
+    sbuf b = {0};
+    sb_printf(&b, "{\"id\":");
+    sb_str(&b, cell->id);
+    sb_printf(&b, ",\"experiment\":");
+    sb_str(&b, experiment);
+    sb_printf(&b, ",\"run\":");
+    sb_str(&b, run);
+    sb_printf(&b, ",\"index\":%d,\"status\":\"%s\",\"epochs\":%d,\"seconds\":", cell->index,
+              status_name(res->status), res->epochs_done);
+    sb_num(&b, res->seconds);
+    sb_printf(&b, ",\"message\":");
+    char msg[sizeof res->message];
+    snprintf(msg, sizeof msg, "%s", res->message);
+    sb_str(&b, msg);
+    sb_printf(&b, ",\"bindings\":{");
+    for (int i = 0; i < cell->n_bindings; i++) {
+        sb_printf(&b, "%s", i ? "," : "");
+        sb_str(&b, cell->bindings[i].name);
+        sb_printf(&b, ":");
+        sb_binding(&b, &cell->bindings[i]);
+    }
+    sb_printf(&b, "}");
+    if (res->epochs_done > 0) {
+        sb_printf(&b, ",\"final\":{");
+        sb_metrics(&b, &res->final);
+        sb_printf(&b, "},\"best\":{");
+        sb_metrics(&b, &res->best);
+        sb_printf(&b, "}");
+    }
+    return finish_line(r, "cells.jsonl", &b, err);
+}
+
+ein_code ein_results_store_config(ein_results *r, const ein_cell *cell, ein_err *err)
+{
+    char path[EIN_PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/configs/%s.txt", r->dir, cell->id);
+    if (access(path, F_OK) == 0)
+        return EIN_OK;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem)
+        return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
+    fprintf(mem, "# cell %s\n", cell->id);
+    for (int i = 0; i < cell->n_bindings; i++)
+        fprintf(mem, "# %s = %s\n", cell->bindings[i].name, cell->bindings[i].text);
+    ein_config_write(mem, &cell->config, EIN_CONFIG_PROVENANCE);
+    fclose(mem);
+    ein_code c = ein_write_file_atomic(path, text, len, err);
+    free(text);
+    return c;
+}
+
+/* --------------------------------------------------------------- SHA-256 -- */
+
+typedef struct sha256 {
+    uint32_t h[8];
+    uint64_t bytes;
+    unsigned char blk[64];
+    size_t n;
+} sha256;
+
+static const uint32_t K256[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+
+static void sha256_block(sha256 *s, const unsigned char *p)
+{
+    uint32_t w[64];
+    for (int i = 0; i < 16; i++)
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+               (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+    for (int i = 16; i < 64; i++) {
+        uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
+        uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
+        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    uint32_t a = s->h[0], b = s->h[1], c = s->h[2], d = s->h[3];
+    uint32_t e = s->h[4], f = s->h[5], g = s->h[6], h = s->h[7];
+    for (int i = 0; i < 64; i++) {
+        uint32_t t1 = h + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + K256[i] + w[i];
+        uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+        h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+    }
+    s->h[0] += a; s->h[1] += b; s->h[2] += c; s->h[3] += d;
+    s->h[4] += e; s->h[5] += f; s->h[6] += g; s->h[7] += h;
+}
+
+static void sha256_hex(const unsigned char *data, size_t len, char out[65])
+{
+    sha256 s = { .h = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                        0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 } };
+    size_t i = 0;
+    for (; i + 64 <= len; i += 64)
+        sha256_block(&s, data + i);
+    unsigned char tail[128] = {0};
+    size_t rest = len - i;
+    memcpy(tail, data + i, rest);
+    tail[rest] = 0x80;
+    size_t total = rest + 9 <= 64 ? 64 : 128;
+    uint64_t bits = (uint64_t)len * 8;
+    for (int k = 0; k < 8; k++)
+        tail[total - 1 - k] = (unsigned char)(bits >> (8 * k));
+    sha256_block(&s, tail);
+    if (total == 128)
+        sha256_block(&s, tail + 64);
+    for (int k = 0; k < 8; k++)
+        snprintf(out + 8 * k, 9, "%08x", s.h[k]);
+}
+
+ein_code ein_results_store_source(ein_results *r, const char *path, ein_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return ein_err_set(err, EIN_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
+    sbuf b = {0};
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        sb_reserve(&b, n);
+        if (b.oom)
+            break;
+        memcpy(b.p + b.len, chunk, n);
+        b.len += n;
+    }
+    bool bad = ferror(f);
+    fclose(f);
+    if (b.oom || bad) {
+        free(b.p);
+        return bad ? ein_err_set(err, EIN_ERR_IO, "%s: read failed", path)
+                   : ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
+    }
+    char hex[65], line[128];
+    sha256_hex((const unsigned char *)(b.p ? b.p : ""), b.len, hex);
+    snprintf(line, sizeof line, "%s  source.ein\n", hex);
+    char sp[EIN_PATH_MAX + 32], hp[EIN_PATH_MAX + 32];
+    snprintf(sp, sizeof sp, "%s/source.ein", r->dir);
+    snprintf(hp, sizeof hp, "%s/source.sha256", r->dir);
+    size_t oldlen = 0;
+    char *old = NULL;
+    FILE *of = fopen(hp, "rb");
+    if (of) {
+        old = calloc(1, 129);
+        if (old)
+            oldlen = fread(old, 1, 128, of);
+        fclose(of);
+    }
+    ein_code c = EIN_OK;
+    if (old && oldlen >= 64 && strncmp(old, hex, 64) != 0) {
+        /* The file changed since the last run: keep the old source next to the new. */
+        char keep[EIN_PATH_MAX + 64];
+        snprintf(keep, sizeof keep, "%s/source.%.12s.ein", r->dir, old);
+        if (rename(sp, keep) != 0 && errno != ENOENT)
+            c = ein_err_set(err, EIN_ERR_IO, "%s: cannot rename: %s", sp, strerror(errno));
+    }
+    free(old);
+    if (c == EIN_OK)
+        c = ein_write_file_atomic(sp, b.p ? b.p : "", b.len, err);
+    if (c == EIN_OK)
+        c = ein_write_file_atomic(hp, line, strlen(line), err);
+    free(b.p);
+    return c;
+}
+
+/* ---------------------------------------------------------- JSON reading -- */
+
+/* A minimal JSON reader for our own records: walks one object and hands
+ * (path, value) pairs to the record filler.  Any syntax error rejects the
+ * whole line (a torn or foreign line is ignored, never half-read). */
+typedef struct jr {
+    const char *p, *end;
+    bool bad;
+} jr;
+
+static void jr_ws(jr *j)
+{
+    while (j->p < j->end && isspace((unsigned char)*j->p))
+        j->p++;
+}
+
+static bool jr_string(jr *j, char *out, size_t cap)
+{
+    size_t n = 0;
+    if (j->p >= j->end || *j->p != '"')
+        return false;
+    j->p++;
+    while (j->p < j->end && *j->p != '"') {
+        char c = *j->p++;
+        if (c == '\\') {
+            if (j->p >= j->end)
+                return false;
+            char e = *j->p++;
+            switch (e) {
+            case 'n': c = '\n'; break;
+            case 't': c = '\t'; break;
+            case 'r': c = '\r'; break;
+            case 'b': c = '\b'; break;
+            case 'f': c = '\f'; break;
+            case 'u': {
+                if (j->end - j->p < 4)
+                    return false;
+                char hex[5] = { j->p[0], j->p[1], j->p[2], j->p[3], 0 };
+                char *endp;
+                long u = strtol(hex, &endp, 16);
+                if (*endp)
+                    return false;
+                j->p += 4;
+                c = u < 0x80 ? (char)u : '?';   /* we only escape controls */
+                break;
+            }
+            default: c = e;
+            }
+        }
+        if (n + 1 < cap)
+            out[n++] = c;
+    }
+    if (j->p >= j->end)
+        return false;
+    j->p++;
+    if (cap)
+        out[n] = '\0';
+    return true;
+}
+
+typedef void (*jr_visit)(void *ctx, const char *path, const char *text, bool is_string, bool is_null);
+
+static bool jr_value(jr *j, char *path, size_t plen, jr_visit visit, void *ctx, int depth)
+{
+    jr_ws(j);
+    if (j->p >= j->end || depth > 16)
+        return false;
+    char c = *j->p;
+    if (c == '{' || c == '[') {
+        char close = c == '{' ? '}' : ']';
+        j->p++;
+        jr_ws(j);
+        if (j->p < j->end && *j->p == close) {
+            j->p++;
+            return true;
+        }
+        for (int idx = 0;; idx++) {
+            jr_ws(j);
+            size_t keep = strlen(path);
+            char key[EIN_NAME_MAX + 8];
+            if (c == '{') {
+                if (!jr_string(j, key, sizeof key))
+                    return false;
+                jr_ws(j);
+                if (j->p >= j->end || *j->p++ != ':')
+                    return false;
+            } else {
+                snprintf(key, sizeof key, "%d", idx);
+            }
+            snprintf(path + keep, plen - keep, "%s%s", keep ? "/" : "", key);
+            if (!jr_value(j, path, plen, visit, ctx, depth + 1))
+                return false;
+            path[keep] = '\0';
+            jr_ws(j);
+            if (j->p >= j->end)
+                return false;
+            if (*j->p == ',') {
+                j->p++;
+                continue;
+            }
+            if (*j->p++ != close)
+                return false;
+            return true;
+        }
+    }
+    char text[1024];
+    if (c == '"') {
+        if (!jr_string(j, text, sizeof text))
+            return false;
+        visit(ctx, path, text, true, false);
+        return true;
+    }
+    const char *s = j->p;
+    while (j->p < j->end && (isalnum((unsigned char)*j->p) || strchr("+-.", *j->p)))
+        j->p++;
+    size_t n = (size_t)(j->p - s);
+    if (n == 0 || n >= sizeof text)
+        return false;
+    memcpy(text, s, n);
+    text[n] = '\0';
+    if (strcmp(text, "null") == 0) {
+        visit(ctx, path, text, false, true);
+        return true;
+    }
+    if (strcmp(text, "true") != 0 && strcmp(text, "false") != 0) {
+        char *endp;
+        strtod(text, &endp);
+        if (*endp)
+            return false;
+    }
+    visit(ctx, path, text, false, false);
+    return true;
+}
+
+static void copy(char *dst, size_t cap, const char *src) { snprintf(dst, cap, "%s", src); }
+
+static void fill_record(void *ctx, const char *path, const char *text, bool is_string, bool is_null)
+{
+    ein_record *r = ctx;
+    double x = is_null || is_string ? NAN : strtod(text, NULL);
+    if (strcmp(path, "id") == 0) copy(r->id, sizeof r->id, text);
+    else if (strcmp(path, "experiment") == 0) copy(r->experiment, sizeof r->experiment, text);
+    else if (strcmp(path, "run") == 0) copy(r->run, sizeof r->run, text);
+    else if (strcmp(path, "status") == 0) copy(r->status, sizeof r->status, text);
+    else if (strcmp(path, "message") == 0) copy(r->message, sizeof r->message, text);
+    else if (strcmp(path, "epochs") == 0) r->epochs = (int)x;
+    else if (strcmp(path, "seconds") == 0) r->seconds = x;
+    else if (strcmp(path, "final/test_acc") == 0) r->final_test_acc = x;
+    else if (strcmp(path, "final/train_acc") == 0) r->final_train_acc = x;
+    else if (strcmp(path, "final/task_loss") == 0) r->final_task_loss = x;
+    else if (strcmp(path, "final/inorm_loss") == 0) r->final_inorm_loss = x;
+    else if (strcmp(path, "final/test_loss") == 0) r->final_test_loss = x;
+    else if (strcmp(path, "best/test_acc") == 0) r->best_test_acc = x;
+    else if (strcmp(path, "best/epoch") == 0) r->best_epoch = (int)x;
+    else if (strncmp(path, "bindings/", 9) == 0 && r->n_bind < EIN_RECORD_MAX_BIND) {
+        int k = r->n_bind++;
+        copy(r->bind_name[k], sizeof r->bind_name[k], path + 9);
+        copy(r->bind_text[k], sizeof r->bind_text[k], text);
+        r->bind_is_number[k] = !is_string && !is_null;
+    }
+}
+
+static bool parse_record(const char *line, size_t len, ein_record *r)
+{
+    memset(r, 0, sizeof *r);
+    r->seconds = r->final_test_acc = r->best_test_acc = r->final_train_acc = NAN;
+    r->final_task_loss = r->final_inorm_loss = r->final_test_loss = NAN;
+    jr j = { line, line + len, false };
+    jr_ws(&j);
+    if (j.p >= j.end || *j.p != '{')
+        return false;
+    char path[256] = "";
+    if (!jr_value(&j, path, sizeof path, fill_record, r, 0))
+        return false;
+    jr_ws(&j);
+    return j.p == j.end && strlen(r->id) == EIN_ID_LEN && r->status[0];
+}
+
+ein_code ein_results_read(const char *dir, ein_record_list *out, ein_err *err)
+{
+    memset(out, 0, sizeof *out);
+    char path[EIN_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/cells.jsonl", dir);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (errno == ENOENT)
+            return EIN_OK;
+        return ein_err_set(err, EIN_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int rcap = 0;
+    ein_record rec;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        out->n_lines++;
+        bool whole = line[n - 1] == '\n';
+        if (!whole || !parse_record(line, (size_t)n, &rec)) {
+            out->n_bad++;     /* torn or foreign line: ignored */
+            continue;
+        }
+        ein_record *slot = (ein_record *)ein_record_find(out, rec.id);
+        if (slot) {           /* a later attempt of the same cell wins */
+            *slot = rec;
+            continue;
+        }
+        if (out->n == rcap) {
+            rcap = rcap ? 2 * rcap : 64;
+            ein_record *grown = realloc(out->rec, (size_t)rcap * sizeof *grown);
+            if (!grown) {
+                free(line);
+                fclose(f);
+                ein_record_list_free(out);
+                return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
+            }
+            out->rec = grown;
+        }
+        out->rec[out->n++] = rec;
+    }
+    free(line);
+    bool bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        ein_record_list_free(out);
+        return ein_err_set(err, EIN_ERR_IO, "%s: read failed", path);
+    }
+    return EIN_OK;
+}
+
+void ein_record_list_free(ein_record_list *l)
+{
+    free(l->rec);
+    memset(l, 0, sizeof *l);
+}
+
+const ein_record *ein_record_find(const ein_record_list *l, const char *id)
+{
+    for (int i = 0; i < l->n; i++)
+        if (strcmp(l->rec[i].id, id) == 0)
+            return &l->rec[i];
+    return NULL;
+}
+
+const char *ein_record_binding(const ein_record *rec, const char *name, bool *is_number)
+{
+    for (int i = 0; i < rec->n_bind; i++)
+        if (strcmp(rec->bind_name[i], name) == 0) {
+            if (is_number)
+                *is_number = rec->bind_is_number[i];
+            return rec->bind_text[i];
+        }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ CSV -- */
+
+void ein_csv_field(FILE *out, const char *s)
+{
+    size_t n = strlen(s);
+    bool quote = n > 0 && (isspace((unsigned char)s[0]) || isspace((unsigned char)s[n - 1]));
+    quote = quote || strpbrk(s, ",\"\r\n") != NULL;
+    if (!quote) {
+        fputs(s, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', out);
+        fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
+static void csv_num(FILE *out, double x)
+{
+    if (!isfinite(x)) {
+        fputs("NA", out);
+        return;
+    }
+    char t[32];
+    for (int prec = 6; prec <= 17; prec++) {
+        snprintf(t, sizeof t, "%.*g", prec, x);
+        if (strtod(t, NULL) == x)
+            break;
+    }
+    fputs(t, out);
+}
+
+ein_code ein_results_write_summary_csv(const char *dir, ein_err *err)
+{
+    ein_record_list l;
+    ein_code c = ein_results_read(dir, &l, err);
+    if (c != EIN_OK)
+        return c;
+    /* Binding columns: the union of names in first-seen order. */
+    static const int max_cols = EIN_RECORD_MAX_BIND * 4;
+    char (*cols)[EIN_NAME_MAX] = calloc((size_t)max_cols, sizeof *cols);
+    int ncol = 0;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = cols ? open_memstream(&text, &len) : NULL;
+    if (!mem) {
+        free(cols);
+        ein_record_list_free(&l);
+        return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < l.n; i++)
+        for (int k = 0; k < l.rec[i].n_bind; k++) {
+            int j = 0;
+            while (j < ncol && strcmp(cols[j], l.rec[i].bind_name[k]) != 0)
+                j++;
+            if (j == ncol && ncol < max_cols)
+                copy(cols[ncol++], EIN_NAME_MAX, l.rec[i].bind_name[k]);
+        }
+    fputs("id,experiment", mem);
+    for (int j = 0; j < ncol; j++) {
+        fputc(',', mem);
+        ein_csv_field(mem, cols[j]);
+    }
+    fputs(",status,epochs,final_test_acc,best_test_acc,best_epoch,final_train_acc,"
+          "final_task_loss,final_inorm_loss,final_test_loss,seconds,message\n", mem);
+    for (int i = 0; i < l.n; i++) {
+        const ein_record *r = &l.rec[i];
+        fputs(r->id, mem);
+        fputc(',', mem);
+        ein_csv_field(mem, r->experiment);
+        for (int j = 0; j < ncol; j++) {
+            fputc(',', mem);
+            const char *v = ein_record_binding(r, cols[j], NULL);
+            if (!v)
+                fputs("NA", mem);
+            else
+                ein_csv_field(mem, v);
+        }
+        fprintf(mem, ",%s,%d,", r->status, r->epochs);
+        csv_num(mem, r->final_test_acc);
+        fputc(',', mem);
+        csv_num(mem, r->best_test_acc);
+        fputc(',', mem);
+        if (r->epochs > 0 && r->best_epoch > 0)
+            fprintf(mem, "%d", r->best_epoch);
+        else
+            fputs("NA", mem);
+        double v[] = { r->final_train_acc, r->final_task_loss, r->final_inorm_loss,
+                       r->final_test_loss, r->seconds };
+        for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) {
+            fputc(',', mem);
+            csv_num(mem, v[k]);
+        }
+        fputc(',', mem);
+        if (r->message[0])
+            ein_csv_field(mem, r->message);
+        else
+            fputs("NA", mem);
+        fputc('\n', mem);
+    }
+    fclose(mem);
+    char path[EIN_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/summary.csv", dir);
+    c = ein_write_file_atomic(path, text, len, err);
+    free(text);
+    free(cols);
+    ein_record_list_free(&l);
+    return c;
+}
