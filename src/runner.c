@@ -1,0 +1,431 @@
+/* runner.c — the worker pool (runner.h).
+ *
+ * Why the supervisor is the single writer: records from several workers can
+ * then never interleave, a worker killed mid-write cannot tear a record, and
+ * a full disk is seen (and reported) in exactly one place. */
+#include "ein/runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Signal flags: the one piece of global state (a handler can reach nothing else). */
+static volatile sig_atomic_t g_stop, g_stop_now;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGTERM || g_stop)
+        g_stop_now = 1;
+    g_stop = 1;
+}
+
+void ein_runner_install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);   /* no SA_RESTART: poll() wakes up with EINTR */
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+void ein_runner_reset_signals(void) { g_stop = g_stop_now = 0; }
+bool ein_runner_stop_requested(void) { return g_stop != 0; }
+
+int ein_online_cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* --- worker side ------------------------------------------------------- */
+
+enum { MSG_EPOCH = 1, MSG_RESULT = 2 };
+
+typedef struct msg_result {
+    ein_cell_result result;
+    int code;                       /* ein_code of the cell function */
+    char errmsg[sizeof(((ein_err *)0)->msg)];
+} msg_result;
+
+typedef struct msg_hdr {
+    uint32_t type, len;
+} msg_hdr;
+
+typedef struct worker_ctx {
+    int fd;
+} worker_ctx;
+
+static void send_msg(int fd, uint32_t type, const void *payload, uint32_t len)
+{
+    msg_hdr h = { type, len };
+    char buf[sizeof h + sizeof(msg_result) + sizeof(ein_epoch_metrics)];
+    memcpy(buf, &h, sizeof h);
+    memcpy(buf + sizeof h, payload, len);
+    size_t n = sizeof h + len, off = 0;
+    while (off < n) {
+        ssize_t w = write(fd, buf + off, n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            _exit(3);               /* the supervisor is gone: nobody to report to */
+        off += (size_t)w;
+    }
+}
+
+static void worker_on_epoch(void *ctx, const ein_epoch_metrics *m)
+{
+    send_msg(((worker_ctx *)ctx)->fd, MSG_EPOCH, m, sizeof *m);
+}
+
+static void worker_main(const ein_cell *cell, const ein_run_options *opt, int fd, int threads)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    setpgid(0, 0);                  /* Ctrl-C goes to the supervisor only; it forwards */
+    g_stop = g_stop_now = 0;
+    signal(SIGPIPE, SIG_DFL);
+    if (opt->set_threads)
+        opt->set_threads(threads);
+    char weights[EIN_PATH_MAX];
+    weights[0] = '\0';
+    if (opt->save_weights_dir) {
+        snprintf(weights, sizeof weights, "%s/%s", opt->save_weights_dir, cell->id);
+        mkdir(opt->save_weights_dir, 0777);
+        mkdir(weights, 0777);
+    }
+    worker_ctx wc = { fd };
+    ein_train_hooks hooks = {
+        .ctx = &wc, .on_epoch = worker_on_epoch, .on_batch = NULL,
+        .stop = &g_stop, .stop_now = &g_stop_now,
+        .save_weights_dir = weights[0] ? weights : NULL,
+    };
+    msg_result mr;
+    memset(&mr, 0, sizeof mr);
+    ein_err err = {0};
+    double t0 = now_seconds();
+    mr.code = opt->run_cell(opt->ctx, cell, &hooks, &mr.result, &err);
+    if (mr.result.seconds <= 0)
+        mr.result.seconds = now_seconds() - t0;
+    if (mr.code != EIN_OK) {
+        mr.result.status = EIN_CELL_FAILED;
+        snprintf(mr.errmsg, sizeof mr.errmsg, "%s", err.msg);
+        size_t n = strnlen(err.msg, sizeof mr.result.message - 1);
+        memcpy(mr.result.message, err.msg, n);
+        mr.result.message[n] = '\0';
+    }
+    send_msg(fd, MSG_RESULT, &mr, sizeof mr);
+    close(fd);
+    _exit(0);
+}
+
+/* --- supervisor side --------------------------------------------------- */
+
+typedef struct slot {
+    pid_t pid;                      /* 0: free */
+    int fd;                         /* -1 once EOF was seen */
+    int cell;                       /* index into list->cells */
+    char *buf;
+    size_t len, cap;
+    bool have_result;
+    msg_result res;
+    ein_epoch_metrics last, best;
+    int epochs;
+    double t0;
+    bool killed;                    /* by us, for a second Ctrl-C or an I/O error */
+} slot;
+
+static int blas_threads_for(const ein_run_options *opt)
+{
+    if (opt->blas_threads > 0)
+        return opt->blas_threads;
+    const char *env = getenv("OPENBLAS_NUM_THREADS");
+    if (env && atoi(env) > 0)
+        return atoi(env);           /* the user's explicit choice wins */
+    int t = ein_online_cores() / (opt->jobs > 0 ? opt->jobs : 1);
+    return t > 0 ? t : 1;
+}
+
+static ein_code launch(const ein_cell_list *list, int cell, slot *s, const ein_run_options *opt,
+                       int threads, ein_err *err)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        return ein_err_set(err, EIN_ERR_IO, "cannot create a pipe: %s", strerror(errno));
+    fflush(NULL);                   /* no buffered output duplicated into the child */
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        return ein_err_set(err, EIN_ERR_NOMEM, "cannot start a worker: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        close(p[0]);
+        worker_main(&list->cells[cell], opt, p[1], threads);
+    }
+    close(p[1]);
+    fcntl(p[0], F_SETFD, FD_CLOEXEC);
+    memset(s, 0, sizeof *s);
+    s->pid = pid;
+    s->fd = p[0];
+    s->cell = cell;
+    s->t0 = now_seconds();
+    return EIN_OK;
+}
+
+static const char *signal_name(int sig)
+{
+    switch (sig) {
+    case SIGSEGV: return "SIGSEGV";
+    case SIGABRT: return "SIGABRT";
+    case SIGBUS: return "SIGBUS";
+    case SIGFPE: return "SIGFPE";
+    case SIGILL: return "SIGILL";
+    case SIGKILL: return "SIGKILL";
+    case SIGTERM: return "SIGTERM";
+    case SIGINT: return "SIGINT";
+    case SIGPIPE: return "SIGPIPE";
+    case SIGXFSZ: return "SIGXFSZ";
+    case SIGXCPU: return "SIGXCPU";
+    default: return "a signal";
+    }
+}
+
+/* Parse whole messages out of s->buf; returns an error only for the store. */
+static ein_code drain(const ein_cell_list *list, slot *s, ein_results *store, const char *run,
+                      const ein_run_options *opt, ein_err *err)
+{
+    ein_code c = EIN_OK;
+    size_t off = 0;
+    while (s->len - off >= sizeof(msg_hdr)) {
+        msg_hdr h;
+        memcpy(&h, s->buf + off, sizeof h);
+        if (s->len - off - sizeof h < h.len)
+            break;
+        const char *payload = s->buf + off + sizeof h;
+        const ein_cell *cell = &list->cells[s->cell];
+        if (h.type == MSG_EPOCH && h.len == sizeof(ein_epoch_metrics)) {
+            memcpy(&s->last, payload, sizeof s->last);
+            if (s->epochs == 0 || s->last.test_acc > s->best.test_acc)
+                s->best = s->last;
+            s->epochs++;
+            if (c == EIN_OK)
+                c = ein_results_append_epoch(store, cell, run, &s->last, err);
+            if (opt->events.on_epoch)
+                opt->events.on_epoch(opt->events.ctx, cell, &s->last);
+        } else if (h.type == MSG_RESULT && h.len == sizeof(msg_result)) {
+            memcpy(&s->res, payload, sizeof s->res);
+            s->have_result = true;
+        }
+        off += sizeof h + h.len;
+    }
+    memmove(s->buf, s->buf + off, s->len - off);
+    s->len -= off;
+    return c;
+}
+
+/* The worker is gone: settle its cell's result and record it. */
+static ein_code settle(const ein_cell_list *list, slot *s, ein_results *store, const char *run,
+                       const ein_run_options *opt, ein_run_totals *tot, int *failures, ein_err *err)
+{
+    int status = 0;
+    while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    ein_cell_result r;
+    if (s->have_result) {
+        r = s->res.result;
+    } else {
+        memset(&r, 0, sizeof r);
+        r.epochs_done = s->epochs;
+        r.final = s->last;
+        r.best = s->best;
+        r.seconds = now_seconds() - s->t0;
+        if (s->killed) {
+            r.status = EIN_CELL_INTERRUPTED;
+            snprintf(r.message, sizeof r.message, "stopped at once (worker killed) after %d epoch%s",
+                     s->epochs, s->epochs == 1 ? "" : "s");
+        } else if (WIFSIGNALED(status)) {
+            r.status = EIN_CELL_FAILED;
+            snprintf(r.message, sizeof r.message, "worker killed by %s (signal %d) after %d epoch%s",
+                     signal_name(WTERMSIG(status)), WTERMSIG(status), s->epochs,
+                     s->epochs == 1 ? "" : "s");
+        } else {
+            r.status = EIN_CELL_FAILED;
+            snprintf(r.message, sizeof r.message, "worker exited with status %d without a result",
+                     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        }
+    }
+    switch (r.status) {
+    case EIN_CELL_OK: tot->ok++; break;
+    case EIN_CELL_DIVERGED: tot->diverged++; break;
+    case EIN_CELL_INTERRUPTED: tot->interrupted++; break;
+    case EIN_CELL_FAILED: tot->failed++; (*failures)++; break;
+    }
+    const ein_cell *cell = &list->cells[s->cell];
+    ein_code c = ein_results_append_cell(store, list->experiment, cell, run, &r, err);
+    if (opt->events.on_done)
+        opt->events.on_done(opt->events.ctx, cell, &r);
+    free(s->buf);
+    memset(s, 0, sizeof *s);
+    s->fd = -1;
+    return c;
+}
+
+ein_code ein_runner_run(const ein_cell_list *list, const int *todo, int n_todo,
+                        ein_results *store, const ein_run_options *opt,
+                        ein_run_totals *tot, ein_err *err)
+{
+    memset(tot, 0, sizeof *tot);
+    {
+        time_t t = time(NULL);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        char stamp[24];
+        strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+        snprintf(tot->run, sizeof tot->run, "%s-%ld", stamp, (long)getpid());
+    }
+    int jobs = opt->jobs > 0 ? opt->jobs : 1;
+    if (jobs > n_todo)
+        jobs = n_todo > 0 ? n_todo : 1;
+    int threads = blas_threads_for(opt);
+    slot *slots = calloc((size_t)jobs, sizeof *slots);
+    struct pollfd *pfd = calloc((size_t)jobs, sizeof *pfd);
+    if (!slots || !pfd) {
+        free(slots);
+        free(pfd);
+        return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < jobs; i++)
+        slots[i].fd = -1;
+    /* A worker that dies makes its pipe's write end close; never let that kill us. */
+    struct sigaction ign, old_pipe;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &ign, &old_pipe);
+
+    ein_code io = EIN_OK;           /* first store/launch error: stop everything */
+    int next = 0, running = 0, failures = 0;
+    bool forwarded = false, killed_all = false;
+    double last_tick = 0;
+    for (;;) {
+        bool kill_now = g_stop_now || io != EIN_OK;
+        if (kill_now && !killed_all) {
+            for (int i = 0; i < jobs; i++)
+                if (slots[i].pid > 0) {
+                    kill(slots[i].pid, SIGKILL);
+                    slots[i].killed = true;
+                }
+            killed_all = true;
+        }
+        if (g_stop && !forwarded) {
+            for (int i = 0; i < jobs; i++)
+                if (slots[i].pid > 0)
+                    kill(slots[i].pid, SIGINT);
+            forwarded = true;
+        }
+        bool may_launch = !g_stop && io == EIN_OK && !(opt->fail_fast && failures > 0);
+        for (int i = 0; i < jobs && may_launch && next < n_todo; i++) {
+            if (slots[i].pid != 0)
+                continue;
+            const ein_cell *cell = &list->cells[todo[next]];
+            io = ein_results_store_config(store, cell, err);
+            if (io == EIN_OK)
+                io = launch(list, todo[next], &slots[i], opt, threads, err);
+            if (io != EIN_OK)
+                break;
+            if (opt->events.on_start)
+                opt->events.on_start(opt->events.ctx, cell);
+            next++;
+            running++;
+        }
+        if (running == 0)
+            break;
+        if (io != EIN_OK && !killed_all)
+            continue;               /* kill the running workers first */
+        int np = 0;
+        for (int i = 0; i < jobs; i++)
+            if (slots[i].pid > 0 && slots[i].fd >= 0) {
+                pfd[np].fd = slots[i].fd;
+                pfd[np].events = POLLIN;
+                pfd[np].revents = 0;
+                np++;
+            }
+        int pr = poll(pfd, (nfds_t)np, 200);
+        if (pr < 0 && errno != EINTR) {
+            io = ein_err_set(err, EIN_ERR_INTERNAL, "poll failed: %s", strerror(errno));
+            continue;
+        }
+        for (int i = 0; i < jobs; i++) {
+            slot *s = &slots[i];
+            if (s->pid <= 0 || s->fd < 0)
+                continue;
+            int k = 0;
+            while (k < np && pfd[k].fd != s->fd)
+                k++;
+            if (k == np || !(pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            if (s->cap - s->len < 8192) {
+                size_t cap = s->cap ? 2 * s->cap : 16384;
+                char *grown = realloc(s->buf, cap);
+                if (!grown) {
+                    io = ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
+                    continue;
+                }
+                s->buf = grown;
+                s->cap = cap;
+            }
+            ssize_t n = read(s->fd, s->buf + s->len, s->cap - s->len);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n > 0) {
+                s->len += (size_t)n;
+                ein_code c = drain(list, s, store, tot->run, opt, io == EIN_OK ? err : NULL);
+                if (io == EIN_OK)
+                    io = c;
+                continue;
+            }
+            close(s->fd);           /* EOF (or error): the worker has finished or died */
+            s->fd = -1;
+            ein_code c = settle(list, s, store, tot->run, opt, tot, &failures,
+                                io == EIN_OK ? err : NULL);
+            if (io == EIN_OK)
+                io = c;
+            running--;
+        }
+        double t = now_seconds();
+        if (opt->events.on_tick && t - last_tick >= 0.2) {
+            opt->events.on_tick(opt->events.ctx);
+            last_tick = t;
+        }
+    }
+    tot->not_started = n_todo - next;
+    sigaction(SIGPIPE, &old_pipe, NULL);
+    for (int i = 0; i < jobs; i++)
+        free(slots[i].buf);
+    free(slots);
+    free(pfd);
+    if (io != EIN_OK)
+        return io;
+    if (g_stop)
+        return ein_err_set(err, EIN_ERR_INTERRUPTED, "interrupted: %d cell%s recorded as interrupted, "
+                           "%d not started; run the same command again to resume",
+                           tot->interrupted, tot->interrupted == 1 ? "" : "s", tot->not_started);
+    return EIN_OK;
+}
