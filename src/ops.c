@@ -674,6 +674,7 @@ ein_node *ein_softmax_ce(ein_graph *g, ein_node *logits, double smoothing)
     }
     shape_fixed(n, 1, 1);
     n->arg[0] = smoothing;
-    n->aux_per_row = logits->cols;
+    /* the node is 1 × 1 but keeps the batch's probabilities: size by the batch */
+    n->aux_fixed = g->cap_batch * logits->cols;
     return n;
 }
