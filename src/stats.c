@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-double ein_mean(const double *x, size_t n)
+double ein_stat_mean(const double *x, size_t n)
 {
     if (n == 0)
         return NAN;
@@ -16,11 +16,11 @@ double ein_mean(const double *x, size_t n)
     return s / (double)n;
 }
 
-double ein_sd(const double *x, size_t n)
+double ein_stat_sd(const double *x, size_t n)
 {
     if (n < 2)
         return NAN;
-    double m = ein_mean(x, n), s = 0;
+    double m = ein_stat_mean(x, n), s = 0;
     for (size_t i = 0; i < n; i++)
         s += (x[i] - m) * (x[i] - m);
     return sqrt(s / (double)(n - 1));
@@ -32,9 +32,9 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-void ein_sort(double *x, size_t n) { qsort(x, n, sizeof *x, cmp_double); }
+void ein_stat_sort(double *x, size_t n) { qsort(x, n, sizeof *x, cmp_double); }
 
-double ein_quantile_sorted(const double *x, size_t n, double q)
+double ein_stat_quantile_sorted(const double *x, size_t n, double q)
 {
     if (n == 0)
         return NAN;
@@ -50,32 +50,32 @@ static double *sorted_copy(const double *x, size_t n)
     double *c = malloc((n ? n : 1) * sizeof *c);
     if (c) {
         memcpy(c, x, n * sizeof *c);
-        ein_sort(c, n);
+        ein_stat_sort(c, n);
     }
     return c;
 }
 
-double ein_median(const double *x, size_t n)
+double ein_stat_median(const double *x, size_t n)
 {
     double *c = sorted_copy(x, n);
     if (!c)
         return NAN;
-    double m = ein_quantile_sorted(c, n, 0.5);
+    double m = ein_stat_quantile_sorted(c, n, 0.5);
     free(c);
     return m;
 }
 
-double ein_iqr(const double *x, size_t n)
+double ein_stat_iqr(const double *x, size_t n)
 {
     double *c = sorted_copy(x, n);
     if (!c)
         return NAN;
-    double r = ein_quantile_sorted(c, n, 0.75) - ein_quantile_sorted(c, n, 0.25);
+    double r = ein_stat_quantile_sorted(c, n, 0.75) - ein_stat_quantile_sorted(c, n, 0.25);
     free(c);
     return r;
 }
 
-void ein_topk(const double *x, size_t n, size_t k, double *median, double *sd)
+void ein_stat_topk(const double *x, size_t n, size_t k, double *median, double *sd)
 {
     double *c = sorted_copy(x, n);
     if (!c) {
@@ -84,8 +84,8 @@ void ein_topk(const double *x, size_t n, size_t k, double *median, double *sd)
     }
     size_t m = k < n ? k : n;
     const double *top = c + (n - m);     /* ascending: the k best are at the end */
-    *median = ein_quantile_sorted(top, m, 0.5);
-    *sd = ein_sd(top, m);
+    *median = ein_stat_quantile_sorted(top, m, 0.5);
+    *sd = ein_stat_sd(top, m);
     free(c);
 }
 

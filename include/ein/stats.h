@@ -6,16 +6,16 @@
 
 #include <stddef.h>
 
-double ein_mean(const double *x, size_t n);            /* NaN for n = 0 */
-double ein_sd(const double *x, size_t n);              /* sample sd (n-1); NaN for n < 2 */
-void ein_sort(double *x, size_t n);                    /* ascending, in place */
+double ein_stat_mean(const double *x, size_t n);            /* NaN for n = 0 */
+double ein_stat_sd(const double *x, size_t n);              /* sample sd (n-1); NaN for n < 2 */
+void ein_stat_sort(double *x, size_t n);                    /* ascending, in place */
 /* Quantile q in [0,1] of sorted x, linear interpolation between order
  * statistics (R type 7, numpy's default): h = (n-1) q. */
-double ein_quantile_sorted(const double *x, size_t n, double q);
-double ein_median(const double *x, size_t n);          /* copies, sorts, quantile 0.5 */
-double ein_iqr(const double *x, size_t n);             /* Q3 - Q1, type 7 */
+double ein_stat_quantile_sorted(const double *x, size_t n, double q);
+double ein_stat_median(const double *x, size_t n);          /* copies, sorts, quantile 0.5 */
+double ein_stat_iqr(const double *x, size_t n);             /* Q3 - Q1, type 7 */
 /* M9 "top-k median": the k largest values (all when n < k), their median and sd. */
-void ein_topk(const double *x, size_t n, size_t k, double *median, double *sd);
+void ein_stat_topk(const double *x, size_t n, size_t k, double *median, double *sd);
 
 typedef struct ein_mwu {
     double u;        /* U of the first sample: #(a > b) + 0.5 #(a = b) */
