@@ -99,7 +99,11 @@ static ein_code idx_read(idx_file *f, void *buf, size_t len, size_t *got, bool *
                 return ein_err_set(err, EIN_ERR_IO, "%s: read error: %s", f->path, strerror(errno));
             if (errnum == Z_MEM_ERROR)
                 return ein_err_set(err, EIN_ERR_NOMEM, "%s: out of memory decompressing", f->path);
-            return ein_err_set(err, EIN_ERR_DATA, "%s: corrupt gzip data: %s", f->path, msg);
+            /* zlib prefixes its message with the name it was opened by,
+             * "<fd:4>" after gzdopen; we name the file ourselves. */
+            const char *sep = msg[0] == '<' ? strstr(msg, ": ") : NULL;
+            return ein_err_set(err, EIN_ERR_DATA, "%s: corrupt gzip data: %s", f->path,
+                               sep != NULL ? sep + 2 : msg);
         }
     }
     return EIN_OK;
@@ -121,13 +125,21 @@ static ein_code idx_header(idx_file *f, uint32_t magic, int ndims, uint32_t dims
     unsigned char h[16];
     size_t need = 4 + 4 * (size_t)ndims, got;
     bool cut;
-    ein_code rc = idx_read(f, h, need, &got, &cut, err);
+    /* The magic first, on its own: a label file given as images (13 bytes
+     * long in a tiny set) should say "bad magic", not "truncated". */
+    ein_code rc = idx_read(f, h, 4, &got, &cut, err);
     if (rc != EIN_OK)
         return rc;
-    if (got < need)
+    uint32_t m = got == 4 ? be32(h) : 0;
+    if (got == 4 && m == magic) {
+        size_t more;
+        if ((rc = idx_read(f, h + 4, need - 4, &more, &cut, err)) != EIN_OK)
+            return rc;
+        got += more;
+    }
+    if (got < 4 || (m == magic && got < need))
         return ein_err_set(err, EIN_ERR_DATA, "%s: truncated: header needs %zu bytes, got %zu%s",
                            f->path, need, got, cut_note(cut));
-    uint32_t m = be32(h);
     if (m != magic) {
         uint32_t other = magic == EIN_IDX_MAGIC_IMAGES ? EIN_IDX_MAGIC_LABELS : EIN_IDX_MAGIC_IMAGES;
         return ein_err_set(err, EIN_ERR_DATA, "%s: bad magic 0x%08x (expected 0x%08x, an IDX %s file)%s",
