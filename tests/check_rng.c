@@ -172,6 +172,13 @@ START_TEST(normal_moments)
     ck_assert_msg(fabs(m.kurt - 3.0) < 0.08, "kurtosis %g", m.kurt);
     ck_assert_msg(fabs(within1 / (double)N - 0.682689) < 0.0075, "P(|x|<1) = %g", within1 / (double)N);
     ck_assert(isfinite(m.min) && isfinite(m.max));
+    /* both halves of each Box–Muller pair are used, and they are independent */
+    double c = correlation(x, x + 1, N - 1);
+    ck_assert_msg(fabs(c) < 0.015, "lag-1 correlation %g", c);
+    int equal = 0;
+    for (int i = 0; i + 1 < N; i++)
+        equal += x[i] == x[i + 1];
+    ck_assert_int_eq(equal, 0);
 }
 END_TEST
 
