@@ -352,9 +352,16 @@ static void sb_binding(sbuf *b, const ein_binding *bd)
         return;
     }
     size_t n = strlen(bd->text);
-    if (n >= 2 && bd->text[0] == '"' && bd->text[n - 1] == '"' && !memchr(bd->text + 1, '"', n - 2)) {
+    if (n >= 2 && bd->text[0] == '"' && bd->text[n - 1] == '"') {
+        /* A canonical string literal: drop the quotes and undo \" and \\. */
         char t[EIN_VALUE_TEXT_MAX];
-        snprintf(t, sizeof t, "%.*s", (int)(n - 2), bd->text + 1);
+        size_t k = 0;
+        for (size_t i = 1; i + 1 < n && k + 1 < sizeof t; i++) {
+            if (bd->text[i] == '\\' && i + 2 < n)
+                i++;
+            t[k++] = bd->text[i];
+        }
+        t[k] = '\0';
         sb_str(b, t);
     } else {
         sb_str(b, bd->text);
