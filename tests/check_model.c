@@ -1,0 +1,200 @@
+/* check_model.c — the model builder: M2 initialisation, the M4 identity at
+ * init (I-Norm output = layernorm(x W_exᵀ)), routing per M8, .npy output. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ein/model.h"
+#include "ein/ops.h"
+#include "testutil.h"
+
+static ein_model *build(ein_fwd_norm fwd, ein_bwd_norm bwd, int n_in, int ne, int batch)
+{
+    ein_cell_config cfg;
+    ein_config_defaults(&cfg);
+    cfg.train.seed = 7;
+    for (int l = 0; l < cfg.n_hidden; l++) {
+        cfg.hidden[l].ne = ne;
+        cfg.hidden[l].fwd = fwd;
+        cfg.hidden[l].bwd = bwd;
+    }
+    if (fwd == EIN_FWD_INORM || fwd == EIN_FWD_INORM_SUB)
+        cfg.losses[cfg.n_losses++] = (ein_loss_config){ .kind = EIN_LOSS_INORM, .weight = -1,
+                                                        .groups = EIN_GROUPS_DEFAULT };
+    ein_model *m = NULL;
+    ein_err err = { 0 };
+    ck_assert_msg(ein_model_build(&cfg, n_in, 10, batch, false, &m, &err) == EIN_OK, "%s", err.msg);
+    ein_model_init(m);
+    return m;
+}
+
+static void random_input(ein_model *m, int batch, unsigned seed)
+{
+    ein_rng rng;
+    ein_rng_init(&rng, seed, 99);
+    for (int k = 0; k < batch * m->n_in; k++)
+        m->x->val[k] = (ein_real)ein_rng_uniform(&rng);
+    int32_t *labels = ein_graph_labels(m->graph);
+    for (int b = 0; b < batch; b++)
+        labels[b] = b % 10;
+    ein_graph_set_batch(m->graph, batch);
+}
+
+START_TEST(m2_initialisation)
+{
+    int n_in = 200, ne = 100;
+    ein_model *m = build(EIN_FWD_NONE, EIN_BWD_NONE, n_in, ne, 8);
+    ein_layer *L = &m->hidden[0];
+    double s = sqrt(2.0 * ne / (n_in * (ne - 1.0))), sum = 0, sum2 = 0;
+    long n = (long)ne * n_in;
+    for (long k = 0; k < n; k++) {
+        ck_assert(L->W_ex->val[k] > 0);
+        sum += L->W_ex->val[k];
+        sum2 += (double)L->W_ex->val[k] * L->W_ex->val[k];
+    }
+    double mean = sum / n, var = sum2 / n - mean * mean;
+    ck_assert_msg(fabs(mean - s) < 0.05 * s, "W_ex mean %g, want %g", mean, s);
+    ck_assert_msg(fabs(var - s * s) < 0.25 * s * s, "W_ex var %g, want %g", var, s * s);
+    ck_assert_int_eq(L->cfg.ni, 10);
+    for (int r = 0; r < ne; r++) {             /* W_ei rows sum to 1 */
+        double row = 0;
+        for (int c = 0; c < L->cfg.ni; c++)
+            row += L->W_ei->val[r * L->cfg.ni + c];
+        ck_assert(fabs(row - 1) < 1e-5);
+    }
+    for (int c = 0; c < n_in; c++) {           /* W_ix rows = column mean of W_ex */
+        double col = 0;
+        for (int r = 0; r < ne; r++)
+            col += L->W_ex->val[r * n_in + c];
+        for (int i = 0; i < L->cfg.ni; i++)
+            ck_assert(fabs(L->W_ix->val[i * n_in + c] - col / ne) < 1e-5);
+    }
+    for (int k = 0; k < ne; k++)
+        ck_assert(L->b->val[k] == 0);
+    ein_model_free(m);
+}
+END_TEST
+
+/* (M4) at init an I-Norm layer computes layernorm(x W_exᵀ) exactly. */
+START_TEST(inorm_is_layernorm_at_init)
+{
+    int n_in = 60, ne = 40, batch = 5;
+    ein_model *m = build(EIN_FWD_INORM, EIN_BWD_NONE, n_in, ne, batch);
+    random_input(m, batch, 3);
+    ein_graph_forward(m->graph, m->eval_plan);
+    ein_layer *L = &m->hidden[0];
+    for (int b = 0; b < batch; b++) {
+        double h[64], mu = 0, var = 0;
+        for (int r = 0; r < ne; r++) {
+            h[r] = 0;
+            for (int c = 0; c < n_in; c++)
+                h[r] += (double)m->x->val[b * n_in + c] * L->W_ex->val[r * n_in + c];
+            mu += h[r] / ne;
+        }
+        for (int r = 0; r < ne; r++)
+            var += (h[r] - mu) * (h[r] - mu) / ne;
+        for (int r = 0; r < ne; r++) {
+            double want = (h[r] - mu) / sqrt(var + EIN_LN_EPS);
+            ck_assert_msg(fabs(L->z->val[b * ne + r] - want) < 1e-3, "b %d unit %d: %g vs %g", b, r,
+                          (double)L->z->val[b * ne + r], want);
+        }
+    }
+    ein_model_free(m);
+}
+END_TEST
+
+/* (M8) in I-Norm layers the task loss reaches W_ex and b only, the I-Norm loss
+ * W_ix and B_ix only; W_ei and B_ei are frozen. */
+START_TEST(inorm_routing)
+{
+    int batch = 4;
+    ein_model *m = build(EIN_FWD_INORM, EIN_BWD_FULL, 30, 20, batch);
+    random_input(m, batch, 5);
+    ein_graph_forward(m->graph, m->train_plan);
+    ein_graph_backward(m->graph);
+    ein_layer *L = &m->hidden[1];
+    double wex = 0, wix = 0, bix = 0, wei = 0, bei = 0;
+    for (int k = 0; k < L->W_ex->rows * L->W_ex->cols; k++) wex += fabs(L->W_ex->grad[k]);
+    for (int k = 0; k < L->W_ix->rows * L->W_ix->cols; k++) wix += fabs(L->W_ix->grad[k]);
+    for (int k = 0; k < L->B_ix->rows * L->B_ix->cols; k++) bix += fabs(L->B_ix->grad[k]);
+    for (int k = 0; k < L->W_ei->rows * L->W_ei->cols; k++) wei += fabs(L->W_ei->grad[k]);
+    for (int k = 0; k < L->B_ei->rows * L->B_ei->cols; k++) bei += fabs(L->B_ei->grad[k]);
+    ck_assert(wex > 0);
+    ck_assert(wei == 0 && bei == 0);
+    /* the I-Norm loss alone reaches W_ix and B_ix: drop it and they get nothing */
+    ck_assert(wix > 0 && bix > 0);
+    ein_model_free(m);
+    ein_cell_config cfg;
+    ein_config_defaults(&cfg);
+    for (int l = 0; l < 2; l++) {
+        cfg.hidden[l].ne = 20;
+        cfg.hidden[l].fwd = EIN_FWD_INORM;
+    }
+    ein_err err = { 0 };
+    ck_assert(ein_model_build(&cfg, 30, 10, batch, false, &m, &err) == EIN_OK);   /* task loss only */
+    ein_model_init(m);
+    random_input(m, batch, 5);
+    ein_graph_forward(m->graph, m->train_plan);
+    ein_graph_backward(m->graph);
+    for (int k = 0; k < m->hidden[1].W_ix->cols; k++)
+        ck_assert(m->hidden[1].W_ix->grad[k] == 0);
+    ein_model_free(m);
+}
+END_TEST
+
+START_TEST(npy_files)
+{
+    ein_model *m = build(EIN_FWD_LAYERNORM, EIN_BWD_NONE, 12, 6, 2);
+    char *dir = tu_mkdtemp();
+    ein_err err = { 0 };
+    ck_assert_msg(ein_model_save_npy(m, dir, &err) == EIN_OK, "%s", err.msg);
+    char path[512];
+    snprintf(path, sizeof path, "%s/L0.W_ex.npy", dir);
+    size_t len = 0;
+    char *data = tu_read_file(path, &len);
+    ck_assert(data != NULL);
+    ck_assert(memcmp(data, "\x93NUMPY\x01\x00", 8) == 0);
+    size_t header = 10 + (unsigned char)data[8] + 256u * (unsigned char)data[9];
+    ck_assert_uint_eq(header % 64, 0);
+    ck_assert(strstr(data + 10, "'shape': (6, 12)") != NULL);
+    ck_assert_uint_eq(len, header + 6 * 12 * sizeof(ein_real));
+    ck_assert(memcmp(data + header, m->hidden[0].W_ex->val, 6 * 12 * sizeof(ein_real)) == 0);
+    free(data);
+    snprintf(path, sizeof path, "%s/out.b.npy", dir);
+    data = tu_read_file(path, NULL);
+    ck_assert(data != NULL && strstr(data + 10, "'shape': (10,)") != NULL);
+    free(data);
+    tu_rmtree(dir);
+    free(dir);
+    ein_model_free(m);
+}
+END_TEST
+
+START_TEST(output_must_match_classes)
+{
+    ein_cell_config cfg;
+    ein_config_defaults(&cfg);
+    snprintf(cfg.output.where, sizeof cfg.output.where, "net.ein:7:3");
+    cfg.output.ne = 12;
+    ein_model *m = NULL;
+    ein_err err = { 0 };
+    ck_assert_int_eq(ein_model_build(&cfg, 784, 10, 4, false, &m, &err), EIN_ERR_LANG);
+    ck_assert_str_eq(err.msg, "net.ein:7:3: output layer has 12 units but the data has 10 classes");
+    ck_assert(m == NULL);
+}
+END_TEST
+
+Suite *ein_test_suite(void)
+{
+    Suite *s = suite_create("model");
+    TCase *tc = tcase_create("builder");
+    tcase_add_test(tc, m2_initialisation);
+    tcase_add_test(tc, inorm_is_layernorm_at_init);
+    tcase_add_test(tc, inorm_routing);
+    tcase_add_test(tc, npy_files);
+    tcase_add_test(tc, output_must_match_classes);
+    suite_add_tcase(s, tc);
+    return s;
+}
