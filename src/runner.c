@@ -429,3 +429,80 @@ ein_code ein_runner_run(const ein_cell_list *list, const int *todo, int n_todo,
                            tot->interrupted, tot->interrupted == 1 ? "" : "s", tot->not_started);
     return EIN_OK;
 }
+
+/* --- selection ------------------------------------------------------- */
+
+int ein_runner_pending(const ein_cell_list *list, const ein_record_list *done, int *todo)
+{
+    int n = 0;
+    for (int i = 0; i < list->n; i++) {
+        const ein_record *r = ein_record_find(done, list->cells[i].id);
+        if (r && (strcmp(r->status, "ok") == 0 || strcmp(r->status, "diverged") == 0))
+            continue;
+        todo[n++] = i;
+    }
+    return n;
+}
+
+/* Does binding text `text` equal the filter value `want`? */
+static bool value_matches(const ein_binding *b, const char *want)
+{
+    char *end;
+    double x = strtod(want, &end);
+    if (b->is_number && end != want && *end == '\0')
+        return x == b->number;
+    const char *t = b->text;
+    size_t n = strlen(t);
+    if (n >= 2 && t[0] == '"' && t[n - 1] == '"' && strcmp(want, t) != 0)
+        return strlen(want) == n - 2 && strncmp(t + 1, want, n - 2) == 0;
+    return strcmp(t, want) == 0;
+}
+
+int ein_cell_matches(const ein_cell *cell, const char *where, ein_err *err)
+{
+    if (!where || !*where)
+        return 1;
+    char buf[1024];
+    if (strlen(where) >= sizeof buf)
+        return ein_err_set(err, EIN_ERR_USAGE, "--where: filter too long"), -1;
+    /* Split into terms; for each distinct name, some term must match. */
+    char *names[64], *vals[64];
+    int n = 0;
+    snprintf(buf, sizeof buf, "%s", where);
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ')
+            tok++;
+        char *eq = strchr(tok, '=');
+        if (!eq || eq == tok || n == 64) {
+            ein_err_set(err, EIN_ERR_USAGE, "--where: expected name=value, got '%s'", tok);
+            return -1;
+        }
+        *eq = '\0';
+        char *v = eq + 1, *e = eq - 1;
+        while (e > tok && *e == ' ')
+            *e-- = '\0';
+        while (*v == ' ')
+            v++;
+        names[n] = tok;
+        vals[n++] = v;
+    }
+    if (n == 0) {
+        ein_err_set(err, EIN_ERR_USAGE, "--where: empty filter");
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        bool seen_before = false;
+        for (int k = 0; k < i; k++)
+            seen_before = seen_before || strcmp(names[k], names[i]) == 0;
+        if (seen_before)
+            continue;
+        const ein_binding *b = ein_cell_binding(cell, names[i]);
+        bool any = false;
+        for (int k = i; k < n && b && !any; k++)
+            if (strcmp(names[k], names[i]) == 0)
+                any = value_matches(b, vals[k]);
+        if (!any)
+            return 0;
+    }
+    return 1;
+}

@@ -68,6 +68,19 @@ ein_code ein_runner_run(const ein_cell_list *list, const int *todo, int n_todo,
                         ein_results *store, const ein_run_options *opt,
                         ein_run_totals *totals, ein_err *err);
 
+/* Resume: write into `todo` (list->n ints) the indexes of the cells that
+ * still need to run — no record, or a last record that is failed or
+ * interrupted.  ok and diverged are results and are kept.  Returns the count. */
+int ein_runner_pending(const ein_cell_list *list, const ein_record_list *done, int *todo);
+
+/* --where filter: "name=value,name=value".  Terms with different names must
+ * all hold, terms with the same name are alternatives (eps=0.5,eps=0.75).  A
+ * value matches a binding's canonical text (string quotes optional) or, when
+ * both are numbers, its numeric value (0.50 matches 0.5).  A cell without a
+ * binding of that name does not match.  Returns -1 (err set) for a
+ * malformed filter, else whether the cell matches. */
+int ein_cell_matches(const ein_cell *cell, const char *where, ein_err *err);
+
 void ein_runner_install_signals(void);
 void ein_runner_reset_signals(void);   /* clear the flags (tests, the REPL) */
 bool ein_runner_stop_requested(void);
