@@ -157,8 +157,10 @@ static ein_code train_one(void *ctx, const ein_cell *cell, const ein_train_hooks
 
 /* --- the end-of-run / `einrun summary` table ---------------------------- */
 
+/* `only` (may be NULL): summarize just these cells — at the end of a run,
+ * the selected grid, not whatever else the folder holds. */
 static ein_code print_summary(const char *dir, const char *by, int top, const char *compare,
-                              FILE *out, ein_err *err)
+                              const ein_cell_list *only, FILE *out, ein_err *err)
 {
     ein_code c = ein_results_write_summary_csv(dir, err);
     if (c != EIN_OK)
@@ -166,6 +168,17 @@ static ein_code print_summary(const char *dir, const char *by, int top, const ch
     ein_record_list l;
     if ((c = ein_results_read(dir, &l, err)) != EIN_OK)
         return c;
+    if (only) {
+        int k = 0;
+        for (int i = 0; i < l.n; i++) {
+            bool keep = false;
+            for (int j = 0; j < only->n && !keep; j++)
+                keep = strcmp(only->cells[j].id, l.rec[i].id) == 0;
+            if (keep)
+                l.rec[k++] = l.rec[i];
+        }
+        l.n = k;
+    }
     char defby[512];
     if (!by) {
         ein_summary_default_by(&l, defby, sizeof defby);
@@ -227,7 +240,7 @@ int ein_cli_summary(int argc, char **argv)
     }
     fclose(f);
     ein_err err = {0};
-    if (print_summary(dir, by, (int)top, compare, stdout, &err) != EIN_OK) {
+    if (print_summary(dir, by, (int)top, compare, NULL, stdout, &err) != EIN_OK) {
         fprintf(stderr, "einrun: %s\n", err.msg);
         return ein_exit_status(err.code);
     }
@@ -443,7 +456,7 @@ int ein_cli_run(int argc, char **argv)
         fprintf(stderr, "einrun: %s: %d of %d cells already finished, %d to run\n", dir,
                 view.n - n_todo, view.n, n_todo);
     if (n_todo == 0) {
-        if (print_summary(dir, a.by, (int)a.top, NULL, stdout, &err) != EIN_OK) {
+        if (print_summary(dir, a.by, (int)a.top, NULL, &view, stdout, &err) != EIN_OK) {
             fprintf(stderr, "einrun: %s\n", err.msg);
             status = ein_exit_status(err.code);
         }
@@ -482,7 +495,7 @@ int ein_cli_run(int argc, char **argv)
     /* The summary is regenerated whatever happened: it is derived from the
      * records, which are all on disk already. */
     ein_err serr = {0};
-    if (rc != EIN_ERR_IO && print_summary(dir, a.by, (int)a.top, NULL, stdout, &serr) != EIN_OK)
+    if (rc != EIN_ERR_IO && print_summary(dir, a.by, (int)a.top, NULL, &view, stdout, &serr) != EIN_OK)
         fprintf(stderr, "einrun: %s\n", serr.msg);
     if (rc != EIN_OK) {
         fprintf(stderr, "einrun: %s\n", err.msg);
