@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "ein/data.h"
 #include "ein/runner.h"
 #include "testutil.h"
 
@@ -431,6 +432,130 @@ START_TEST(where_filters)
 }
 END_TEST
 
+/* --- the real einrun on tiny synthetic IDX data ------------------------ */
+
+/* Writes DIR/{train,t10k}-*-ubyte (n_train × 28×28, learnable: label = bright
+ * row) and DIR/grid.ein with 8 cells of `epochs` epochs. */
+static void write_tiny_grid(const char *dir, int n_train, int epochs)
+{
+    ein_err err = {0};
+    int dim = 784;
+    uint8_t *px = calloc((size_t)n_train * (size_t)dim, 1), *lab = calloc((size_t)n_train, 1);
+    for (int i = 0; i < n_train; i++) {
+        lab[i] = (uint8_t)(i % 10);
+        for (int j = 0; j < 28; j++)
+            px[(size_t)i * (size_t)dim + (size_t)(lab[i] * 2) * 28 + (size_t)j] = 200;
+    }
+    char a[600], b[600];
+    snprintf(a, sizeof a, "%s/train-images-idx3-ubyte", dir);
+    snprintf(b, sizeof b, "%s/train-labels-idx1-ubyte", dir);
+    ck_assert_int_eq(ein_idx_write(a, false, n_train, 28, 28, px, b, lab, &err), EIN_OK);
+    snprintf(a, sizeof a, "%s/t10k-images-idx3-ubyte", dir);
+    snprintf(b, sizeof b, "%s/t10k-labels-idx1-ubyte", dir);
+    ck_assert_int_eq(ein_idx_write(a, false, 50, 28, 28, px, b, lab, &err), EIN_OK);
+    free(px);
+    free(lab);
+    char text[2048];
+    snprintf(text, sizeof text,
+             "experiment tiny {\n"
+             "  data = idx(dir = \"%s\", batch = 10, eps = eps)\n"
+             "  network {\n    input 784\n    hidden ei(ne = 64, fwd = variant) x 1\n"
+             "    output ei(ne = 10, ni = 1, act = none, fwd = none, bwd = none)\n  }\n"
+             "  train { epochs = %d  lr = 0.05  seed = seed }\n"
+             "  grid {\n    eps in [0, 0.5]\n    variant in [layernorm, none]\n    seed in [1, 2]\n  }\n"
+             "  report \"%s/results\" { test_acc }\n}\n", dir, epochs, dir);
+    snprintf(a, sizeof a, "%s/grid.ein", dir);
+    ck_assert_int_eq(tu_write_file(a, text, strlen(text)), 0);
+}
+
+START_TEST(einrun_kill9_then_rerun)
+{
+    char *dir = tu_mkdtemp();
+    write_tiny_grid(dir, 600, 12);
+    char file[700], res[600];
+    snprintf(file, sizeof file, "%s/grid.ein", dir);
+    snprintf(res, sizeof res, "%s/results", dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        freopen("/dev/null", "w", stdout);
+        freopen("/dev/null", "w", stderr);
+        execl(tu_einrun(), "einrun", file, "--jobs", "2", (char *)NULL);
+        _exit(127);
+    }
+    wait_lines(res, "cells.jsonl", 2);
+    kill(pid, SIGKILL);
+    int status;
+    waitpid(pid, &status, 0);
+    ck_assert_msg(WIFSIGNALED(status), "einrun finished before the kill: make the cells longer");
+    ein_err err = {0};
+    ein_record_list rec;
+    ein_results_read(res, &rec, &err);
+    int before = rec.n;
+    ein_record_list_free(&rec);
+    ck_assert_msg(before >= 2 && before < 8, "%d cells recorded before the kill", before);
+    char cmd[1400], *out = NULL;
+    snprintf(cmd, sizeof cmd, "%s %s --jobs 2 --quiet", tu_einrun(), file);
+    int rc = tu_run(cmd, &out);
+    ck_assert_msg(rc == 0, "%s", out);
+    char want[64];
+    snprintf(want, sizeof want, "%d of 8 cells already finished, %d to run", before, 8 - before);
+    ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+    free(out);
+    ck_assert_int_eq(ein_results_read(res, &rec, &err), EIN_OK);
+    ck_assert_int_eq(rec.n, 8);
+    ck_assert_int_eq(rec.n_bad, 0);
+    for (int i = 0; i < 8; i++) {
+        ck_assert_str_eq(rec.rec[i].status, "ok");
+        ck_assert_int_eq(count_records(res, rec.rec[i].id, "ok"), 1);
+        ck_assert_int_eq(rec.rec[i].epochs, 12);
+    }
+    ein_record_list_free(&rec);
+    /* summary.csv: header plus 8 rows */
+    snprintf(file, sizeof file, "%s/summary.csv", res);
+    char *csv = tu_read_file(file, NULL);
+    ck_assert_ptr_nonnull(csv);
+    const char *head = "id,experiment,eps,variant,seed,status,epochs,final_test_acc,";
+    ck_assert_msg(strncmp(csv, head, strlen(head)) == 0, "%s", csv);
+    int lines = 0;
+    for (char *p = csv; *p; p++)
+        lines += *p == '\n';
+    ck_assert_int_eq(lines, 9);
+    free(csv);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(einrun_dry_run_where_and_missing_data)
+{
+    char *dir = tu_mkdtemp();
+    write_tiny_grid(dir, 20, 1);
+    char cmd[1400], *out = NULL;
+    snprintf(cmd, sizeof cmd, "%s %s/grid.ein --dry-run --where 'eps=0.5,variant=none'",
+             tu_einrun(), dir);
+    ck_assert_int_eq(tu_run(cmd, &out), 0);
+    ck_assert_msg(strstr(out, "tiny: 2 cells\n") && strstr(out, "(2 of 8 cells selected)"), "%s", out);
+    ck_assert_ptr_null(strstr(out, "variant=layernorm"));
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s %s/grid.ein --dry-run --max-cells 3", tu_einrun(), dir);
+    ck_assert_int_eq(tu_run(cmd, &out), 0);
+    ck_assert_ptr_nonnull(strstr(out, "tiny: 3 cells"));
+    free(out);
+    /* a missing data file: the data error, before any cell runs */
+    char path[600];
+    snprintf(path, sizeof path, "%s/t10k-labels-idx1-ubyte", dir);
+    unlink(path);
+    snprintf(cmd, sizeof cmd, "%s %s/grid.ein --jobs 1", tu_einrun(), dir);
+    int rc = tu_run(cmd, &out);
+    ck_assert_msg(rc == 74 && strstr(out, "t10k-labels-idx1-ubyte") != NULL, "rc %d: %s", rc, out);
+    free(out);
+    snprintf(path, sizeof path, "%s/results/cells.jsonl", dir);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 Suite *ein_test_suite(void)
 {
     Suite *s = suite_create("runner");
@@ -445,5 +570,10 @@ Suite *ein_test_suite(void)
     tcase_add_test(tc, full_disk_stops_with_io_error);
     tcase_add_test(tc, where_filters);
     suite_add_tcase(s, tc);
+    TCase *cli = tcase_create("einrun");
+    tcase_set_timeout(cli, 60);
+    tcase_add_test(cli, einrun_kill9_then_rerun);
+    tcase_add_test(cli, einrun_dry_run_where_and_missing_data);
+    suite_add_tcase(s, cli);
     return s;
 }
