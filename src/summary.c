@@ -237,10 +237,17 @@ void ein_summary_print(const ein_summary *s, FILE *out)
 
 static void csv_num(FILE *f, double x)
 {
-    if (isfinite(x))
-        fprintf(f, ",%.6g", x);
-    else
+    if (!isfinite(x)) {
         fputs(",NA", f);
+        return;
+    }
+    char t[32];
+    for (int prec = 6; prec <= 17; prec++) {   /* shortest text that reads back as x */
+        snprintf(t, sizeof t, "%.*g", prec, x);
+        if (strtod(t, NULL) == x)
+            break;
+    }
+    fprintf(f, ",%s", t);
 }
 
 ein_code ein_summary_write_csv(const ein_summary *s, const char *dir, char *path_out, ein_err *err)
