@@ -27,7 +27,7 @@ CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsu
 
 WARN    := -Wall -Wextra -Werror
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-OPT     ?= -O2
+OPT     ?= -O3
 CFLAGS_ALL = -std=c11 $(WARN) $(OPT) -g -D_DEFAULT_SOURCE -Iinclude -I$(GEN) $(BLAS_CFLAGS) \
              $(if $(filter double,$(REAL)),-DEIN_REAL_DOUBLE=1) \
              $(if $(SAN),$(SANFLAGS)) \

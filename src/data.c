@@ -208,7 +208,7 @@ ein_code ein_dataset_load_files(const char *images_path, const char *labels_path
 {
     idx_file fi = { 0 }, fl = { 0 };
     ein_dataset *d = NULL;
-    uint32_t idims[3], ldims[3];
+    uint32_t idims[3] = { 0 }, ldims[3] = { 0 };
     ein_code rc;
 
     if ((rc = idx_open(&fi, images_path, err)) != EIN_OK)

@@ -136,61 +136,71 @@ void ein_graph_replay_gemm(ein_graph *g)
 /* ---- binary elementwise ops with broadcasting ----------------------------- */
 
 enum { BC_SAME = 0, BC_ROW, BC_COL, BC_SCALAR };
-
-/* Index of b's element paired with a's (r, c). */
-static inline size_t bc_index(int mode, int r, int c, int cols)
-{
-    switch (mode) {
-    case BC_ROW: return (size_t)c;
-    case BC_COL: return (size_t)r;
-    case BC_SCALAR: return 0;
-    default: return (size_t)r * (size_t)cols + (size_t)c;
-    }
-}
+/* Visit every element pair (i in a, bi in b) with the broadcast mode's own
+ * loop, so each body compiles to a plain (vectorizable) loop. */
+#define FOR_PAIRS(BODY)                                                              \
+    do {                                                                             \
+        switch (mode) {                                                              \
+        case BC_SAME:                                                                \
+            for (size_t i = 0; i < len; i++) { size_t bi = i; BODY; }                \
+            break;                                                                   \
+        case BC_ROW:                                                                 \
+            for (int r = 0; r < rows; r++)                                           \
+                for (int c = 0; c < cols; c++) {                                     \
+                    size_t i = (size_t)r * (size_t)cols + (size_t)c, bi = (size_t)c; \
+                    BODY;                                                            \
+                }                                                                    \
+            break;                                                                   \
+        case BC_COL:                                                                 \
+            for (int r = 0; r < rows; r++)                                           \
+                for (int c = 0; c < cols; c++) {                                     \
+                    size_t i = (size_t)r * (size_t)cols + (size_t)c, bi = (size_t)r; \
+                    BODY;                                                            \
+                }                                                                    \
+            break;                                                                   \
+        default:                                                                     \
+            for (size_t i = 0; i < len; i++) { size_t bi = 0; BODY; }                \
+            break;                                                                   \
+        }                                                                            \
+    } while (0)
 
 enum { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV };
 
 static void binary_forward(ein_node *nd)
 {
-    const ein_node *a = nd->child[0], *b = nd->child[1];
-    int mode = nd->iarg[0], kind = nd->iarg[1];
-    for (int r = 0; r < nd->rows; r++) {
-        const ein_real *ar = a->val + (size_t)r * nd->cols;
-        ein_real *y = nd->val + (size_t)r * nd->cols;
-        for (int c = 0; c < nd->cols; c++) {
-            ein_real bv = b->val[bc_index(mode, r, c, nd->cols)];
-            switch (kind) {
-            case BIN_ADD: y[c] = ar[c] + bv; break;
-            case BIN_SUB: y[c] = ar[c] - bv; break;
-            case BIN_MUL: y[c] = ar[c] * bv; break;
-            default:      y[c] = ar[c] / bv; break;
-            }
-        }
+    const ein_real *a = nd->child[0]->val, *b = nd->child[1]->val;
+    ein_real *y = nd->val;
+    int mode = nd->iarg[0], rows = nd->rows, cols = nd->cols;
+    size_t len = numel(nd);
+    switch (nd->iarg[1]) {
+    case BIN_ADD: FOR_PAIRS(y[i] = a[i] + b[bi]); break;
+    case BIN_SUB: FOR_PAIRS(y[i] = a[i] - b[bi]); break;
+    case BIN_MUL: FOR_PAIRS(y[i] = a[i] * b[bi]); break;
+    default:      FOR_PAIRS(y[i] = a[i] / b[bi]); break;
     }
 }
 
 static void binary_backward(ein_node *nd)
 {
-    ein_node *a = nd->child[0], *b = nd->child[1];
-    int mode = nd->iarg[0], kind = nd->iarg[1];
-    bool da = wants(a), db = wants(b);
-    for (int r = 0; r < nd->rows; r++) {
-        const ein_real *gr = nd->grad + (size_t)r * nd->cols;
-        const ein_real *ar = a->val + (size_t)r * nd->cols;
-        for (int c = 0; c < nd->cols; c++) {
-            size_t bi = bc_index(mode, r, c, nd->cols);
-            ein_real g = gr[c], bv = b->val[bi];
-            ein_real ga, gb;
-            switch (kind) {
-            case BIN_ADD: ga = g; gb = g; break;
-            case BIN_SUB: ga = g; gb = -g; break;
-            case BIN_MUL: ga = g * bv; gb = g * ar[c]; break;
-            default:      ga = g / bv; gb = -g * ar[c] / (bv * bv); break;
-            }
-            if (da)
-                a->grad[(size_t)r * nd->cols + c] += ga;
-            if (db)
-                b->grad[bi] += gb;
+    ein_node *an = nd->child[0], *bn = nd->child[1];
+    const ein_real *a = an->val, *b = bn->val, *g = nd->grad;
+    int mode = nd->iarg[0], rows = nd->rows, cols = nd->cols;
+    size_t len = numel(nd);
+    if (wants(an)) {
+        ein_real *da = an->grad;
+        switch (nd->iarg[1]) {
+        case BIN_ADD: case BIN_SUB: for (size_t i = 0; i < len; i++) da[i] += g[i]; break;
+        case BIN_MUL: FOR_PAIRS(da[i] += g[i] * b[bi]); break;
+        default:      FOR_PAIRS(da[i] += g[i] / b[bi]); break;
+        }
+    }
+    if (wants(bn)) {
+        ein_real *db = bn->grad;
+        switch (nd->iarg[1]) {
+        case BIN_ADD: FOR_PAIRS(db[bi] += g[i]); break;
+        case BIN_SUB: FOR_PAIRS(db[bi] -= g[i]); break;
+        case BIN_MUL: FOR_PAIRS(db[bi] += g[i] * a[i]); break;
+        default:      FOR_PAIRS(db[bi] -= g[i] * a[i] / (b[bi] * b[bi])); break;
         }
     }
 }

@@ -99,8 +99,7 @@ static void clamp_param(ein_node *n)
 {
     size_t len = (size_t)n->rows * (size_t)n->cols;
     for (size_t i = 0; i < len; i++)
-        if (n->val[i] < 0)
-            n->val[i] = 0;
+        n->val[i] = n->val[i] > 0 ? n->val[i] : 0;
 }
 
 void ein_optim_step(ein_optim *opt)
@@ -130,18 +129,25 @@ void ein_optim_step(ein_optim *opt)
                 double mhat = ps->m[i] / bc1, vhat = ps->v[i] / bc2;
                 w[i] -= (ein_real)(gs->lr * mhat / (sqrt(vhat) + opt->eps));
             }
+            if (gs->clamp_nonneg)
+                clamp_param(n);
         } else if (gs->momentum != 0) {
             ein_real mu = (ein_real)gs->momentum;
             for (size_t i = 0; i < len; i++) {
                 ps->m[i] = mu * ps->m[i] + grad[i];
                 w[i] -= lr * ps->m[i];
             }
+            if (gs->clamp_nonneg)
+                clamp_param(n);
+        } else if (gs->clamp_nonneg) {       /* the paper's case: one fused pass */
+            for (size_t i = 0; i < len; i++) {
+                ein_real v = w[i] - lr * grad[i];
+                w[i] = v > 0 ? v : 0;
+            }
         } else {
             for (size_t i = 0; i < len; i++)
                 w[i] -= lr * grad[i];
         }
-        if (gs->clamp_nonneg)
-            clamp_param(n);
     }
 }
 
