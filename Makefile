@@ -56,6 +56,9 @@ BENCH_BIN := $(BENCH_SRC:tests/%.c=$(BUILD)/tests/%)
 .PHONY: all deps check check-one asan demo bench bench-one clean tests
 .SUFFIXES:
 .DELETE_ON_ERROR:
+# Objects made by pattern rules are not intermediates to throw away: keep them
+# (concurrent or incremental builds would otherwise lose test support objects).
+.SECONDARY:
 
 all: einrun
 
