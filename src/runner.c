@@ -96,9 +96,12 @@ static void worker_on_epoch(void *ctx, const ein_epoch_metrics *m)
     send_msg(((worker_ctx *)ctx)->fd, MSG_EPOCH, m, sizeof *m);
 }
 
-static void worker_main(const ein_cell *cell, const ein_run_options *opt, int fd, int threads)
+static void worker_main(const ein_cell *cell, const ein_run_options *opt, int fd, int threads,
+                        pid_t supervisor)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != supervisor)
+        _exit(3);                   /* it died before prctl took effect */
     setpgid(0, 0);                  /* Ctrl-C goes to the supervisor only; it forwards */
     g_stop = g_stop_now = 0;
     signal(SIGPIPE, SIG_DFL);
@@ -152,14 +155,16 @@ typedef struct slot {
     bool killed;                    /* by us, for a second Ctrl-C or an I/O error */
 } slot;
 
-static int blas_threads_for(const ein_run_options *opt)
+/* Threads per worker so that workers × threads <= cores; `jobs` is the
+ * number of workers that will actually run (never more than the cells). */
+static int blas_threads_for(const ein_run_options *opt, int jobs)
 {
     if (opt->blas_threads > 0)
         return opt->blas_threads;
     const char *env = getenv("OPENBLAS_NUM_THREADS");
     if (env && atoi(env) > 0)
         return atoi(env);           /* the user's explicit choice wins */
-    int t = ein_online_cores() / (opt->jobs > 0 ? opt->jobs : 1);
+    int t = ein_online_cores() / (jobs > 0 ? jobs : 1);
     return t > 0 ? t : 1;
 }
 
@@ -170,6 +175,7 @@ static ein_code launch(const ein_cell_list *list, int cell, slot *s, const ein_r
     if (pipe(p) != 0)
         return ein_err_set(err, EIN_ERR_IO, "cannot create a pipe: %s", strerror(errno));
     fflush(NULL);                   /* no buffered output duplicated into the child */
+    pid_t self = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         close(p[0]);
@@ -178,7 +184,7 @@ static ein_code launch(const ein_cell_list *list, int cell, slot *s, const ein_r
     }
     if (pid == 0) {
         close(p[0]);
-        worker_main(&list->cells[cell], opt, p[1], threads);
+        worker_main(&list->cells[cell], opt, p[1], threads, self);
     }
     close(p[1]);
     fcntl(p[0], F_SETFD, FD_CLOEXEC);
@@ -304,7 +310,7 @@ ein_code ein_runner_run(const ein_cell_list *list, const int *todo, int n_todo,
     int jobs = opt->jobs > 0 ? opt->jobs : 1;
     if (jobs > n_todo)
         jobs = n_todo > 0 ? n_todo : 1;
-    int threads = blas_threads_for(opt);
+    int threads = blas_threads_for(opt, jobs);
     slot *slots = calloc((size_t)jobs, sizeof *slots);
     struct pollfd *pfd = calloc((size_t)jobs, sizeof *pfd);
     if (!slots || !pfd) {
