@@ -10,7 +10,6 @@ void ein_cli_usage(FILE *out)
           "       einrun --check FILE...        parse and check only\n"
           "       einrun fmt FILE               print FILE in canonical layout\n"
           "       einrun summary RESULTS_DIR    summarize finished cells\n"
-          "       einrun                        interactive REPL\n"
           "       einrun --help | --version\n"
           "\n"
           "Run `einrun FILE.ein --help` for the options of a run.\n", out);
@@ -18,8 +17,10 @@ void ein_cli_usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2)
-        return ein_cli_repl(argc, argv);
+    if (argc < 2) {
+        ein_cli_usage(stderr);
+        return 64;
+    }
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         ein_cli_usage(stdout);
