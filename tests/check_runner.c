@@ -285,7 +285,7 @@ START_TEST(kill9_then_resume_loses_and_duplicates_nothing)
 END_TEST
 
 /* Run the grid in a child with the signal handlers; send `nsig` SIGINTs. */
-static void interrupt_run(int nsig, ein_run_totals *out_t, int *out_rc, char *dir)
+static void interrupt_run(int nsig, int sig, ein_run_totals *out_t, int *out_rc, char *dir)
 {
     ein_cell_list l = make_list(6);
     fake f = { -1, -1, 100, 5 };
@@ -307,7 +307,7 @@ static void interrupt_run(int nsig, ein_run_totals *out_t, int *out_rc, char *di
     close(p[1]);
     wait_lines(dir, "epochs.jsonl", 2);  /* both workers past epoch 1 */
     for (int i = 0; i < nsig; i++) {
-        kill(pid, SIGINT);
+        kill(pid, sig);
         sleep_ms(20);
     }
     ck_assert_int_eq(read(p[0], out_t, sizeof *out_t), (ssize_t)sizeof *out_t);
@@ -323,7 +323,7 @@ START_TEST(ctrl_c_finishes_the_epoch_and_records_interrupted)
     char *dir = tu_mkdtemp();
     ein_run_totals t;
     int rc;
-    interrupt_run(1, &t, &rc, dir);
+    interrupt_run(1, SIGINT, &t, &rc, dir);
     ck_assert_int_eq(rc, 130);
     ck_assert_int_eq(t.interrupted, 2);
     ck_assert_int_eq(t.not_started, 4);
@@ -347,7 +347,7 @@ START_TEST(second_ctrl_c_stops_at_once)
     char *dir = tu_mkdtemp();
     ein_run_totals t;
     int rc;
-    interrupt_run(2, &t, &rc, dir);
+    interrupt_run(2, SIGINT, &t, &rc, dir);
     ck_assert_int_eq(rc, 130);
     ck_assert_int_eq(t.interrupted, 2);
     ein_err err = {0};
@@ -357,6 +357,26 @@ START_TEST(second_ctrl_c_stops_at_once)
     ck_assert_str_eq(rec.rec[0].status, "interrupted");
     ck_assert(rec.rec[0].epochs < 5);               /* killed mid-cell */
     ck_assert_ptr_nonnull(strstr(rec.rec[0].message, "worker killed"));
+    ein_record_list_free(&rec);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(sigterm_stops_at_once)
+{
+    char *dir = tu_mkdtemp();
+    ein_run_totals t;
+    int rc;
+    interrupt_run(1, SIGTERM, &t, &rc, dir);
+    ck_assert_int_eq(rc, 130);
+    ck_assert_int_eq(t.interrupted, 2);
+    ck_assert_int_eq(t.not_started, 4);
+    ein_err err = {0};
+    ein_record_list rec;
+    ein_results_read(dir, &rec, &err);
+    ck_assert_int_eq(rec.n, 2);
+    ck_assert_ptr_nonnull(strstr(rec.rec[1].message, "worker killed"));
     ein_record_list_free(&rec);
     tu_rmtree(dir);
     free(dir);
@@ -537,6 +557,11 @@ START_TEST(einrun_dry_run_where_and_missing_data)
     ck_assert_msg(strstr(out, "tiny: 2 cells\n") && strstr(out, "(2 of 8 cells selected)"), "%s", out);
     ck_assert_ptr_null(strstr(out, "variant=layernorm"));
     free(out);
+    snprintf(cmd, sizeof cmd, "%s %s/grid.ein --dry-run --where 'epz=0.5'", tu_einrun(), dir);
+    ck_assert_int_eq(tu_run(cmd, &out), 64);
+    ck_assert_msg(strstr(out, "--where: no axis named 'epz'; the cells bind: eps variant seed") != NULL,
+                  "%s", out);
+    free(out);
     snprintf(cmd, sizeof cmd, "%s %s/grid.ein --dry-run --max-cells 3", tu_einrun(), dir);
     ck_assert_int_eq(tu_run(cmd, &out), 0);
     ck_assert_ptr_nonnull(strstr(out, "tiny: 3 cells"));
@@ -567,6 +592,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(tc, kill9_then_resume_loses_and_duplicates_nothing);
     tcase_add_test(tc, ctrl_c_finishes_the_epoch_and_records_interrupted);
     tcase_add_test(tc, second_ctrl_c_stops_at_once);
+    tcase_add_test(tc, sigterm_stops_at_once);
     tcase_add_test(tc, full_disk_stops_with_io_error);
     tcase_add_test(tc, where_filters);
     suite_add_tcase(s, tc);
