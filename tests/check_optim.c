@@ -1,0 +1,282 @@
+/* check_optim.c — parameter groups and optimizers (model.md M8): SGD plain,
+ * with momentum (torch convention), decoupled weight decay, Adam, two steps
+ * each against numbers computed independently (pure python, float64); the
+ * Dale clamp after a step that would push weights negative; frozen groups and
+ * unrouted parameters that never move; the M8 settings from a cell config. */
+#include <check.h>
+#include <math.h>
+#include <string.h>
+
+#include "ein/graph.h"
+#include "ein/ops.h"
+#include "ein/optim.h"
+
+#ifdef EIN_REAL_DOUBLE
+#define TOL 1e-13
+#else
+#define TOL 2e-6
+#endif
+
+/* w0 = (1, −0.5, 2), gradients g1 then g2, lr 0.1; Adam β = (0.9, 0.999), ε = 1e-8;
+ * decay 0.5 where named; momentum 0.9 where named. */
+static const double W0[3] = { 1, -0.5, 2 };
+static const double G1[3] = { 0.5, -1, 0.25 };
+static const double G2[3] = { -0.2, 0.4, 1 };
+static const double SGD_PLAIN[2][3] = { { 0.94999999999999996, -0.40000000000000002, 1.9750000000000001 }, { 0.96999999999999997, -0.44000000000000006, 1.875 } };
+static const double SGD_MOMENTUM[2][3] = { { 0.94999999999999996, -0.40000000000000002, 1.9750000000000001 }, { 0.92499999999999993, -0.35000000000000003, 1.8525 } };
+static const double SGD_DECAY[2][3] = { { 0.89999999999999991, -0.375, 1.875 }, { 0.87499999999999989, -0.39624999999999999, 1.6812499999999999 } };
+static const double SGD_MOMENTUM_DECAY[2][3] = { { 0.89999999999999991, -0.375, 1.875 }, { 0.82999999999999985, -0.30624999999999997, 1.6587499999999999 } };
+static const double ADAM[2][3] = { { 0.90000000199999997, -0.40000000099999999, 1.9000000039999998 }, { 0.86543941811651082, -0.36543941666262597, 1.8115623561554877 } };
+static const double ADAM_DECAY[2][3] = { { 0.85000000199999992, -0.37500000099999997, 1.8000000039999997 }, { 0.77293941801651078, -0.32168941661262596, 1.6215623559554875 } };
+
+typedef struct rig {
+    ein_graph *g;
+    ein_node *w;        /* group under test */
+    ein_node *other;    /* a second group (bias) with its own settings */
+    ein_optim *opt;
+} rig;
+
+static void settings_zero(ein_group_settings s[EIN_GROUP_COUNT])
+{
+    memset(s, 0, sizeof(ein_group_settings) * EIN_GROUP_COUNT);
+}
+
+static void rig_new(rig *r, ein_group group, ein_optimizer kind, const ein_group_settings s[EIN_GROUP_COUNT])
+{
+    r->g = ein_graph_new(1);
+    r->w = ein_graph_param(r->g, "w", 1, 3, group);
+    r->other = ein_graph_param(r->g, "o", 1, 3, group == EIN_GROUP_BIAS ? EIN_GROUP_WIX : EIN_GROUP_BIAS);
+    ein_err err = { 0 };
+    ck_assert_int_eq(ein_graph_compile(r->g, &err), EIN_OK);
+    for (int i = 0; i < 3; i++) {
+        r->w->val[i] = (ein_real)W0[i];
+        r->other->val[i] = (ein_real)W0[i];
+    }
+    r->opt = ein_optim_new(r->g, kind, s, 0.9, 0.999, 1e-8, &err);
+    ck_assert_msg(r->opt != NULL, "%s", err.msg);
+}
+
+static void rig_free(rig *r)
+{
+    ein_optim_free(r->opt);
+    ein_graph_free(r->g);
+}
+
+static void set_grad(ein_node *n, const double *g)
+{
+    for (int i = 0; i < 3; i++)
+        n->grad[i] = (ein_real)g[i];
+}
+
+static void expect_row(const ein_node *n, const double *want, const char *what, int step)
+{
+    for (int i = 0; i < 3; i++)
+        ck_assert_msg(fabs(n->val[i] - want[i]) <= TOL * (1 + fabs(want[i])), "%s step %d [%d]: %.17g, expected %.17g",
+                      what, step, i, (double)n->val[i], want[i]);
+}
+
+/* Two steps of one configuration on group wex; `other` (bias, lr 0) must not move. */
+static void two_steps(ein_optimizer kind, double momentum, double decay, const double want[2][3], const char *what)
+{
+    ein_group_settings s[EIN_GROUP_COUNT];
+    settings_zero(s);
+    s[EIN_GROUP_WEX] = (ein_group_settings){ .lr = 0.1, .momentum = momentum, .weight_decay = decay };
+    rig r;
+    rig_new(&r, EIN_GROUP_WEX, kind, s);
+    set_grad(r.w, G1);
+    set_grad(r.other, G1);
+    ein_optim_step(r.opt);
+    expect_row(r.w, want[0], what, 1);
+    set_grad(r.w, G2);
+    set_grad(r.other, G2);
+    ein_optim_step(r.opt);
+    expect_row(r.w, want[1], what, 2);
+    expect_row(r.other, W0, "lr-0 group", 2);
+    rig_free(&r);
+}
+
+START_TEST(sgd_plain) { two_steps(EIN_OPT_SGD, 0, 0, SGD_PLAIN, "sgd"); }
+END_TEST
+START_TEST(sgd_momentum) { two_steps(EIN_OPT_SGD, 0.9, 0, SGD_MOMENTUM, "sgd momentum"); }
+END_TEST
+START_TEST(sgd_decay) { two_steps(EIN_OPT_SGD, 0, 0.5, SGD_DECAY, "sgd decay"); }
+END_TEST
+START_TEST(sgd_momentum_decay) { two_steps(EIN_OPT_SGD, 0.9, 0.5, SGD_MOMENTUM_DECAY, "sgd momentum decay"); }
+END_TEST
+START_TEST(adam_plain) { two_steps(EIN_OPT_ADAM, 0, 0, ADAM, "adam"); }
+END_TEST
+START_TEST(adam_decay) { two_steps(EIN_OPT_ADAM, 0, 0.5, ADAM_DECAY, "adam decay"); }
+END_TEST
+
+START_TEST(clamp_after_step)
+{
+    /* every update path: plain SGD (fused), momentum, Adam */
+    static const double start[3] = { 0.05, 0.3, 1 }, grad[3] = { 1, -1, 0.5 };
+    for (int path = 0; path < 3; path++) {
+        ein_group_settings s[EIN_GROUP_COUNT];
+        settings_zero(s);
+        s[EIN_GROUP_WEI] = (ein_group_settings){ .lr = 0.1, .momentum = path == 1 ? 0.5 : 0, .clamp_nonneg = true };
+        s[EIN_GROUP_BIAS] = (ein_group_settings){ .lr = 0.1 };   /* unconstrained: may go negative */
+        rig r;
+        rig_new(&r, EIN_GROUP_WEI, path == 2 ? EIN_OPT_ADAM : EIN_OPT_SGD, s);
+        for (int i = 0; i < 3; i++)
+            r.w->val[i] = r.other->val[i] = (ein_real)start[i];
+        set_grad(r.w, grad);
+        set_grad(r.other, grad);
+        ein_optim_step(r.opt);
+        ck_assert_msg(r.w->val[0] == 0, "path %d: %g", path, (double)r.w->val[0]);
+        ck_assert(r.w->val[1] > (ein_real)0.3 && r.w->val[2] > 0 && r.w->val[2] < 1);
+        ck_assert(r.other->val[0] < 0);
+        for (int i = 0; i < 3; i++)
+            ck_assert(r.w->val[i] >= 0);
+        /* a loaded negative value is clamped by ein_optim_clamp, bias is not */
+        r.w->val[1] = -3;
+        r.other->val[1] = -3;
+        ein_optim_clamp(r.opt);
+        ck_assert(r.w->val[1] == 0 && r.other->val[1] == -3);
+        rig_free(&r);
+    }
+}
+END_TEST
+
+START_TEST(frozen_and_unrouted_do_not_move)
+{
+    ein_group_settings s[EIN_GROUP_COUNT];
+    settings_zero(s);
+    for (int k = 0; k < EIN_GROUP_COUNT; k++)
+        s[k].lr = 0.1;
+    s[EIN_GROUP_BEI].frozen = true;
+    s[EIN_GROUP_BEI].clamp_nonneg = true;
+    for (int kind = EIN_OPT_SGD; kind <= EIN_OPT_ADAM; kind++) {
+        rig r;
+        rig_new(&r, EIN_GROUP_BEI, (ein_optimizer)kind, s);
+        set_grad(r.w, G1);
+        set_grad(r.other, G1);
+        ein_optim_step(r.opt);
+        ein_optim_step(r.opt);
+        expect_row(r.w, W0, "frozen", 2);
+        ck_assert(r.other->val[0] != (ein_real)W0[0]);
+        rig_free(&r);
+    }
+    /* a parameter no loss may update (route 0) is skipped as well */
+    ein_graph *g = ein_graph_new(1);
+    ein_node *w = ein_graph_param(g, "w", 1, 3, EIN_GROUP_WEX);
+    ein_node_route(w, 0);
+    ck_assert_int_eq(ein_graph_compile(g, NULL), EIN_OK);
+    ein_optim *opt = ein_optim_new(g, EIN_OPT_SGD, s, 0.9, 0.999, 1e-8, NULL);
+    for (int i = 0; i < 3; i++)
+        w->val[i] = (ein_real)W0[i];
+    set_grad(w, G1);
+    ein_optim_step(opt);
+    expect_row(w, W0, "unrouted", 1);
+    ein_optim_free(opt);
+    ein_graph_free(g);
+}
+END_TEST
+
+START_TEST(per_group_learning_rates)
+{
+    ein_group_settings s[EIN_GROUP_COUNT];
+    settings_zero(s);
+    s[EIN_GROUP_WIX].lr = 0.1;
+    s[EIN_GROUP_BIAS].lr = 1.0;
+    rig r;
+    rig_new(&r, EIN_GROUP_WIX, EIN_OPT_SGD, s);
+    set_grad(r.w, G1);
+    set_grad(r.other, G1);
+    ein_optim_step(r.opt);
+    expect_row(r.w, SGD_PLAIN[0], "wix lr 0.1", 1);
+    const double bias_want[3] = { W0[0] - G1[0], W0[1] - G1[1], W0[2] - G1[2] };
+    expect_row(r.other, bias_want, "bias lr 1", 1);
+    rig_free(&r);
+}
+END_TEST
+
+START_TEST(settings_from_config_follow_m8)
+{
+    ein_cell_config cfg;
+    ein_config_defaults(&cfg);
+    ein_train_config t = cfg.train;
+    for (int k = 0; k < EIN_GROUP_COUNT; k++)
+        t.lr[k] = 0.01 * (k + 1);
+    t.momentum = 0.9;
+    t.momentum_inhib = 0.5;
+    t.weight_decay = 0.1;
+    t.clamp = true;
+    memset(t.frozen, 0, sizeof t.frozen);
+    t.frozen[EIN_GROUP_BEI] = true;
+    ein_group_settings s[EIN_GROUP_COUNT];
+    ein_group_settings_from_config(&t, s);
+    for (int k = 0; k < EIN_GROUP_COUNT; k++) {
+        bool inhib = k == EIN_GROUP_WIX || k == EIN_GROUP_BIX || k == EIN_GROUP_WEI || k == EIN_GROUP_BEI;
+        ck_assert(s[k].lr == 0.01 * (k + 1));
+        ck_assert(s[k].momentum == (inhib ? 0.5 : 0.9));
+        ck_assert(s[k].weight_decay == (inhib ? 0 : 0.1));
+        ck_assert(s[k].frozen == (k == EIN_GROUP_BEI));
+        ck_assert(s[k].clamp_nonneg == (k != EIN_GROUP_BIAS && k != EIN_GROUP_BIX));
+    }
+    t.momentum_inhib = -1;        /* "same as momentum" */
+    t.clamp = false;
+    ein_group_settings_from_config(&t, s);
+    for (int k = 0; k < EIN_GROUP_COUNT; k++) {
+        ck_assert(s[k].momentum == 0.9);
+        ck_assert(!s[k].clamp_nonneg);
+    }
+}
+END_TEST
+
+START_TEST(step_after_backward_allocates_nothing)
+{
+    /* a tiny regression trained for a few steps: the loss falls, the arena
+     * does not grow, and the optimizer reads the gradients backward left */
+    ein_graph *g = ein_graph_new(4);
+    ein_node *x = ein_graph_input(g, "x", 2);
+    ein_node *w = ein_graph_param(g, "w", 1, 2, EIN_GROUP_WEX);
+    ein_node *t = ein_graph_input(g, "t", 1);
+    ein_node *loss = ein_mean(g, ein_square(g, ein_sub(g, ein_matmul(g, x, w, false, true), t)));
+    ein_graph_add_loss(g, loss, 1, EIN_GROUPS_ALL);
+    ck_assert_int_eq(ein_graph_compile(g, NULL), EIN_OK);
+    ein_group_settings s[EIN_GROUP_COUNT];
+    settings_zero(s);
+    s[EIN_GROUP_WEX] = (ein_group_settings){ .lr = 0.2, .momentum = 0.5, .clamp_nonneg = true };
+    ein_optim *opt = ein_optim_new(g, EIN_OPT_SGD, s, 0.9, 0.999, 1e-8, NULL);
+    const ein_real xv[8] = { 1, 0, 0, 1, 1, 1, 2, -1 };
+    memcpy(x->val, xv, sizeof xv);
+    for (int b = 0; b < 4; b++)           /* target weights (2, 0.5) */
+        t->val[b] = 2 * xv[2 * b] + (ein_real)0.5 * xv[2 * b + 1];
+    long allocs = ein_graph_alloc_count(g);
+    double first = -1, last = 0;
+    for (int step = 0; step < 60; step++) {
+        ein_graph_forward(g, NULL);
+        if (first < 0)
+            first = loss->val[0];
+        last = loss->val[0];
+        ein_graph_backward(g);
+        ein_optim_step(opt);
+    }
+    ck_assert_int_eq(ein_graph_alloc_count(g), allocs);
+    ck_assert_msg(last < 1e-3 * first, "loss %g -> %g", first, last);
+    ck_assert(fabs(w->val[0] - 2) < 0.05 && fabs(w->val[1] - 0.5) < 0.05);
+    ein_optim_free(opt);
+    ein_graph_free(g);
+}
+END_TEST
+
+Suite *ein_test_suite(void)
+{
+    Suite *s = suite_create("optim");
+    TCase *tc = tcase_create("steps");
+    tcase_add_test(tc, sgd_plain);
+    tcase_add_test(tc, sgd_momentum);
+    tcase_add_test(tc, sgd_decay);
+    tcase_add_test(tc, sgd_momentum_decay);
+    tcase_add_test(tc, adam_plain);
+    tcase_add_test(tc, adam_decay);
+    tcase_add_test(tc, clamp_after_step);
+    tcase_add_test(tc, frozen_and_unrouted_do_not_move);
+    tcase_add_test(tc, per_group_learning_rates);
+    tcase_add_test(tc, settings_from_config_follow_m8);
+    tcase_add_test(tc, step_after_backward_allocates_nothing);
+    suite_add_tcase(s, tc);
+    return s;
+}
