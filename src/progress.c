@@ -110,7 +110,7 @@ static void draw(ein_progress *p, bool plain)
     fmt_duration(eta, e2, sizeof e2);
     if (slowest >= 0)
         snprintf(epoch, sizeof epoch, ", slowest at epoch %d/%d", p->run[slowest].epoch + 1,
-                 p->epochs);
+                 p->run[slowest].cell->config.train.epochs);
     if (isfinite(p->best))
         snprintf(best, sizeof best, ", best %.2f%%", p->best);
     char line[256];
@@ -157,7 +157,7 @@ void ein_progress_on_epoch(void *ctx, const ein_cell *cell, const ein_epoch_metr
         char b[160];
         ein_cell_short(cell, b, sizeof b);
         fprintf(p->lines, "%.8s %s  epoch %d/%d  train %.2f%%  test %.2f%%  loss %.4f",
-                cell->id, b, m->epoch, p->epochs, m->train_acc, m->test_acc, m->task_loss);
+                cell->id, b, m->epoch, cell->config.train.epochs, m->train_acc, m->test_acc, m->task_loss);
         if (m->inorm_loss != 0)
             fprintf(p->lines, "  inorm %.4f", m->inorm_loss);
         fprintf(p->lines, "  %.1fs\n", m->seconds);

@@ -21,8 +21,9 @@
 
 typedef struct ein_progress ein_progress;
 
-/* `total`: cells in this run; `epochs`: per cell (for "epoch 3/50");
- * quiet: no per-epoch lines (cell lines and the status remain). */
+/* `total`: cells in this run; `epochs`: unused beyond bookkeeping (each
+ * line shows its own cell's epochs); quiet: no per-epoch lines (cell lines
+ * and the status remain). */
 ein_progress *ein_progress_new(int total, int epochs, FILE *lines, FILE *status, bool quiet);
 void ein_progress_free(ein_progress *p);
 
