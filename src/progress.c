@@ -108,9 +108,12 @@ static void draw(ein_progress *p, bool plain)
     char e1[16], e2[16], epoch[48] = "", best[32] = "";
     fmt_duration(el, e1, sizeof e1);
     fmt_duration(eta, e2, sizeof e2);
-    if (slowest >= 0)
-        snprintf(epoch, sizeof epoch, ", slowest at epoch %d/%d", p->run[slowest].epoch + 1,
-                 p->run[slowest].cell->config.train.epochs);
+    if (slowest >= 0) {
+        /* the epoch in progress; after the last one the cell is only wrapping up */
+        int total = p->run[slowest].cell->config.train.epochs;
+        int e = p->run[slowest].epoch + 1;
+        snprintf(epoch, sizeof epoch, ", slowest at epoch %d/%d", e < total ? e : total, total);
+    }
     if (isfinite(p->best))
         snprintf(best, sizeof best, ", best %.2f%%", p->best);
     char line[256];
