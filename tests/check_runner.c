@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "ein/data.h"
+#include "ein/progress.h"
 #include "ein/runner.h"
 #include "testutil.h"
 
@@ -452,6 +453,42 @@ START_TEST(where_filters)
 }
 END_TEST
 
+START_TEST(progress_lines_in_a_pipe)
+{
+    ein_cell_list l = make_list(2);
+    l.cells[1].config.train.epochs = 4;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    ein_progress *p = ein_progress_new(2, 4, f, NULL, false);
+    ein_progress_on_start(p, &l.cells[1]);
+    ein_epoch_metrics m;
+    memset(&m, 0, sizeof m);
+    m.epoch = 2;
+    m.train_acc = 81.25;
+    m.test_acc = 80.5;
+    m.task_loss = 0.51234;
+    m.inorm_loss = 0.25;
+    m.seconds = 3.21;
+    ein_progress_on_epoch(p, &l.cells[1], &m);
+    ein_cell_result r;
+    memset(&r, 0, sizeof r);
+    r.status = EIN_CELL_FAILED;
+    snprintf(r.message, sizeof r.message, "worker killed by SIGSEGV (signal 11) after 0 epochs");
+    r.seconds = 0.5;
+    ein_progress_on_done(p, &l.cells[1], &r);
+    ein_progress_finish(p);
+    ein_progress_free(p);
+    fclose(f);
+    ck_assert_str_eq(text,
+        "00000000 variant=\"inorm_gn\" eps=0  epoch 2/4  train 81.25%  test 80.50%  loss 0.5123"
+        "  inorm 0.2500  3.2s\n"
+        "00000000 variant=\"inorm_gn\" eps=0  failed  0.5s  worker killed by SIGSEGV (signal 11) after 0 epochs\n");
+    free(text);
+    ein_cell_list_free(&l);
+}
+END_TEST
+
 /* --- the real einrun on tiny synthetic IDX data ------------------------ */
 
 /* Writes DIR/{train,t10k}-*-ubyte (n_train × 28×28, learnable: label = bright
@@ -595,6 +632,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(tc, sigterm_stops_at_once);
     tcase_add_test(tc, full_disk_stops_with_io_error);
     tcase_add_test(tc, where_filters);
+    tcase_add_test(tc, progress_lines_in_a_pipe);
     suite_add_tcase(s, tc);
     TCase *cli = tcase_create("einrun");
     tcase_set_timeout(cli, 60);
