@@ -3,6 +3,7 @@
 #include "graph_impl.h"
 
 #include <cblas.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,7 +204,11 @@ int ein_graph_add_loss(ein_graph *g, ein_node *loss, double weight, unsigned gro
     return g->n_losses++;
 }
 
-/* Mark the ancestors of `root` (inclusive) in g->mark. */
+/* Mark in g->mark the nodes a gradient from `root` (inclusive) can reach:
+ * ancestors along differentiable edges only.  A node seen only through a
+ * stop-gradient (or a label/weight operand) is left out, so a local loss's
+ * backward pass (model.md M5) never runs the ops below its boundary — not
+ * even with a zero gradient. */
 static void mark_ancestors(ein_graph *g, const ein_node *root)
 {
     memset(g->mark, 0, (size_t)g->n_nodes);
@@ -213,7 +218,8 @@ static void mark_ancestors(ein_graph *g, const ein_node *root)
             continue;
         ein_node *n = g->nodes[i];
         for (int c = 0; c < n->n_child; c++)
-            g->mark[n->child[c]->id] = 1;
+            if (n->op->diff_children >> c & 1u)
+                g->mark[n->child[c]->id] = 1;
     }
 }
 
@@ -506,6 +512,39 @@ void ein_graph_write_dot(const ein_graph *g, FILE *out)
         fprintf(out, "  loss%d [shape=doubleoctagon, label=\"loss %d\\nweight %g\"];\n  n%d -> loss%d;\n",
                 k, k, g->loss[k].weight, g->loss[k].node->id, k);
     fprintf(out, "}\n");
+}
+
+static bool values_finite(const ein_node *n)
+{
+    size_t len = (size_t)n->rows * (size_t)n->cols;
+    for (size_t i = 0; i < len; i++)
+        if (!isfinite(n->val[i]))
+            return false;
+    return true;
+}
+
+ein_node *ein_graph_first_nonfinite(const ein_graph *g, const ein_plan *plan)
+{
+    if (!g->compiled)
+        return NULL;
+    int count = plan ? plan->n : g->n_nodes;
+    for (int i = 0; i < count; i++) {
+        ein_node *n = plan ? plan->nodes[i] : g->nodes[i];
+        if (!values_finite(n))
+            return n;
+    }
+    return NULL;
+}
+
+double ein_graph_op_seconds(const ein_graph *g, const char *op_name)
+{
+    double total = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ein_node *n = g->nodes[i];
+        if (n->op != NULL && (op_name == NULL || strcmp(n->op->name, op_name) == 0))
+            total += n->seconds;
+    }
+    return total;
 }
 
 void ein_graph_profile(ein_graph *g, bool on) { g->profile = on; }

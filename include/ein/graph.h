@@ -133,8 +133,12 @@ void ein_graph_forward(ein_graph *g, const ein_plan *plan);
  * (forward must have run over the losses' ancestors). */
 void ein_graph_backward(ein_graph *g);
 /* Gradient of the scalar node `scalar` with respect to `param` into `out`
- * (param's size), using only scratch gradients: parameter gradients from
- * ein_graph_backward() are left untouched (model.md M9 alignment). */
+ * (param's size, caller-owned), in a pass of its own over the nodes between
+ * the two: parameter gradients from ein_graph_backward() are left untouched
+ * (model.md M9 alignment), so it may run between backward and the optimizer
+ * step.  It reuses the intermediate (op-node) gradient buffers, whose
+ * contents after a backward are scratch.  Forward must have run over
+ * `scalar`'s ancestors.  Allocates nothing. */
 void ein_graph_grad_of(ein_graph *g, ein_node *scalar, ein_node *param, ein_real *out);
 
 /* ---- inspection -------------------------------------------------------- */
@@ -147,6 +151,13 @@ ein_node *ein_graph_loss(const ein_graph *g, int k);
 long ein_graph_alloc_count(const ein_graph *g);
 size_t ein_graph_bytes(const ein_graph *g);
 
+/* The first node, in topological order, whose value holds a NaN or ±Inf
+ * after a forward over `plan` (NULL = every node, leaves included; with a
+ * plan, its op nodes), or NULL when all are finite.  Its op->name and
+ * `where` let a divergence be reported as "row_var at fig5.ein:9:5".
+ * Reads the current batch's rows only; allocates nothing. */
+ein_node *ein_graph_first_nonfinite(const ein_graph *g, const ein_plan *plan);
+
 /* Graphviz dot: leaves as boxes (parameters with their group), ops as
  * ellipses labelled with op name, shape and source location. */
 void ein_graph_write_dot(const ein_graph *g, FILE *out);
@@ -156,8 +167,13 @@ void ein_graph_write_dot(const ein_graph *g, FILE *out);
 void ein_graph_profile(ein_graph *g, bool on);
 double ein_graph_gemm_seconds(const ein_graph *g);
 void ein_graph_profile_reset(ein_graph *g);
+/* Profiled forward+backward seconds summed over the nodes whose op is named
+ * `op_name` ("matmul", "rownorm", ...; NULL = every op node). */
+double ein_graph_op_seconds(const ein_graph *g, const char *op_name);
 /* Run exactly the GEMM calls of one forward+backward step (same shapes and
- * transposes, on the graph's own buffers) — for "time in sgemm alone". */
+ * transposes, on the graph's own buffers) — for "time in sgemm alone".
+ * It overwrites matmul values and adds into gradients: call it only for
+ * timing, never between a backward and an optimizer step. */
 void ein_graph_replay_gemm(ein_graph *g);
 
 /* OpenBLAS's thread count (a library-wide setting) and its kernel family. */
