@@ -1,6 +1,7 @@
 /* model.c — the paper's E/I network as an engine graph (include/ein/model.h).
  * Every equation is composed from ops.h; the tags (M1...) cite model.md. */
 #include "ein/model.h"
+#include "ein/linalg.h"
 #include "ein/ops.h"
 
 #include <errno.h>
@@ -305,7 +306,7 @@ static double draw_positive(ein_rng *rng, ein_init kind, double s)
     return ein_rng_lognormal(rng, log(s / sqrt(2.0)), sqrt(log(2.0)));
 }
 
-void ein_layer_init(ein_layer *L, int index, uint64_t seed)
+ein_code ein_layer_init(ein_layer *L, int index, uint64_t seed, ein_err *err)
 {
     ein_rng rng;
     ein_rng_init(&rng, seed, EIN_STREAM_SUB(EIN_STREAM_INIT, index));
@@ -315,7 +316,7 @@ void ein_layer_init(ein_layer *L, int index, uint64_t seed)
         L->W_ex->val[k] = (ein_real)draw_positive(&rng, L->cfg.init, s);
     memset(L->b->val, 0, (size_t)ne * sizeof(ein_real));
     if (L->W_ix == NULL)
-        return;
+        return EIN_OK;
     int ni = L->cfg.ni;
     for (int r = 0; r < ne; r++) {            /* W_ei rows sum to 1 */
         ein_real *row = L->W_ei->val + (size_t)r * ni;
@@ -334,29 +335,40 @@ void ein_layer_init(ein_layer *L, int index, uint64_t seed)
             L->W_ix->val[(size_t)r * n_in + c] = (ein_real)mean;
     }
     if (L->B_ix == NULL)
-        return;
-    /* (M4) B_ix = diag(S) Vᵀ of W₀ = W_ex − W_ei W_ix = U S Vᵀ, i.e. B_ix = Uᵀ W₀.
-     * With B_ei uniform, d depends on B_ix only through ‖B_ix x‖ = ‖W₀ x‖,
-     * and the M5 gradient of B_ix is B_ix·M (M symmetric), which commutes with
-     * the left rotation Uᵀ: B_ix = W₀ gives the same d at every step as the
-     * SVD basis, without an SVD.  (A learning, non-uniform B_ei would see the
-     * basis; the paper freezes it.) */
+        return EIN_OK;
+    /* (M4) B_ix = diag(S) Vᵀ from the SVD W₀ = U S Vᵀ of W₀ = W_ex − W_ei W_ix
+     * (computed in double from the values the network uses); B_ei = 1/ne, so
+     * d = sqrt(‖B_ix x‖²/ne + ε) = sqrt(‖W₀ x‖²/ne + ε) = the std of x W₀ᵀ, whose
+     * rows are centred at init (M2): z = layernorm(x W_exᵀ). */
+    double *w0 = malloc((size_t)ne * (size_t)n_in * sizeof *w0);
+    if (w0 == NULL)
+        return ein_err_set(err, EIN_ERR_NOMEM, "%s%sout of memory for the I-Norm initialisation",
+                           L->cfg.where, L->cfg.where[0] ? ": " : "");
     for (int r = 0; r < ne; r++)
         for (int c = 0; c < n_in; c++) {
             double inhib = 0;
             for (int k = 0; k < ni; k++)
                 inhib += (double)L->W_ei->val[(size_t)r * ni + k] * L->W_ix->val[(size_t)k * n_in + c];
-            L->B_ix->val[(size_t)r * n_in + c] = (ein_real)(L->W_ex->val[(size_t)r * n_in + c] - inhib);
+            w0[(size_t)r * n_in + c] = (double)L->W_ex->val[(size_t)r * n_in + c] - inhib;
         }
+    ein_code rc = ein_svd_rows(w0, ne, n_in, NULL, err);
+    if (rc == EIN_OK)
+        for (size_t k = 0; k < (size_t)ne * n_in; k++)
+            L->B_ix->val[k] = (ein_real)w0[k];
+    free(w0);
     for (size_t k = 0; k < (size_t)ne * ne; k++)
         L->B_ei->val[k] = (ein_real)(1.0 / ne);
+    return rc;
 }
 
-void ein_model_init(ein_model *m)
+ein_code ein_model_init(ein_model *m, ein_err *err)
 {
-    for (int l = 0; l < m->n_hidden; l++)
-        ein_layer_init(&m->hidden[l], l, m->cfg.train.seed);
-    ein_layer_init(&m->output, m->n_hidden, m->cfg.train.seed);
+    for (int l = 0; l < m->n_hidden; l++) {
+        ein_code rc = ein_layer_init(&m->hidden[l], l, m->cfg.train.seed, err);
+        if (rc != EIN_OK)
+            return rc;
+    }
+    return ein_layer_init(&m->output, m->n_hidden, m->cfg.train.seed, err);
 }
 
 /* ---- numpy .npy output ------------------------------------------------------- */

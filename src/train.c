@@ -230,7 +230,11 @@ ein_code ein_train_cell(const ein_cell_config *cfg, const ein_dataset *train, co
     ein_code rc = ein_model_build(cfg, train->dim, train->classes, t.eval_batch, false, &t.m, err);
     if (rc != EIN_OK)
         return rc;
-    ein_model_init(t.m);
+    rc = ein_model_init(t.m, err);
+    if (rc != EIN_OK) {
+        ein_model_free(t.m);
+        return rc;
+    }
     ein_group_settings groups[EIN_GROUP_COUNT];
     ein_group_settings_from_config(&t.m->cfg.train, groups);
     const ein_train_config *tc = &t.m->cfg.train;

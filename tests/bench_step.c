@@ -48,7 +48,10 @@ static void bench(const variant *v, int batch, int steps)
         fprintf(stderr, "bench_step: %s\n", err.msg);
         exit(1);
     }
-    ein_model_init(m);
+    if (ein_model_init(m, &err) != EIN_OK) {
+        fprintf(stderr, "bench_step: %s\n", err.msg);
+        exit(1);
+    }
     ein_group_settings groups[EIN_GROUP_COUNT];
     ein_group_settings_from_config(&m->cfg.train, groups);
     ein_optim *opt = ein_optim_new(m->graph, EIN_OPT_SGD, groups, 0.9, 0.999, 1e-8, &err);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ein/linalg.h"
 #include "ein/model.h"
 #include "ein/ops.h"
 #include "testutil.h"
@@ -26,7 +27,7 @@ static ein_model *build(ein_fwd_norm fwd, ein_bwd_norm bwd, int n_in, int ne, in
     ein_model *m = NULL;
     ein_err err = { 0 };
     ck_assert_msg(ein_model_build(&cfg, n_in, 10, batch, false, &m, &err) == EIN_OK, "%s", err.msg);
-    ein_model_init(m);
+    ck_assert_msg(ein_model_init(m, &err) == EIN_OK, "%s", err.msg);
     return m;
 }
 
@@ -105,6 +106,102 @@ START_TEST(inorm_is_layernorm_at_init)
 }
 END_TEST
 
+/* The M4 SVD: rows become s_k v_kᵀ, orthogonal, by decreasing norm, with AᵀA
+ * (= V S² Vᵀ) unchanged; a hand example; wrong shapes are errors. */
+START_TEST(svd_rows)
+{
+    double hand[6] = { 3, 0, 0, 0, 4, 0 };
+    ein_err err = { 0 };
+    ck_assert(ein_svd_rows(hand, 2, 3, NULL, &err) == EIN_OK);
+    ck_assert(fabs(fabs(hand[1]) - 4) < 1e-15 && hand[0] == 0 && hand[2] == 0);
+    ck_assert(fabs(fabs(hand[3]) - 3) < 1e-15 && hand[4] == 0 && hand[5] == 0);
+
+    enum { M = 7, N = 11 };
+    double a[M * N], b[M * N];
+    ein_rng rng;
+    ein_rng_init(&rng, 5, 1);
+    for (int k = 0; k < M * N; k++)
+        a[k] = b[k] = ein_rng_normal(&rng);
+    int sweeps = 0;
+    ck_assert(ein_svd_rows(b, M, N, &sweeps, &err) == EIN_OK);
+    ck_assert(sweeps >= 2 && sweeps < 60);
+    double prev = INFINITY;
+    for (int p = 0; p < M; p++) {
+        double norm = 0;
+        for (int k = 0; k < N; k++)
+            norm += b[p * N + k] * b[p * N + k];
+        ck_assert_msg(norm <= prev, "row %d norm %g after %g", p, norm, prev);
+        prev = norm;
+        for (int q = p + 1; q < M; q++) {
+            double dot = 0;
+            for (int k = 0; k < N; k++)
+                dot += b[p * N + k] * b[q * N + k];
+            ck_assert_msg(fabs(dot) < 1e-10, "rows %d, %d: dot %g", p, q, dot);
+        }
+    }
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++) {
+            double ata = 0, btb = 0;
+            for (int k = 0; k < M; k++) {
+                ata += a[k * N + i] * a[k * N + j];
+                btb += b[k * N + i] * b[k * N + j];
+            }
+            ck_assert_msg(fabs(ata - btb) < 1e-10, "(%d,%d): %g vs %g", i, j, ata, btb);
+        }
+    ck_assert(ein_svd_rows(a, N, M, NULL, &err) == EIN_ERR_USAGE);
+    ck_assert_str_eq(err.msg, "SVD of a 11 x 7 matrix: needs 1 <= rows <= columns");
+}
+END_TEST
+
+/* (M4) B_ix = diag(S) Vᵀ of W₀ = W_ex − W_ei W_ix: orthogonal rows of
+ * decreasing norm with B_ixᵀ B_ix = W₀ᵀ W₀; B_ei = 1/ne. */
+START_TEST(inorm_bix_is_svd_basis)
+{
+    int n_in = 30, ne = 20;
+    ein_model *m = build(EIN_FWD_INORM, EIN_BWD_NONE, n_in, ne, 4);
+    ein_layer *L = &m->hidden[0];
+    int ni = L->cfg.ni;
+    static double w0[20 * 30];
+    double scale = 0;
+    for (int r = 0; r < ne; r++)
+        for (int c = 0; c < n_in; c++) {
+            double inhib = 0;
+            for (int k = 0; k < ni; k++)
+                inhib += (double)L->W_ei->val[r * ni + k] * L->W_ix->val[k * n_in + c];
+            w0[r * n_in + c] = L->W_ex->val[r * n_in + c] - inhib;
+            scale = fmax(scale, fabs(w0[r * n_in + c]));
+        }
+    const ein_real *B = L->B_ix->val;
+    double tol = (sizeof(ein_real) == 4 ? 1e-5 : 1e-12) * scale * scale * ne;
+    double prev = INFINITY;
+    for (int p = 0; p < ne; p++) {
+        double norm = 0;
+        for (int k = 0; k < n_in; k++)
+            norm += (double)B[p * n_in + k] * B[p * n_in + k];
+        ck_assert(norm <= prev + tol);
+        prev = norm;
+        for (int q = p + 1; q < ne; q++) {
+            double dot = 0;
+            for (int k = 0; k < n_in; k++)
+                dot += (double)B[p * n_in + k] * B[q * n_in + k];
+            ck_assert_msg(fabs(dot) < tol, "rows %d, %d: dot %g", p, q, dot);
+        }
+    }
+    for (int i = 0; i < n_in; i++)
+        for (int j = 0; j < n_in; j++) {
+            double w = 0, bb = 0;
+            for (int k = 0; k < ne; k++) {
+                w += w0[k * n_in + i] * w0[k * n_in + j];
+                bb += (double)B[k * n_in + i] * B[k * n_in + j];
+            }
+            ck_assert_msg(fabs(w - bb) < tol, "(%d,%d): %g vs %g", i, j, w, bb);
+        }
+    for (int k = 0; k < ne * ne; k++)
+        ck_assert(fabs(L->B_ei->val[k] - 1.0 / ne) < 1e-7);
+    ein_model_free(m);
+}
+END_TEST
+
 /* (M8) in I-Norm layers the task loss reaches W_ex and b only, the I-Norm loss
  * W_ix and B_ix only; W_ei and B_ei are frozen. */
 START_TEST(inorm_routing)
@@ -134,7 +231,7 @@ START_TEST(inorm_routing)
     }
     ein_err err = { 0 };
     ck_assert(ein_model_build(&cfg, 30, 10, batch, false, &m, &err) == EIN_OK);   /* task loss only */
-    ein_model_init(m);
+    ck_assert(ein_model_init(m, &err) == EIN_OK);
     random_input(m, batch, 5);
     ein_graph_forward(m->graph, m->train_plan);
     ein_graph_backward(m->graph);
@@ -192,6 +289,8 @@ Suite *ein_test_suite(void)
     TCase *tc = tcase_create("builder");
     tcase_add_test(tc, m2_initialisation);
     tcase_add_test(tc, inorm_is_layernorm_at_init);
+    tcase_add_test(tc, svd_rows);
+    tcase_add_test(tc, inorm_bix_is_svd_basis);
     tcase_add_test(tc, inorm_routing);
     tcase_add_test(tc, npy_files);
     tcase_add_test(tc, output_must_match_classes);

@@ -154,7 +154,7 @@ static void inorm_epoch(double lambda, double before[], double after[])
     ein_model *m = NULL;
     ein_err err = { 0 };
     ck_assert(ein_model_build(&cfg, train->dim, 10, 32, false, &m, &err) == EIN_OK);
-    ein_model_init(m);
+    ck_assert(ein_model_init(m, &err) == EIN_OK);
     for (int l = 0; l < m->n_hidden; l++) {
         ein_node *B = m->hidden[l].B_ix;
         for (int k = 0; k < B->rows * B->cols; k++)

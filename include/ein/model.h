@@ -59,9 +59,10 @@ ein_code ein_model_build(const ein_cell_config *cfg, int n_in, int n_classes, in
                          bool want_grad_x, ein_model **out, ein_err *err);
 void ein_model_free(ein_model *m);
 
-/* M2 initialisation (and M4's divisive init) from the INIT stream of `seed`;
- * fa_center weights were drawn at build time from the FA stream. */
-void ein_model_init(ein_model *m);
+/* M2 initialisation (and M4's divisive init: B_ix from the SVD of W₀, see
+ * linalg.h) from the INIT stream of `seed`; fa_center weights were drawn at
+ * build time from the FA stream.  Fails only when out of memory. */
+ein_code ein_model_init(ein_model *m, ein_err *err);
 
 /* One layer on graph g from L->cfg (resolved): parameters named
  * "<prefix>.W_ex" etc., the forward of M1/M3/M4/M5, the M6 transform and the
@@ -73,7 +74,7 @@ void ein_layer_build_alignment(ein_graph *g, ein_layer *L, int index, uint64_t s
 /* (M8) freeze the inhibitory parameters of an I-Norm layer that do not learn. */
 void ein_layer_route(ein_layer *L);
 /* (M2, M4) initialise one layer's parameters from the INIT stream. */
-void ein_layer_init(ein_layer *L, int index, uint64_t seed);
+ein_code ein_layer_init(ein_layer *L, int index, uint64_t seed, ein_err *err);
 
 /* A parameter by its name: "L0.W_ex", "L1.B_ix", "out.b", ... (NULL if none). */
 ein_node *ein_model_param(const ein_model *m, const char *name);
