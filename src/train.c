@@ -158,6 +158,22 @@ static void set_diverged(ein_cell_result *res, const char *what, int epoch, long
              where && *where ? " (" : "", where && *where ? where : "", where && *where ? ")" : "");
 }
 
+/* A non-finite loss: name the first op whose value went non-finite in this
+ * forward and the source location of its layer, e.g. "non-finite task loss,
+ * first in matmul, at epoch 1 batch 2 (net.ein:4:9)". */
+static void loss_diverged(ein_cell_result *res, const ein_model *m, const char *loss, int epoch, long batch)
+{
+    const ein_node *bad = ein_graph_first_nonfinite(m->graph, m->train_plan);
+    char what[96];
+    if (bad != NULL && bad->op != NULL) {
+        snprintf(what, sizeof what, "non-finite %s, first in %s,", loss, bad->op->name);
+        set_diverged(res, what, epoch, batch, bad->where);
+    } else {
+        snprintf(what, sizeof what, "non-finite %s", loss);
+        set_diverged(res, what, epoch, batch, NULL);
+    }
+}
+
 /* One epoch of training.  Returns false when the cell must stop now. */
 static bool train_epoch(trainer *t, int epoch, ein_epoch_metrics *em, ein_cell_result *res)
 {
@@ -175,12 +191,8 @@ static bool train_epoch(trainer *t, int epoch, ein_epoch_metrics *em, ein_cell_r
         ein_graph_forward(m->graph, m->train_plan);
         double task = m->task_loss ? (double)m->task_loss->val[0] : 0;
         double inorm = m->inorm_loss ? (double)m->inorm_loss->val[0] : 0;
-        if (!isfinite(task)) {
-            set_diverged(res, "non-finite task loss", epoch, b + 1, m->cfg.losses[0].where);
-            return false;
-        }
-        if (!isfinite(inorm)) {
-            set_diverged(res, "non-finite I-Norm loss", epoch, b + 1, NULL);
+        if (!isfinite(task) || !isfinite(inorm)) {
+            loss_diverged(res, m, isfinite(task) ? "I-Norm loss" : "task loss", epoch, b + 1);
             return false;
         }
         task_sum += task * count;
@@ -223,6 +235,13 @@ ein_code ein_train_cell(const ein_cell_config *cfg, const ein_dataset *train, co
                            train->dim, test->dim);
     if (cfg->train.batch < 1 || cfg->train.epochs < 1)
         return ein_err_set(err, EIN_ERR_LANG, "batch and epochs must be at least 1");
+
+    if (hooks != NULL && hooks->blas_threads > 0)
+        ein_blas_set_threads(hooks->blas_threads);
+    else if (hooks == NULL) {
+        const char *env = getenv("OPENBLAS_NUM_THREADS");
+        ein_blas_set_threads(env != NULL && atoi(env) > 0 ? atoi(env) : 1);
+    }
 
     trainer t = { .cfg = cfg, .train = train, .test = test, .hooks = hooks };
     t.batch = cfg->train.batch;

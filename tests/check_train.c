@@ -212,13 +212,18 @@ START_TEST(divergence_is_a_status)
     small_cell(&cfg, 32, 512, 64);
     cfg.train.lr[EIN_GROUP_WEX] = cfg.train.lr[EIN_GROUP_BIAS] = 1e300;   /* overflows float and double */
     snprintf(cfg.losses[0].where, sizeof cfg.losses[0].where, "x.ein:9:3");
+    for (int l = 0; l < cfg.n_hidden; l++)
+        snprintf(cfg.hidden[l].where, sizeof cfg.hidden[l].where, "x.ein:%d:5", 4 + l);
+    snprintf(cfg.output.where, sizeof cfg.output.where, "x.ein:6:5");
     ein_dataset *train, *test;
     load(&cfg, &train, &test);
     ein_cell_result res;
     ein_err err = { 0 };
     ck_assert_int_eq(ein_train_cell(&cfg, train, test, NULL, &res, &err), EIN_OK);
     ck_assert_str_eq(ein_cell_status_name(res.status), "diverged");
-    ck_assert_msg(strstr(res.message, "non-finite") != NULL && strstr(res.message, "epoch 1 batch") != NULL,
+    /* the message names the loss, the first op that went non-finite and its layer */
+    ck_assert_msg(strncmp(res.message, "non-finite task loss, first in ", 31) == 0 &&
+                  strstr(res.message, " at epoch 1 batch ") != NULL && strstr(res.message, " (x.ein:") != NULL,
                   "%s", res.message);
     ck_assert_int_eq(res.epochs_done, 0);
     ein_dataset_free(train);

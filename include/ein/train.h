@@ -59,9 +59,13 @@ typedef struct ein_train_hooks {
     volatile sig_atomic_t *stop;     /* non-zero: finish the current epoch, then stop (interrupted) */
     volatile sig_atomic_t *stop_now; /* non-zero: stop at the next batch */
     const char *save_weights_dir;    /* non-NULL: write every parameter as .npy there at the end */
+    int blas_threads;                /* > 0: run OpenBLAS with this many threads; 0: leave the
+                                        count the caller set (the runner sets it per worker) */
 } ein_train_hooks;
 
-/* Train one cell.  Returns EIN_OK when the cell ran to a status (ok, diverged
+/* Train one cell.  OpenBLAS threads: hooks->blas_threads if > 0; with no
+ * hooks, one thread (a cell is then bit-for-bit reproducible), unless
+ * $OPENBLAS_NUM_THREADS asks for a count.  Returns EIN_OK when the cell ran to a status (ok, diverged
  * and interrupted are results, not errors); an error code (with err filled)
  * only when it could not run (bad config, out of memory, I/O). */
 ein_code ein_train_cell(const ein_cell_config *cfg,
