@@ -17,6 +17,7 @@
 #include "ein/cell.h"
 #include "ein/check.h"
 #include "ein/data.h"
+#include "ein/model.h"
 #include "ein/diag.h"
 #include "ein/err.h"
 #include "ein/graph.h"
@@ -38,6 +39,8 @@ static void run_usage(FILE *out)
           "  NAME=EXPR            override an axis or binding, e.g. 'eps=[0, 0.5]'\n"
           "  --experiment NAME    which experiment, when the file has several\n"
           "  --dry-run            list the selected cells (id and bound values) and their count\n"
+          "  --graph              write the first selected cell's computation graph (Graphviz\n"
+          "                       dot) to stdout, e.g. | dot -Tsvg > net.svg\n"
           "  --where FILTER       only cells whose bindings match, e.g. 'eps=0.75,variant=inorm_gn'\n"
           "                       (different names: all must match; the same name twice: either)\n"
           "  --max-cells N        at most the first N selected cells\n"
@@ -252,7 +255,7 @@ int ein_cli_summary(int argc, char **argv)
 typedef struct run_args {
     const char *file, *experiment, *where, *save_weights, *results, *by;
     long max_cells, jobs, epochs, limit_train, top;
-    bool dry_run, fail_fast, fresh, quiet;
+    bool dry_run, graph, fail_fast, fresh, quiet;
     int n_ov;
     const char *ov_text[64];
 } run_args;
@@ -271,6 +274,7 @@ static int parse_run_args(int argc, char **argv, run_args *a)
         if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0)
             return 1;
         else if (strcmp(s, "--dry-run") == 0) a->dry_run = true;
+        else if (strcmp(s, "--graph") == 0) a->graph = true;
         else if (strcmp(s, "--fail-fast") == 0) a->fail_fast = true;
         else if (strcmp(s, "--fresh") == 0) a->fresh = true;
         else if (strcmp(s, "--quiet") == 0 || strcmp(s, "-q") == 0) a->quiet = true;
@@ -307,6 +311,26 @@ static int parse_run_args(int argc, char **argv, run_args *a)
         return -1;
     }
     return 0;
+}
+
+/* `--graph`: build one cell's model (data dimensions from the first test
+ * image) and write its graph in Graphviz dot. */
+static ein_code write_graph(const ein_cell *cell, FILE *out, ein_err *err)
+{
+    ein_data_config probe = cell->config.data;
+    probe.limit_test = 1;
+    ein_dataset *test = NULL;
+    ein_code rc = ein_dataset_load(&probe, EIN_SPLIT_TEST, &test, err);
+    if (rc != EIN_OK)
+        return rc;
+    ein_model *m = NULL;
+    rc = ein_model_build(&cell->config, test->dim, test->classes, cell->config.train.batch, false, &m, err);
+    ein_dataset_free(test);
+    if (rc != EIN_OK)
+        return rc;
+    ein_graph_write_dot(m->graph, out);
+    ein_model_free(m);
+    return EIN_OK;
 }
 
 int ein_cli_run(int argc, char **argv)
@@ -425,6 +449,16 @@ int ein_cli_run(int argc, char **argv)
     }
     if (view.n == 0) {
         fprintf(stderr, "einrun: no cell selected (%d in the grid)\n", list.n);
+        goto out;
+    }
+    if (a.graph) {
+        if (view.n > 1)
+            fprintf(stderr, "einrun: graph of cell %s, the first of %d selected (--where picks another)\n",
+                    view.cells[0].id, view.n);
+        if (write_graph(&view.cells[0], stdout, &err) != EIN_OK) {
+            fprintf(stderr, "einrun: %s\n", err.msg);
+            status = ein_exit_status(err.code);
+        }
         goto out;
     }
 

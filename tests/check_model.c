@@ -283,10 +283,30 @@ START_TEST(output_must_match_classes)
 }
 END_TEST
 
+/* einrun --graph: the cell's graph in dot, ops labelled with their source line. */
+START_TEST(einrun_graph_dot)
+{
+    char cmd[512], *out = NULL;
+    snprintf(cmd, sizeof cmd, "%s examples/quickstart.ein --graph --where variant=inorm_gn", tu_einrun());
+    ck_assert_int_eq(tu_run(cmd, &out), 0);
+    ck_assert_msg(strncmp(out, "digraph ein {", 13) == 0, "%.200s", out);
+    ck_assert(strstr(out, "label=\"L0.B_ix\\n500 x 784\\n[bix]\"") != NULL);
+    ck_assert(strstr(out, "grad_transform") != NULL);          /* GradNorm (M6) is in the graph */
+    ck_assert(strstr(out, "examples/quickstart.ein:13:5") != NULL);
+    ck_assert(strstr(out, "doubleoctagon") != NULL);           /* the losses */
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s examples/quickstart.ein --graph --where variant=ln", tu_einrun());
+    ck_assert_int_eq(tu_run(cmd, &out), 0);
+    ck_assert(strstr(out, "B_ix") == NULL && strstr(out, "rownorm") != NULL);
+    free(out);
+}
+END_TEST
+
 Suite *ein_test_suite(void)
 {
     Suite *s = suite_create("model");
     TCase *tc = tcase_create("builder");
+    tcase_set_timeout(tc, 60);
     tcase_add_test(tc, m2_initialisation);
     tcase_add_test(tc, inorm_is_layernorm_at_init);
     tcase_add_test(tc, svd_rows);
@@ -294,6 +314,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(tc, inorm_routing);
     tcase_add_test(tc, npy_files);
     tcase_add_test(tc, output_must_match_classes);
+    tcase_add_test(tc, einrun_graph_dot);
     suite_add_tcase(s, tc);
     return s;
 }
