@@ -456,6 +456,46 @@ ein_node *ein_mean(ein_graph *g, ein_node *a) { return reduce_all(g, &op_mean, a
 /* ---- row normalization (model.md M3) ---------------------------------------
  * aux per row: [mean, sigma] with sigma = sqrt(var + eps).                   */
 
+/* Row sums with four independent accumulators: a single double accumulator
+ * is a chain of dependent adds (the FP latency bound), which made rownorm the
+ * largest non-GEMM cost of an LN step.  Sums of (x − shift) and of its square. */
+static void row_sums(const ein_real *x, int D, double shift, double *sum, double *sum_sq)
+{
+    double s[4] = { 0, 0, 0, 0 }, q[4] = { 0, 0, 0, 0 };
+    int c = 0;
+    for (; c + 4 <= D; c += 4)
+        for (int k = 0; k < 4; k++) {
+            double v = x[c + k] - shift;
+            s[k] += v;
+            q[k] += v * v;
+        }
+    for (; c < D; c++) {
+        double v = x[c] - shift;
+        s[0] += v;
+        q[0] += v * v;
+    }
+    *sum = (s[0] + s[1]) + (s[2] + s[3]);
+    *sum_sq = (q[0] + q[1]) + (q[2] + q[3]);
+}
+
+/* Σ g and Σ g⊙y, four accumulators each (see row_sums). */
+static void row_dots(const ein_real *g, const ein_real *y, int D, double *sum_g, double *sum_gy)
+{
+    double s[4] = { 0, 0, 0, 0 }, p[4] = { 0, 0, 0, 0 };
+    int c = 0;
+    for (; c + 4 <= D; c += 4)
+        for (int k = 0; k < 4; k++) {
+            s[k] += g[c + k];
+            p[k] += (double)g[c + k] * y[c + k];
+        }
+    for (; c < D; c++) {
+        s[0] += g[c];
+        p[0] += (double)g[c] * y[c];
+    }
+    *sum_g = (s[0] + s[1]) + (s[2] + s[3]);
+    *sum_gy = (p[0] + p[1]) + (p[2] + p[3]);
+}
+
 static void rownorm_forward(ein_node *nd)
 {
     const ein_node *z = nd->child[0];
@@ -464,21 +504,29 @@ static void rownorm_forward(ein_node *nd)
     for (int r = 0; r < nd->rows; r++) {
         const ein_real *x = z->val + (size_t)r * D;
         ein_real *y = nd->val + (size_t)r * D;
-        double s = 0, ss = 0;
-        for (int c = 0; c < D; c++)
-            s += x[c];
-        double mu = s / D;
-        for (int c = 0; c < D; c++)
-            ss += (x[c] - mu) * (x[c] - mu);
-        double sigma = sqrt(ss / D + eps);
+        /* one pass over x − x[0]: shifting by a sample keeps Σv² − (Σv)²/D free
+         * of the cancellation that the raw moments would suffer */
+        double shift = x[0], dev, dev2;
+        row_sums(x, D, shift, &dev, &dev2);
+        double mu = shift + dev / D;
+        double var = (dev2 - dev * dev / D) / D;
+        double sigma = sqrt((var > 0 ? var : 0) + eps);
         nd->aux[2 * r] = (ein_real)mu;
         nd->aux[2 * r + 1] = (ein_real)sigma;
-        for (int c = 0; c < D; c++) {
-            switch (mode) {
-            case EIN_NORM_CENTER: y[c] = (ein_real)(x[c] - mu); break;
-            case EIN_NORM_SCALE:  y[c] = (ein_real)(x[c] / sigma); break;
-            default:              y[c] = (ein_real)((x[c] - mu) / sigma); break;
-            }
+        double inv = 1 / sigma;
+        switch (mode) {
+        case EIN_NORM_CENTER:
+            for (int c = 0; c < D; c++)
+                y[c] = (ein_real)(x[c] - mu);
+            break;
+        case EIN_NORM_SCALE:
+            for (int c = 0; c < D; c++)
+                y[c] = (ein_real)(x[c] * inv);
+            break;
+        default:
+            for (int c = 0; c < D; c++)
+                y[c] = (ein_real)((x[c] - mu) * inv);
+            break;
         }
     }
 }
@@ -493,18 +541,15 @@ static void rownorm_backward(ein_node *nd)
         const ein_real *g = nd->grad + (size_t)r * D, *y = nd->val + (size_t)r * D;
         const ein_real *x = z->val + (size_t)r * D;
         ein_real *dz = z->grad + (size_t)r * D;
-        double mu = nd->aux[2 * r], sigma = nd->aux[2 * r + 1];
-        double mg = 0, mgy = 0;
-        for (int c = 0; c < D; c++) {
-            mg += g[c];
-            mgy += (double)g[c] * y[c];
-        }
+        double mu = nd->aux[2 * r], sigma = nd->aux[2 * r + 1], inv = 1 / sigma;
+        double mg, mgy;
+        row_dots(g, y, D, &mg, &mgy);
         mg /= D;
         mgy /= D;
         switch (mode) {
         case EIN_NORM_LAYERNORM:     /* (g − mean g − y·mean(g⊙y)) / σ */
             for (int c = 0; c < D; c++)
-                dz[c] += (ein_real)((g[c] - mg - y[c] * mgy) / sigma);
+                dz[c] += (ein_real)((g[c] - mg - y[c] * mgy) * inv);
             break;
         case EIN_NORM_CENTER:        /* g − mean g */
             for (int c = 0; c < D; c++)
@@ -512,7 +557,7 @@ static void rownorm_backward(ein_node *nd)
             break;
         case EIN_NORM_SCALE:         /* (g − mean(g⊙y)·(z − μ)/σ) / σ */
             for (int c = 0; c < D; c++)
-                dz[c] += (ein_real)((g[c] - mgy * (x[c] - mu) / sigma) / sigma);
+                dz[c] += (ein_real)((g[c] - mgy * (x[c] - mu) * inv) * inv);
             break;
         default:                     /* LN forward only: identity backward */
             for (int c = 0; c < D; c++)
