@@ -593,6 +593,34 @@ ein_node *ein_rownorm(ein_graph *g, ein_node *z, ein_norm_mode mode, double eps)
  *   fa_center   g − Σ_k w_k g_k            (w fixed, in aux)
  * Deliberately not the derivative of the forward.                            */
 
+/* Σ g, Σ g⊙x, Σ (x − x[0]), Σ (x − x[0])² of one row, four accumulators each
+ * (see row_sums); the shift keeps the one-pass variance accurate. */
+static void row_moments4(const ein_real *g, const ein_real *x, int D, double out[4])
+{
+    double sg[4] = { 0 }, sgx[4] = { 0 }, sx[4] = { 0 }, sxx[4] = { 0 }, shift = x[0];
+    int c = 0;
+    for (; c + 4 <= D; c += 4)
+        for (int k = 0; k < 4; k++) {
+            double v = x[c + k] - shift;
+            sg[k] += g[c + k];
+            sgx[k] += (double)g[c + k] * x[c + k];
+            sx[k] += v;
+            sxx[k] += v * v;
+        }
+    for (; c < D; c++) {
+        double v = x[c] - shift;
+        sg[0] += g[c];
+        sgx[0] += (double)g[c] * x[c];
+        sx[0] += v;
+        sxx[0] += v * v;
+    }
+    out[0] = (sg[0] + sg[1]) + (sg[2] + sg[3]);
+    out[1] = (sgx[0] + sgx[1]) + (sgx[2] + sgx[3]);
+    out[2] = (sx[0] + sx[1]) + (sx[2] + sx[3]);
+    out[3] = (sxx[0] + sxx[1]) + (sxx[2] + sxx[3]);
+}
+
+/* (M6) the GradNorm backward maps; the forward is the identity. */
 static void grad_transform_backward(ein_node *nd)
 {
     ein_node *z = nd->child[0];
@@ -603,34 +631,45 @@ static void grad_transform_backward(ein_node *nd)
     for (int r = 0; r < nd->rows; r++) {
         const ein_real *g = nd->grad + (size_t)r * D, *x = z->val + (size_t)r * D;
         ein_real *dz = z->grad + (size_t)r * D;
-        double mg = 0, mgz = 0, mz = 0, sz = 0, wg = 0;
-        for (int c = 0; c < D; c++) {
-            mg += g[c];
-            mgz += (double)g[c] * x[c];
-            mz += x[c];
-        }
-        mg /= D;
-        mgz /= D;
-        mz /= D;
-        if (kind == EIN_BWD_FULL || kind == EIN_BWD_SCALE) {
+        double mom[4];
+        row_moments4(g, x, D, mom);
+        double mg = mom[0] / D, mgz = mom[1] / D;
+        double var = (mom[3] - mom[2] * mom[2] / D) / D;
+        double inv = 1 / sqrt((var > 0 ? var : 0) + eps);
+        switch (kind) {
+        case EIN_BWD_FULL:           /* (g − mean g − z·mean(g⊙z)) / std(z) */
             for (int c = 0; c < D; c++)
-                sz += (x[c] - mz) * (x[c] - mz);
-            sz = sqrt(sz / D + eps);
-        }
-        if (kind == EIN_BWD_FA_CENTER)
+                dz[c] += (ein_real)((g[c] - mg - x[c] * mgz) * inv);
+            break;
+        case EIN_BWD_CENTER:
             for (int c = 0; c < D; c++)
-                wg += (double)nd->aux[c] * g[c];
-        for (int c = 0; c < D; c++) {
-            double v;
-            switch (kind) {
-            case EIN_BWD_FULL:        v = (g[c] - mg - x[c] * mgz) / sz; break;
-            case EIN_BWD_CENTER:      v = g[c] - mg; break;
-            case EIN_BWD_SCALE:       v = g[c] / sz; break;
-            case EIN_BWD_DECORRELATE: v = g[c] - x[c] * mgz; break;
-            case EIN_BWD_FA_CENTER:   v = g[c] - wg; break;
-            default:                  v = g[c]; break;
-            }
-            dz[c] += (ein_real)v;
+                dz[c] += (ein_real)(g[c] - mg);
+            break;
+        case EIN_BWD_SCALE:
+            for (int c = 0; c < D; c++)
+                dz[c] += (ein_real)(g[c] * inv);
+            break;
+        case EIN_BWD_DECORRELATE:
+            for (int c = 0; c < D; c++)
+                dz[c] += (ein_real)(g[c] - x[c] * mgz);
+            break;
+        case EIN_BWD_FA_CENTER: {    /* g − Σ_k w_k g_k */
+            double wg[4] = { 0 };
+            int c = 0;
+            for (; c + 4 <= D; c += 4)
+                for (int k = 0; k < 4; k++)
+                    wg[k] += (double)nd->aux[c + k] * g[c + k];
+            for (; c < D; c++)
+                wg[0] += (double)nd->aux[c] * g[c];
+            double w = (wg[0] + wg[1]) + (wg[2] + wg[3]);
+            for (c = 0; c < D; c++)
+                dz[c] += (ein_real)(g[c] - w);
+            break;
+        }
+        default:
+            for (int c = 0; c < D; c++)
+                dz[c] += g[c];
+            break;
         }
     }
 }
