@@ -336,16 +336,36 @@ ein_node *ein_stop_grad(ein_graph *g, ein_node *a)
     return n;
 }
 
+/* Row sums with four independent accumulators: a single double accumulator
+ * is a chain of dependent adds (the FP latency bound), which made rownorm the
+ * largest non-GEMM cost of an LN step.  Sums of (x − shift) and of its square. */
+static void row_sums(const ein_real *x, int D, double shift, double *sum, double *sum_sq)
+{
+    double s[4] = { 0, 0, 0, 0 }, q[4] = { 0, 0, 0, 0 };
+    int c = 0;
+    for (; c + 4 <= D; c += 4)
+        for (int k = 0; k < 4; k++) {
+            double v = x[c + k] - shift;
+            s[k] += v;
+            q[k] += v * v;
+        }
+    for (; c < D; c++) {
+        double v = x[c] - shift;
+        s[0] += v;
+        q[0] += v * v;
+    }
+    *sum = (s[0] + s[1]) + (s[2] + s[3]);
+    *sum_sq = (q[0] + q[1]) + (q[2] + q[3]);
+}
+
 /* ---- reductions ------------------------------------------------------------ */
 
 static void row_mean_forward(ein_node *nd)
 {
     const ein_node *a = nd->child[0];
     for (int r = 0; r < nd->rows; r++) {
-        const ein_real *x = a->val + (size_t)r * a->cols;
-        double s = 0;
-        for (int c = 0; c < a->cols; c++)
-            s += x[c];
+        double s, ss;
+        row_sums(a->val + (size_t)r * a->cols, a->cols, 0, &s, &ss);
         nd->val[r] = (ein_real)(s / a->cols);
     }
 }
@@ -369,14 +389,11 @@ static void row_var_forward(ein_node *nd)
     const ein_node *a = nd->child[0];
     for (int r = 0; r < nd->rows; r++) {
         const ein_real *x = a->val + (size_t)r * a->cols;
-        double s = 0, ss = 0;
-        for (int c = 0; c < a->cols; c++)
-            s += x[c];
-        double mu = s / a->cols;
-        for (int c = 0; c < a->cols; c++)
-            ss += (x[c] - mu) * (x[c] - mu);
-        nd->aux[r] = (ein_real)mu;
-        nd->val[r] = (ein_real)(ss / a->cols);
+        double dev, dev2, D = a->cols;
+        row_sums(x, a->cols, x[0], &dev, &dev2);     /* shifted one pass (see row_sums) */
+        double var = (dev2 - dev * dev / D) / D;
+        nd->aux[r] = (ein_real)(x[0] + dev / D);
+        nd->val[r] = (ein_real)(var > 0 ? var : 0);
     }
 }
 
@@ -455,28 +472,6 @@ ein_node *ein_mean(ein_graph *g, ein_node *a) { return reduce_all(g, &op_mean, a
 
 /* ---- row normalization (model.md M3) ---------------------------------------
  * aux per row: [mean, sigma] with sigma = sqrt(var + eps).                   */
-
-/* Row sums with four independent accumulators: a single double accumulator
- * is a chain of dependent adds (the FP latency bound), which made rownorm the
- * largest non-GEMM cost of an LN step.  Sums of (x − shift) and of its square. */
-static void row_sums(const ein_real *x, int D, double shift, double *sum, double *sum_sq)
-{
-    double s[4] = { 0, 0, 0, 0 }, q[4] = { 0, 0, 0, 0 };
-    int c = 0;
-    for (; c + 4 <= D; c += 4)
-        for (int k = 0; k < 4; k++) {
-            double v = x[c + k] - shift;
-            s[k] += v;
-            q[k] += v * v;
-        }
-    for (; c < D; c++) {
-        double v = x[c] - shift;
-        s[0] += v;
-        q[0] += v * v;
-    }
-    *sum = (s[0] + s[1]) + (s[2] + s[3]);
-    *sum_sq = (q[0] + q[1]) + (q[2] + q[3]);
-}
 
 /* Σ g and Σ g⊙y, four accumulators each (see row_sums). */
 static void row_dots(const ein_real *g, const ein_real *y, int D, double *sum_g, double *sum_gy)
