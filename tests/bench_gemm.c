@@ -6,7 +6,9 @@
  * OPENBLAS_CORETYPE or CPU detection, so a different core type needs a new
  * process: after its own run the benchmark re-executes itself once per
  * alternative (variable unset, SkylakeX, Zen, Cooperlake) and each run
- * reports the core OpenBLAS actually chose.  `bench_gemm --one` runs once.
+ * reports the core OpenBLAS actually chose; its numbers come back on a pipe
+ * and the end prints every run side by side (GFLOP/s per call, step totals,
+ * speed against the environment's own core type).  `bench_gemm --one` runs once.
  * Run by `make bench`. */
 #include <cblas.h>
 #include <stdio.h>
@@ -111,68 +113,215 @@ static double time_call(const call *c)
     return best;
 }
 
-static void run_once(void)
+/* One run's results: the core OpenBLAS chose and seconds per call, per batch. */
+typedef struct run_result {
+    char coretype[32];      /* OPENBLAS_CORETYPE as set for the run ("unset") */
+    char core[32];          /* ein_blas_corename() inside the run */
+    int n_calls;
+    double sec[2][MAX_CALLS];
+    bool ok;
+} run_result;
+
+static const int BATCHES[2] = { 32, 128 };
+
+static void run_once(run_result *r)
 {
     ein_blas_set_threads(1);
     const char *forced = getenv("OPENBLAS_CORETYPE");
-    printf("-- OpenBLAS core %s (OPENBLAS_CORETYPE=%s), 1 thread, %s\n", ein_blas_corename(),
-           forced ? forced : "unset", GEMM_NAME);
-    for (int B = 32; B <= 128; B *= 4) {
+    memset(r, 0, sizeof *r);
+    snprintf(r->coretype, sizeof r->coretype, "%s", forced ? forced : "unset");
+    snprintf(r->core, sizeof r->core, "%s", ein_blas_corename());
+    printf("-- OpenBLAS core %s (OPENBLAS_CORETYPE=%s), 1 thread, %s\n", r->core, r->coretype, GEMM_NAME);
+    for (int bi = 0; bi < 2; bi++) {
+        int B = BATCHES[bi];
         call calls[MAX_CALLS];
         int n = step_calls(B, calls);
         double total_t = 0, total_flop = 0;
         printf("batch %d\n  %-22s %2s %5s %5s %5s %10s %8s\n", B, "call", "op", "m", "n", "k", "us", "GFLOP/s");
         for (int i = 0; i < n; i++) {
             double t = time_call(&calls[i]), flop = 2.0 * calls[i].m * calls[i].n * calls[i].k;
+            r->sec[bi][i] = t;
             total_t += t;
             total_flop += flop;
             printf("  %-22s %c%c %5d %5d %5d %10.1f %8.1f\n", calls[i].what, calls[i].ta ? 'T' : 'N',
                    calls[i].tb ? 'T' : 'N', calls[i].m, calls[i].n, calls[i].k, 1e6 * t, flop / t * 1e-9);
         }
+        r->n_calls = n;
         printf("  total: %d calls, %.3f ms per step, %.1f GFLOP/s\n", n, 1e3 * total_t, total_flop / total_t * 1e-9);
-        printf("summary core=%s coretype=%s batch=%d step_gemm_ms=%.3f gflops=%.1f\n", ein_blas_corename(),
-               forced ? forced : "unset", B, 1e3 * total_t, total_flop / total_t * 1e-9);
+        printf("summary core=%s coretype=%s batch=%d step_gemm_ms=%.3f gflops=%.1f\n", r->core, r->coretype, B,
+               1e3 * total_t, total_flop / total_t * 1e-9);
     }
+    r->ok = true;
     fflush(stdout);
 }
 
-/* Re-run this program with OPENBLAS_CORETYPE changed (NULL = unset). */
-static void rerun(const char *coretype)
+/* The child's results for the parent, one line each, on the report pipe. */
+static void write_report(FILE *f, const run_result *r)
 {
+    fprintf(f, "core %s\ncoretype %s\nn %d\n", r->core, r->coretype, r->n_calls);
+    for (int bi = 0; bi < 2; bi++)
+        for (int i = 0; i < r->n_calls; i++)
+            fprintf(f, "t %d %d %.9e\n", bi, i, r->sec[bi][i]);
+}
+
+static void read_report(FILE *f, run_result *r)
+{
+    char line[128];
+    int count = 0;
+    while (fgets(line, sizeof line, f) != NULL) {
+        int bi, i;
+        double t;
+        if (strncmp(line, "core ", 5) == 0)
+            sscanf(line + 5, "%31s", r->core);
+        else if (strncmp(line, "coretype ", 9) == 0)
+            sscanf(line + 9, "%31s", r->coretype);
+        else if (strncmp(line, "n ", 2) == 0)
+            sscanf(line + 2, "%d", &r->n_calls);
+        else if (sscanf(line, "t %d %d %lf", &bi, &i, &t) == 3 && bi >= 0 && bi < 2 && i >= 0 && i < MAX_CALLS) {
+            r->sec[bi][i] = t;
+            count++;
+        }
+    }
+    r->ok = r->n_calls > 0 && count == 2 * r->n_calls;
+}
+
+/* Re-run this program with OPENBLAS_CORETYPE changed (NULL = unset); its
+ * detailed table goes to our stdout, its numbers come back on a pipe. */
+static void rerun(const char *coretype, run_result *r)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->coretype, sizeof r->coretype, "%s", coretype ? coretype : "unset");
+    snprintf(r->core, sizeof r->core, "?");
     fflush(stdout);
+    int fd[2];
+    if (pipe(fd) != 0) {
+        perror("bench_gemm: pipe");
+        return;
+    }
     pid_t pid = fork();
     if (pid < 0) {
         perror("bench_gemm: fork");
+        close(fd[0]);
+        close(fd[1]);
         return;
     }
     if (pid == 0) {
+        close(fd[0]);
+        if (fd[1] != 3) {
+            dup2(fd[1], 3);
+            close(fd[1]);
+        }
         if (coretype)
             setenv("OPENBLAS_CORETYPE", coretype, 1);
         else
             unsetenv("OPENBLAS_CORETYPE");
-        char *argv[] = { "bench_gemm", "--one", NULL };
+        char *argv[] = { "bench_gemm", "--one", "--report", NULL };
         execv("/proc/self/exe", argv);
         perror("bench_gemm: exec");
         _exit(127);
     }
-    int status;
+    close(fd[1]);
+    FILE *f = fdopen(fd[0], "r");
+    if (f != NULL) {
+        read_report(f, r);
+        fclose(f);
+    } else {
+        close(fd[0]);
+    }
+    int status = 0;
     waitpid(pid, &status, 0);
+    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+        r->ok = false;
+        if (WIFSIGNALED(status))
+            printf("-- OPENBLAS_CORETYPE=%s: killed by signal %d\n", r->coretype, WTERMSIG(status));
+        else
+            printf("-- OPENBLAS_CORETYPE=%s: exit status %d\n", r->coretype, WEXITSTATUS(status));
+    }
+}
+
+/* Every run's GFLOP/s per call, one column per run, then the step totals. */
+static void side_by_side(const run_result *runs, int n_runs)
+{
+    printf("\nside by side: GFLOP/s per call (%s, 1 thread); columns are OPENBLAS_CORETYPE -> core chosen\n",
+           GEMM_NAME);
+    for (int bi = 0; bi < 2; bi++) {
+        call calls[MAX_CALLS];
+        int n = step_calls(BATCHES[bi], calls);
+        printf("batch %d\n  %-22s %-17s", BATCHES[bi], "call", "m x n x k");
+        for (int r = 0; r < n_runs; r++) {
+            char label[80];
+            snprintf(label, sizeof label, "%.31s->%.31s", runs[r].coretype, runs[r].core);
+            printf(" %22s", label);
+        }
+        printf("\n");
+        double total_t[8] = { 0 }, flop_all = 0;
+        for (int i = 0; i < n; i++) {
+            char shape[32];
+            double flop = 2.0 * calls[i].m * calls[i].n * calls[i].k;
+            flop_all += flop;
+            snprintf(shape, sizeof shape, "%dx%dx%d", calls[i].m, calls[i].n, calls[i].k);
+            printf("  %-22s %-17s", calls[i].what, shape);
+            for (int r = 0; r < n_runs; r++) {
+                if (runs[r].ok && runs[r].n_calls == n) {
+                    printf(" %22.1f", flop / runs[r].sec[bi][i] * 1e-9);
+                    total_t[r] += runs[r].sec[bi][i];
+                } else {
+                    printf(" %22s", "-");
+                }
+            }
+            printf("\n");
+        }
+        printf("  %-40s", "step GEMMs, ms");
+        for (int r = 0; r < n_runs; r++)
+            if (runs[r].ok)
+                printf(" %22.3f", 1e3 * total_t[r]);
+            else
+                printf(" %22s", "failed");
+        printf("\n  %-40s", "step GEMMs, GFLOP/s");
+        for (int r = 0; r < n_runs; r++)
+            if (runs[r].ok)
+                printf(" %22.1f", flop_all / total_t[r] * 1e-9);
+            else
+                printf(" %22s", "-");
+        printf("\n  %-40s", "speed vs first column");
+        for (int r = 0; r < n_runs; r++)
+            if (runs[r].ok && runs[0].ok)
+                printf(" %21.2fx", total_t[0] / total_t[r]);
+            else
+                printf(" %22s", "-");
+        printf("\n");
+    }
 }
 
 int main(int argc, char **argv)
 {
     bool one = argc > 1 && strcmp(argv[1], "--one") == 0;
+    bool report = one && argc > 2 && strcmp(argv[2], "--report") == 0;
     if (!one)
         printf("bench_gemm: the GEMMs of one M7 E/I training step (784-500-500-10), timed alone\n");
-    run_once();
+    run_result runs[5];
+    int n_runs = 0;
+    run_once(&runs[n_runs++]);
+    if (report) {
+        FILE *f = fdopen(3, "w");
+        if (f == NULL) {
+            perror("bench_gemm: report");
+            return 1;
+        }
+        write_report(f, &runs[0]);
+        return fclose(f) == 0 ? 0 : 1;
+    }
     if (one)
         return 0;
+    /* OpenBLAS's own detection first (the variable unset), then kernels
+     * named explicitly; the environment's own choice is the first column */
     const char *now = getenv("OPENBLAS_CORETYPE");
     const char *alternatives[] = { NULL, "SkylakeX", "Zen", "Cooperlake" };
     for (size_t i = 0; i < sizeof alternatives / sizeof alternatives[0]; i++) {
         if ((alternatives[i] == NULL && now == NULL) || (alternatives[i] && now && strcmp(now, alternatives[i]) == 0))
             continue;
-        rerun(alternatives[i]);
+        rerun(alternatives[i], &runs[n_runs++]);
     }
+    side_by_side(runs, n_runs);
     return 0;
 }
