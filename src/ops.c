@@ -281,8 +281,21 @@ static void unary_backward(ein_node *nd)
     case UN_SQRT:   for (size_t i = 0; i < len; i++) dx[i] += g[i] / (2 * y[i]); break;
     case UN_EXP:    for (size_t i = 0; i < len; i++) dx[i] += g[i] * y[i]; break;
     case UN_LOG:    for (size_t i = 0; i < len; i++) dx[i] += g[i] / x[i]; break;
-    case UN_RELU:   for (size_t i = 0; i < len; i++) dx[i] += x[i] > 0 ? g[i] : 0; break;
-    default:        for (size_t i = 0; i < len; i++) dx[i] += x[i] >= s && x[i] <= hi ? g[i] : 0; break;
+    /* ReLU and clamp load g[i] unconditionally and select: a conditional
+     * load keeps the loop scalar and branchy (random signs mispredict),
+     * which made ReLU's backward the largest non-GEMM cost of a step. */
+    case UN_RELU:
+        for (size_t i = 0; i < len; i++) {
+            ein_real gi = g[i];
+            dx[i] += x[i] > 0 ? gi : 0;
+        }
+        break;
+    default:
+        for (size_t i = 0; i < len; i++) {
+            ein_real gi = g[i];
+            dx[i] += x[i] >= s && x[i] <= hi ? gi : 0;
+        }
+        break;
     }
 }
 
