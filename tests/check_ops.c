@@ -194,6 +194,49 @@ START_TEST(fd_matmul_all_transposes)
 }
 END_TEST
 
+START_TEST(fd_shared_nodes_and_fixed_rows)
+{
+    /* gradients that meet: W and x feed two paths each, z is used twice
+     * (h = relu(z) + b and out = h ⊙ z), so every contribution must add */
+    for (int batch = 1; batch <= 3; batch += 2) {
+        gc c;
+        gc_begin(&c, 4, batch, 1300 + (uint64_t)batch);
+        ein_node *x = gc_input(&c, 5, -1, 1, 0);
+        ein_node *w = gc_param(&c, 4, 5, -1, 1, 0);
+        ein_node *b = gc_param(&c, 1, 4, -0.5, 0.5, 0);
+        ein_node *z = ein_matmul(c.g, x, w, false, true);
+        ein_node *z2 = ein_matmul(c.g, ein_scale(c.g, x, 0.5), w, false, true);
+        ein_node *h = ein_add(c.g, ein_relu(c.g, ein_add(c.g, z, z2)), b);
+        gc_run(&c, ein_mul(c.g, h, ein_exp(c.g, ein_scale(c.g, z, 0.3))));
+    }
+    /* row-wise ops on a fixed (parameter) matrix */
+    for (int mode = EIN_NORM_LAYERNORM; mode <= EIN_NORM_SCALE; mode++) {
+        gc c;
+        gc_begin(&c, 2, 2, 1400 + (uint64_t)mode);
+        ein_node *w = gc_param(&c, 3, 6, -2, 2, 0);
+        gc_run(&c, ein_rownorm(c.g, w, (ein_norm_mode)mode, EIN_LN_EPS));
+    }
+    gc c;
+    gc_begin(&c, 2, 2, 1410);
+    ein_node *w = gc_param(&c, 3, 6, -1, 1, 0);
+    gc_run(&c, ein_row_mean(c.g, w));
+    /* the I-Norm shape of M4/M5 in small: u = (a − c) / sqrt(row_var-like d + ε),
+     * loss mean(row_mean(u)² + (row_var(u) − 1)²) — every op composed */
+    gc_begin(&c, 5, 4, 1420);
+    ein_node *a = gc_input(&c, 6, -1, 1, 0);
+    ein_node *cc = gc_input(&c, 6, -1, 1, 0);
+    ein_node *d = gc_input(&c, 1, 0.5, 2, 0);
+    ein_node *u = ein_div(c.g, ein_sub(c.g, a, cc), ein_sqrt(c.g, ein_add_scalar(c.g, d, 1e-5)));
+    ein_node *m2 = ein_square(c.g, ein_row_mean(c.g, u));
+    ein_node *v2 = ein_square(c.g, ein_add_scalar(c.g, ein_row_var(c.g, u), -1));
+    gc_run(&c, ein_add(c.g, m2, v2));
+    /* grad_transform none is the identity both ways: a plain derivative */
+    gc_begin(&c, 3, 2, 1430);
+    ein_node *x = gc_input(&c, 4, -1, 1, 0);
+    gc_run(&c, ein_square(c.g, ein_grad_transform(c.g, x, EIN_BWD_NONE, NULL, EIN_LN_EPS)));
+}
+END_TEST
+
 START_TEST(matmul_forward_values)
 {
     ein_graph *g = ein_graph_new(2);
@@ -244,6 +287,20 @@ static void check_binary(binop f, double blo, double bhi, uint64_t seed)
     gc_begin(&c, 3, 1, seed + 4);
     a = gc_input(&c, 6, -1, 1, 0);
     b = gc_input(&c, 6, blo, bhi, 0);
+    gc_run(&c, f(c.g, a, b));
+    /* fixed matrices: a 3 × 1 column against 3 × 4, and same shape */
+    gc_begin(&c, 2, 2, seed + 5);
+    a = gc_param(&c, 3, 4, -1, 1, 0);
+    b = gc_param(&c, 3, 1, blo, bhi, 0);
+    gc_run(&c, f(c.g, a, b));
+    gc_begin(&c, 2, 2, seed + 6);
+    a = gc_param(&c, 3, 4, -1, 1, 0);
+    b = gc_param(&c, 3, 4, blo, bhi, 0);
+    gc_run(&c, f(c.g, a, b));
+    /* a 1 × 1 scalar against a batch, one row short of capacity */
+    gc_begin(&c, 4, 3, seed + 7);
+    a = gc_input(&c, 5, -1, 1, 0);
+    b = gc_param(&c, 1, 1, blo, bhi, 0);
     gc_run(&c, f(c.g, a, b));
 }
 
@@ -604,6 +661,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(fd, fd_reductions);
     tcase_add_test(fd, fd_rownorm);
     tcase_add_test(fd, fd_softmax_ce);
+    tcase_add_test(fd, fd_shared_nodes_and_fixed_rows);
     suite_add_tcase(s, fd);
     TCase *hv = tcase_create("hand_values");
     tcase_add_test(hv, matmul_forward_values);
