@@ -283,6 +283,27 @@ START_TEST(output_must_match_classes)
 }
 END_TEST
 
+/* (M4) the SVD init needs n_in ≥ ne: a wider I-Norm layer is an error that
+ * names the layer's source location, not a crash. */
+START_TEST(inorm_needs_enough_inputs)
+{
+    ein_cell_config cfg;
+    ein_config_defaults(&cfg);
+    for (int l = 0; l < cfg.n_hidden; l++) {
+        cfg.hidden[l].fwd = EIN_FWD_INORM;
+        cfg.hidden[l].ne = l == 0 ? 40 : 50;
+        snprintf(cfg.hidden[l].where, sizeof cfg.hidden[l].where, "net.ein:%d:5", 4 + l);
+    }
+    ein_model *m = NULL;
+    ein_err err = { 0 };
+    ck_assert_int_ne(ein_model_build(&cfg, 784, 10, 4, false, &m, &err), EIN_OK);
+    ck_assert(m == NULL);
+    ck_assert_msg(strstr(err.msg, "net.ein:5:5") != NULL &&
+                  strstr(err.msg, "I-Norm needs at least as many inputs as excitatory units "
+                                  "(n_in 40 < ne 50)") != NULL, "%s", err.msg);
+}
+END_TEST
+
 /* einrun --graph: the cell's graph in dot, ops labelled with their source line. */
 START_TEST(einrun_graph_dot)
 {
@@ -314,6 +335,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(tc, inorm_routing);
     tcase_add_test(tc, npy_files);
     tcase_add_test(tc, output_must_match_classes);
+    tcase_add_test(tc, inorm_needs_enough_inputs);
     tcase_add_test(tc, einrun_graph_dot);
     suite_add_tcase(s, tc);
     return s;
