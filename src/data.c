@@ -179,9 +179,12 @@ static ein_code idx_body(idx_file *f, void *buf, size_t len, bool to_end, long n
     ein_code rc = idx_read(f, buf, len, &got, &cut, err);
     if (rc != EIN_OK)
         return rc;
+    if (got < len && len == (size_t)n)       /* one byte per record: count records */
+        return ein_err_set(err, EIN_ERR_DATA, "%s: truncated: expected %ld %s, got %zu%s",
+                           f->path, n, unit, got, cut_note(cut));
     if (got < len)
-        return ein_err_set(err, EIN_ERR_DATA, "%s: truncated: expected %zu %s bytes, got %zu%s",
-                           f->path, len, what, got, cut_note(cut));
+        return ein_err_set(err, EIN_ERR_DATA, "%s: truncated: expected %ld %s (%zu %s bytes), got %zu bytes (%zu whole %s)%s",
+                           f->path, n, unit, len, what, got, got / (len / (size_t)n), unit, cut_note(cut));
     if (!to_end)
         return EIN_OK;
     /* Reading past the end also makes zlib check the gzip CRC and length. */

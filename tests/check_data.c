@@ -208,10 +208,10 @@ START_TEST(short_files)
     /* cut inside the pixels */
     tu_write_file(s.img, raw, 16 + 10);
     ein_err err = load_fail(s.img, s.lbl, 0, EIN_ERR_DATA);
-    assert_msg(&err, "%s: truncated: expected 60 pixel bytes, got 10%s", s.img, "");
+    assert_msg(&err, "%s: truncated: expected 5 images (60 pixel bytes), got 10 bytes (0 whole images)%s", s.img, "");
     /* with a limit only the first records are needed: 2 images = 24 bytes */
     err = load_fail(s.img, s.lbl, 2, EIN_ERR_DATA);
-    assert_msg(&err, "%s: truncated: expected 24 pixel bytes, got 10%s", s.img, "");
+    assert_msg(&err, "%s: truncated: expected 2 images (24 pixel bytes), got 10 bytes (0 whole images)%s", s.img, "");
     /* cut inside the header */
     tu_write_file(s.img, raw, 7);
     err = load_fail(s.img, s.lbl, 0, EIN_ERR_DATA);
@@ -224,7 +224,7 @@ START_TEST(short_files)
     char *lraw = tu_read_file(s.lbl, &len);
     tu_write_file(s.lbl, lraw, len - 2);
     err = load_fail(s.img, s.lbl, 0, EIN_ERR_DATA);
-    assert_msg(&err, "%s: truncated: expected 5 label bytes, got 3%s", s.lbl, "");
+    assert_msg(&err, "%s: truncated: expected 5 labels, got 3%s", s.lbl, "");
     free(lraw);
     free(raw);
     scratch_close(&s);
@@ -370,7 +370,7 @@ START_TEST(truncated_gzip)
     tu_write_file(img, raw, len / 2);
     ein_err err = load_fail(s.img, s.lbl, 0, EIN_ERR_DATA);
     char want[1200];
-    snprintf(want, sizeof want, "%s: truncated: expected 39200 pixel bytes, got ", img);
+    snprintf(want, sizeof want, "%s: truncated: expected 50 images (39200 pixel bytes), got ", img);
     ck_assert_msg(strncmp(err.msg, want, strlen(want)) == 0, "got: %s", err.msg);
     ck_assert_msg(strstr(err.msg, " (the gzip stream ends early)") != NULL, "got: %s", err.msg);
     /* only the 8-byte gzip trailer (CRC, length) missing */

@@ -56,7 +56,8 @@ ein_code ein_data_paths(const ein_data_config *cfg, ein_split split,
  * success.  Errors name the file and what is wrong:
  *   EIN_ERR_IO    "DIR/train-images-idx3-ubyte: No such file or directory (nor DIR/train-images-idx3-ubyte.gz)"
  *   EIN_ERR_DATA  "…: bad magic 0x00000802 (expected 0x00000803, an IDX image file)",
- *                 "…: truncated: expected 47040000 pixel bytes, got 1000",
+ *                 "…: truncated: expected 60000 images (47040000 pixel bytes), got 1000 bytes (1 whole images)",
+ *                 "…: truncated: expected 60000 labels, got 59000",
  *                 "…: 60000 images but …: 59999 labels",
  *                 "…: label 12 at index 5 is out of range 0..9",
  *                 "…: trailing garbage: 3 bytes after the 60000 labels",
