@@ -6,6 +6,7 @@
  * 1 % of the tensor's largest entry plus 1e-4 (float32 cannot hold a relative
  * 1e-4 on a 5e-6 bias that is the difference of O(1) numbers). */
 #include <check.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -264,12 +265,37 @@ START_TEST(reference_step)
 }
 END_TEST
 
+/* Every reference file has its test: a file added to the folder without a
+ * case here would otherwise be silently ignored. */
+START_TEST(every_file_has_a_case)
+{
+    DIR *dir = opendir(REF_DIR);
+    ck_assert_msg(dir != NULL, "cannot open " REF_DIR);
+    int files = 0;
+    for (struct dirent *e; (e = readdir(dir)) != NULL;) {
+        size_t len = strlen(e->d_name);
+        if (len < 4 || strcmp(e->d_name + len - 4, ".txt") != 0)
+            continue;
+        bool found = false;
+        for (size_t k = 0; k < sizeof layer_cases / sizeof layer_cases[0]; k++)
+            found |= strcmp(layer_cases[k].file, e->d_name) == 0;
+        for (size_t k = 0; k < sizeof step_cases / sizeof step_cases[0]; k++)
+            found |= strcmp(step_cases[k].file, e->d_name) == 0;
+        ck_assert_msg(found, REF_DIR "%s has no test", e->d_name);
+        files++;
+    }
+    closedir(dir);
+    ck_assert_int_eq(files, (int)(sizeof layer_cases / sizeof layer_cases[0] + sizeof step_cases / sizeof step_cases[0]));
+}
+END_TEST
+
 Suite *ein_test_suite(void)
 {
     Suite *s = suite_create("reference");
     TCase *tc = tcase_create("paper implementation");
     tcase_add_loop_test(tc, reference_layer, 0, (int)(sizeof layer_cases / sizeof layer_cases[0]));
     tcase_add_loop_test(tc, reference_step, 0, (int)(sizeof step_cases / sizeof step_cases[0]));
+    tcase_add_test(tc, every_file_has_a_case);
     suite_add_tcase(s, tc);
     return s;
 }
