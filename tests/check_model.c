@@ -202,6 +202,103 @@ START_TEST(inorm_bix_is_svd_basis)
 }
 END_TEST
 
+/* (M4, M5, M6) a 3 × 4 example worked by hand.  W_ex = B_ix = I, b = 0,
+ * W_ix = ¼·1ᵀ, W_ei = 1 (so i = mean(x)), B_ei = ¼ (so d = sqrt(mean(x²) + ε)),
+ * rows x = [1,−1,1,−1], [2,0,0,2], [3,1,1,3]: every centred row is ±1, so
+ * with m2 = mean(x²) ∈ {1, 2, 5} and a = 1/(m2 + ε):
+ *   z_b = (x_b − mean x_b)·√a_b, mean(u) = 0, var(u) = a_b;
+ *   L = ⅓ Σ_b (a_b − 1)²;  ∇B_ix L = Σ_b ⅓ (1 − a_b) a_b² x_b x_bᵀ;  ∇W_ix L = 0;
+ *   GradNorm full of g: δ_b = (g_b − mean g_b − a_b (g_b·e_b) e_b / 4) / √(a_b + ε)
+ *   with e_b the ±1 row; the task gradient is δ_b √a_b into h = x W_exᵀ + b:
+ *   ∇W_ex = Σ_b δ_b √a_b x_bᵀ, ∇b = Σ_b δ_b √a_b, ∇x_b = δ_b √a_b (W_ex = I). */
+START_TEST(inorm_hand_example)
+{
+    enum { B = 3, N = 4 };
+    const double X[B][N] = { { 1, -1, 1, -1 }, { 2, 0, 0, 2 }, { 3, 1, 1, 3 } };
+    const double G[B][N] = { { 1, 0, 0, 0 }, { 0, 1, 0, 0 }, { 0, 0, 0, 1 } };
+    const double eps = EIN_LN_EPS, tol = sizeof(ein_real) == 4 ? 2e-6 : 1e-13;
+    ein_graph *g = ein_graph_new(B);
+    ein_node *x = ein_graph_input(g, "x", N);
+    x->requires_grad = true;
+    ein_node *gin = ein_graph_input(g, "g", N);
+    ein_layer L;
+    memset(&L, 0, sizeof L);
+    L.cfg = (ein_layer_config){ .kind = EIN_LAYER_EI, .ne = N, .ni = 1, .act = EIN_ACT_NONE,
+                                .fwd = EIN_FWD_INORM, .bwd = EIN_BWD_FULL, .inhib_learn = EIN_GROUPS_DEFAULT };
+    ein_cell_config resolve_only;
+    ein_config_defaults(&resolve_only);
+    resolve_only.n_hidden = 1;
+    resolve_only.hidden[0] = L.cfg;
+    ein_config_resolve(&resolve_only);
+    L.cfg = resolve_only.hidden[0];
+    ein_node *out = ein_layer_build(g, &L, 0, "L", x, N, 0);
+    ck_assert_int_eq(ein_graph_add_loss(g, ein_sum(g, ein_mul(g, out, gin)), 1.0, EIN_GROUPS_ALL), 0);
+    ck_assert_int_eq(ein_graph_add_loss(g, L.local_loss, 1.0, EIN_GROUPS_ALL), 1);
+    ein_layer_route(&L);
+    ein_err err = { 0 };
+    ck_assert_msg(ein_graph_compile(g, &err) == EIN_OK, "%s", err.msg);
+    for (int b = 0; b < B; b++)
+        for (int k = 0; k < N; k++) {
+            x->val[b * N + k] = (ein_real)X[b][k];
+            gin->val[b * N + k] = (ein_real)G[b][k];
+        }
+    for (int j = 0; j < N; j++) {
+        for (int k = 0; k < N; k++) {
+            L.W_ex->val[j * N + k] = L.B_ix->val[j * N + k] = j == k;
+            L.B_ei->val[j * N + k] = (ein_real)0.25;
+        }
+        L.W_ix->val[j] = (ein_real)0.25;
+        L.W_ei->val[j] = 1;
+        L.b->val[j] = 0;
+    }
+    ein_graph_set_batch(g, B);
+    ein_graph_forward(g, NULL);
+    ein_graph_backward(g);
+
+    double loss = 0, gbix[N][N] = { { 0 } }, gwex[N][N] = { { 0 } }, gb[N] = { 0 };
+    for (int b = 0; b < B; b++) {
+        double mean = 0, m2 = 0;
+        for (int k = 0; k < N; k++) {
+            mean += X[b][k] / N;
+            m2 += X[b][k] * X[b][k] / N;
+        }
+        double a = 1 / (m2 + eps), e[N], ge = 0, gmean = 0;
+        for (int k = 0; k < N; k++) {
+            e[k] = X[b][k] - mean;
+            ge += G[b][k] * e[k];
+            gmean += G[b][k] / N;
+            ck_assert_msg(fabs(out->val[b * N + k] - e[k] * sqrt(a)) < tol, "z[%d][%d] = %.9g, want %.9g", b, k,
+                          (double)out->val[b * N + k], e[k] * sqrt(a));
+        }
+        loss += (a - 1) * (a - 1) / B;
+        for (int j = 0; j < N; j++) {
+            double delta = (G[b][j] - gmean - a * ge * e[j] / N) / sqrt(a + eps) * sqrt(a);
+            gb[j] += delta;
+            ck_assert_msg(fabs(x->grad[b * N + j] - delta) < tol, "grad x[%d][%d] = %.9g, want %.9g", b, j,
+                          (double)x->grad[b * N + j], delta);
+            for (int k = 0; k < N; k++) {
+                gwex[j][k] += delta * X[b][k];
+                gbix[j][k] += (1 - a) * a * a / B * X[b][j] * X[b][k];
+            }
+        }
+    }
+    ck_assert_msg(fabs(L.local_loss->val[0] - loss) < tol, "L_inorm %.9g, want %.9g", (double)L.local_loss->val[0], loss);
+    for (int j = 0; j < N; j++) {
+        ck_assert_msg(fabs(L.b->grad[j] - gb[j]) < tol, "grad b[%d] %.9g, want %.9g", j, (double)L.b->grad[j], gb[j]);
+        ck_assert_msg(fabs(L.W_ix->grad[j]) < tol, "grad W_ix[%d] = %.3g, want 0", j, (double)L.W_ix->grad[j]);
+        ck_assert(L.W_ei->grad[j] == 0);                       /* frozen (M8) */
+        for (int k = 0; k < N; k++) {
+            ck_assert_msg(fabs(L.W_ex->grad[j * N + k] - gwex[j][k]) < tol, "grad W_ex[%d][%d] %.9g, want %.9g", j, k,
+                          (double)L.W_ex->grad[j * N + k], gwex[j][k]);
+            ck_assert_msg(fabs(L.B_ix->grad[j * N + k] - gbix[j][k]) < tol, "grad B_ix[%d][%d] %.9g, want %.9g", j, k,
+                          (double)L.B_ix->grad[j * N + k], gbix[j][k]);
+            ck_assert(L.B_ei->grad == NULL || L.B_ei->grad[j * N + k] == 0);
+        }
+    }
+    ein_graph_free(g);
+}
+END_TEST
+
 /* (M8) in I-Norm layers the task loss reaches W_ex and b only, the I-Norm loss
  * W_ix and B_ix only; W_ei and B_ei are frozen. */
 START_TEST(inorm_routing)
@@ -332,6 +429,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(tc, inorm_is_layernorm_at_init);
     tcase_add_test(tc, svd_rows);
     tcase_add_test(tc, inorm_bix_is_svd_basis);
+    tcase_add_test(tc, inorm_hand_example);
     tcase_add_test(tc, inorm_routing);
     tcase_add_test(tc, npy_files);
     tcase_add_test(tc, output_must_match_classes);
