@@ -299,6 +299,66 @@ START_TEST(inorm_hand_example)
 }
 END_TEST
 
+/* (M5) subtractive-only I-Norm by hand: x = [1, 2] and [0, 0], W_ex = I, b = 0,
+ * W_ix = [½, 0], W_ei = [1, 2]ᵀ: i = [½, 1] and 0, z = h − sg(i) = [½, 1] and 0.
+ * Local loss mean_b(mean(ũ)²) = (¾² + 0)/2 = 0.28125 reaches W_ix and W_ei only:
+ * ∂/∂ũ = ¾ per unit /2, so ∇W_ei = −¾·½·r = [−0.1875, −0.1875] (r = x·W_ix = ½)
+ * and ∇W_ix = −¾·½·(1 + 2)·x₁ = [−1.125, −2.25].  The task loss sum(z ⊙ 1)
+ * reaches W_ex, b and x only (through W_ex): ∇W_ex = [[1, 2], [1, 2]],
+ * ∇b = [2, 2], ∇x = 1. */
+START_TEST(inorm_sub_hand_example)
+{
+    ein_graph *g = ein_graph_new(2);
+    ein_node *x = ein_graph_input(g, "x", 2);
+    x->requires_grad = true;
+    ein_node *gin = ein_graph_input(g, "g", 2);
+    ein_layer L;
+    memset(&L, 0, sizeof L);
+    L.cfg = (ein_layer_config){ .kind = EIN_LAYER_EI, .ne = 2, .ni = 1, .act = EIN_ACT_NONE,
+                                .fwd = EIN_FWD_INORM_SUB, .bwd = EIN_BWD_NONE, .inhib_learn = EIN_GROUPS_DEFAULT };
+    ein_cell_config resolve_only;
+    ein_config_defaults(&resolve_only);
+    resolve_only.n_hidden = 1;
+    resolve_only.hidden[0] = L.cfg;
+    ein_config_resolve(&resolve_only);
+    L.cfg = resolve_only.hidden[0];
+    ein_node *out = ein_layer_build(g, &L, 0, "L", x, 2, 0);
+    ck_assert(L.B_ix == NULL && L.local_loss != NULL);
+    ck_assert_int_eq(ein_graph_add_loss(g, ein_sum(g, ein_mul(g, out, gin)), 1.0, EIN_GROUPS_ALL), 0);
+    ck_assert_int_eq(ein_graph_add_loss(g, L.local_loss, 1.0, EIN_GROUPS_ALL), 1);
+    ein_layer_route(&L);
+    ein_err err = { 0 };
+    ck_assert_msg(ein_graph_compile(g, &err) == EIN_OK, "%s", err.msg);
+    const ein_real xs[4] = { 1, 2, 0, 0 }, wex[4] = { 1, 0, 0, 1 };
+    memcpy(x->val, xs, sizeof xs);
+    memcpy(L.W_ex->val, wex, sizeof wex);
+    for (int k = 0; k < 4; k++)
+        gin->val[k] = 1;
+    L.W_ix->val[0] = (ein_real)0.5;
+    L.W_ix->val[1] = 0;
+    L.W_ei->val[0] = 1;
+    L.W_ei->val[1] = 2;
+    L.b->val[0] = L.b->val[1] = 0;
+    ein_graph_set_batch(g, 2);
+    ein_graph_forward(g, NULL);
+    ein_graph_backward(g);
+    const double z[4] = { 0.5, 1, 0, 0 }, gwex[4] = { 1, 2, 1, 2 }, gwix[2] = { -1.125, -2.25 },
+                 gwei[2] = { -0.1875, -0.1875 }, gb[2] = { 2, 2 };
+    for (int k = 0; k < 4; k++) {
+        ck_assert_msg(fabs(out->val[k] - z[k]) < 1e-6, "z[%d] = %g", k, (double)out->val[k]);
+        ck_assert_msg(fabs(L.W_ex->grad[k] - gwex[k]) < 1e-6, "grad W_ex[%d] = %g", k, (double)L.W_ex->grad[k]);
+        ck_assert_msg(fabs(x->grad[k] - 1) < 1e-6, "grad x[%d] = %g", k, (double)x->grad[k]);
+    }
+    ck_assert_msg(fabs(L.local_loss->val[0] - 0.28125) < 1e-6, "loss %g", (double)L.local_loss->val[0]);
+    for (int k = 0; k < 2; k++) {
+        ck_assert_msg(fabs(L.W_ix->grad[k] - gwix[k]) < 1e-6, "grad W_ix[%d] = %g", k, (double)L.W_ix->grad[k]);
+        ck_assert_msg(fabs(L.W_ei->grad[k] - gwei[k]) < 1e-6, "grad W_ei[%d] = %g", k, (double)L.W_ei->grad[k]);
+        ck_assert_msg(fabs(L.b->grad[k] - gb[k]) < 1e-6, "grad b[%d] = %g", k, (double)L.b->grad[k]);
+    }
+    ein_graph_free(g);
+}
+END_TEST
+
 /* (M8) in I-Norm layers the task loss reaches W_ex and b only, the I-Norm loss
  * W_ix and B_ix only; W_ei and B_ei are frozen. */
 START_TEST(inorm_routing)
@@ -430,6 +490,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(tc, svd_rows);
     tcase_add_test(tc, inorm_bix_is_svd_basis);
     tcase_add_test(tc, inorm_hand_example);
+    tcase_add_test(tc, inorm_sub_hand_example);
     tcase_add_test(tc, inorm_routing);
     tcase_add_test(tc, npy_files);
     tcase_add_test(tc, output_must_match_classes);
