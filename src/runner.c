@@ -155,17 +155,19 @@ typedef struct slot {
     bool killed;                    /* by us, for a second Ctrl-C or an I/O error */
 } slot;
 
-/* Threads per worker so that workers × threads <= cores; `jobs` is the
- * number of workers that will actually run (never more than the cells). */
+/* Threads per worker: one, unless the user says otherwise.  A cell's numbers
+ * must not depend on how many cells run beside it (GEMM with two threads sums
+ * in another order), and at the paper's batch of 32 one thread per cell with
+ * cells in parallel is also the fastest use of the cores. */
 static int blas_threads_for(const ein_run_options *opt, int jobs)
 {
+    (void)jobs;
     if (opt->blas_threads > 0)
         return opt->blas_threads;
     const char *env = getenv("OPENBLAS_NUM_THREADS");
     if (env && atoi(env) > 0)
         return atoi(env);           /* the user's explicit choice wins */
-    int t = ein_online_cores() / (jobs > 0 ? jobs : 1);
-    return t > 0 ? t : 1;
+    return 1;
 }
 
 static ein_code launch(const ein_cell_list *list, int cell, slot *s, const ein_run_options *opt,

@@ -1,6 +1,7 @@
 /* check_runner.c — the worker pool with an injected cell function: every
  * cell recorded once, a crashing worker fails only its cell, fail-fast,
  * kill -9 then resume, Ctrl-C, a full disk, --where filters. */
+#include <cblas.h>
 #include <check.h>
 #include <errno.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 #include "ein/data.h"
 #include "ein/progress.h"
+#include "ein/graph.h"
 #include "ein/runner.h"
 #include "testutil.h"
 
@@ -178,6 +180,55 @@ START_TEST(runs_every_cell_once)
     ein_cell_list_free(&l);
     tu_rmtree(dir);
     free(dir);
+}
+END_TEST
+
+/* A cell that reports, as its accuracy, the OpenBLAS threads it runs with. */
+static ein_code threads_cell(void *ctx, const ein_cell *cell, const ein_train_hooks *hooks,
+                             ein_cell_result *res, ein_err *err)
+{
+    (void)ctx, (void)cell, (void)hooks, (void)err;
+    memset(res, 0, sizeof *res);
+    res->status = EIN_CELL_OK;
+    res->epochs_done = 1;
+    res->final.epoch = res->best.epoch = 1;
+    res->final.test_acc = res->best.test_acc = openblas_get_num_threads();
+    return EIN_OK;
+}
+
+/* One BLAS thread per worker whatever --jobs is, so a cell's numbers do not
+ * depend on how many cells run beside it (issue 4); the user's explicit
+ * OPENBLAS_NUM_THREADS wins. */
+START_TEST(one_blas_thread_per_worker)
+{
+    unsetenv("OPENBLAS_NUM_THREADS");
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1)
+            setenv("OPENBLAS_NUM_THREADS", "2", 1);
+        char *dir = tu_mkdtemp();
+        ein_cell_list l = make_list(2);
+        ein_run_options o;
+        memset(&o, 0, sizeof o);
+        o.jobs = 1;
+        o.run_cell = threads_cell;
+        o.set_threads = ein_blas_set_threads;
+        ein_err err = {0};
+        ein_results *r = ein_results_open(dir, false, NULL, &err);
+        int todo[2];
+        ein_run_totals t;
+        ck_assert_int_eq(ein_runner_run(&l, todo, all_indexes(2, todo), r, &o, &t, &err), EIN_OK);
+        ein_record_list rec;
+        ck_assert_int_eq(ein_results_read(dir, &rec, &err), EIN_OK);
+        for (int i = 0; i < 2; i++)
+            ck_assert_msg(ein_record_find(&rec, l.cells[i].id)->final_test_acc == (pass == 0 ? 1 : 2),
+                          "pass %d: worker ran with %g BLAS threads", pass,
+                          ein_record_find(&rec, l.cells[i].id)->final_test_acc);
+        ein_record_list_free(&rec);
+        ein_results_close(r);
+        ein_cell_list_free(&l);
+        tu_rmtree(dir);
+        free(dir);
+    }
 }
 END_TEST
 
@@ -624,6 +675,7 @@ Suite *ein_test_suite(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, runs_every_cell_once);
+    tcase_add_test(tc, one_blas_thread_per_worker);
     tcase_add_test(tc, crashing_worker_fails_only_its_cell);
     tcase_add_test(tc, fail_fast_stops_launching);
     tcase_add_test(tc, kill9_then_resume_loses_and_duplicates_nothing);

@@ -44,8 +44,8 @@ typedef struct ein_runner_events {
 
 typedef struct ein_run_options {
     int jobs;                      /* worker processes, >= 1 */
-    int blas_threads;              /* per worker; 0 = $OPENBLAS_NUM_THREADS if set, else
-                                      max(1, cores / jobs) */
+    int blas_threads;              /* per worker; 0 = $OPENBLAS_NUM_THREADS if set, else 1
+                                      (results must not depend on --jobs) */
     void (*set_threads)(int n);    /* called in each worker (ein_blas_set_threads); may be NULL */
     bool fail_fast;                /* stop launching after the first failed cell */
     const char *save_weights_dir;  /* each cell writes to DIR/<id>/; NULL = none */
