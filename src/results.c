@@ -368,17 +368,6 @@ static void sb_binding(sbuf *b, const ein_binding *bd)
     }
 }
 
-static const char *status_name(ein_cell_status s)
-{
-    switch (s) {
-    case EIN_CELL_OK: return "ok";
-    case EIN_CELL_DIVERGED: return "diverged";
-    case EIN_CELL_INTERRUPTED: return "interrupted";
-    case EIN_CELL_FAILED: return "failed";
-    }
-    return "failed";
-}
-
 static ein_code finish_line(const ein_results *r, const char *file, sbuf *b, ein_err *err)
 {
     sb_printf(b, "}\n");
@@ -415,7 +404,7 @@ ein_code ein_results_append_cell(ein_results *r, const char *experiment, const e
     sb_printf(&b, ",\"run\":");
     sb_str(&b, run);
     sb_printf(&b, ",\"index\":%d,\"status\":\"%s\",\"epochs\":%d,\"seconds\":", cell->index,
-              status_name(res->status), res->epochs_done);
+              ein_cell_status_name(res->status), res->epochs_done);
     sb_num(&b, res->seconds);
     sb_printf(&b, ",\"message\":");
     char msg[sizeof res->message];
