@@ -223,9 +223,6 @@ static void mark_ancestors(ein_graph *g, const ein_node *root)
     }
 }
 
-/* A node takes part in a backward pass when it is an ancestor of the pass's
- * root and a gradient can flow from it down to a wanted leaf (kann's
- * kad_propagate_marks).  `is_target(n)` decides for leaves. */
 static bool op_is_active(const ein_node *n, const unsigned char *active)
 {
     for (int c = 0; c < n->n_child; c++)
@@ -234,25 +231,46 @@ static bool op_is_active(const ein_node *n, const unsigned char *active)
     return false;
 }
 
+/* Which nodes take part in a backward pass from `root` (kann's
+ * kad_propagate_marks): an ancestor of root along differentiable edges that
+ * is a wanted leaf, or an op with an active differentiable child.  Ids only
+ * grow upwards, so each node's children are decided before it; `active` may
+ * be g->mark itself.  A leaf is wanted when `wants_leaf(leaf, ctx)`. */
+static void compute_activity(ein_graph *g, const ein_node *root, unsigned char *active,
+                             bool (*wants_leaf)(const ein_node *leaf, const void *ctx), const void *ctx)
+{
+    mark_ancestors(g, root);
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ein_node *n = g->nodes[i];
+        if (!g->mark[i])
+            active[i] = 0;
+        else
+            active[i] = n->op == NULL ? wants_leaf(n, ctx) : op_is_active(n, active);
+    }
+}
+
+typedef struct loss_leaves { int k; unsigned groups; } loss_leaves;
+
+/* (M8) a parameter learns from loss k if routed to it and in its groups;
+ * an input only if the caller asked for its gradient. */
+static bool loss_wants(const ein_node *leaf, const void *ctx)
+{
+    const loss_leaves *l = ctx;
+    if (leaf->kind == EIN_NODE_PARAM)
+        return (leaf->loss_route >> l->k & 1u) && (l->groups >> leaf->group & 1u);
+    return leaf->requires_grad;
+}
+
+static bool is_the_leaf(const ein_node *leaf, const void *ctx) { return leaf == ctx; }
+
 static void compute_loss_activity(ein_graph *g, int k)
 {
     ein_loss_slot *s = &g->loss[k];
-    mark_ancestors(g, s->node);
-    for (int i = 0; i < g->n_nodes; i++) {
-        ein_node *n = g->nodes[i];
-        bool on = false;
-        if (g->mark[i]) {
-            if (n->kind == EIN_NODE_PARAM)
-                on = (n->loss_route >> k & 1u) && (s->groups >> n->group & 1u);
-            else if (n->kind == EIN_NODE_INPUT)
-                on = n->requires_grad;
-            else
-                on = op_is_active(n, s->active);
-        }
-        s->active[i] = on;
-        if (on)
+    loss_leaves leaves = { k, s->groups };
+    compute_activity(g, s->node, s->active, loss_wants, &leaves);
+    for (int i = 0; i < g->n_nodes; i++)
+        if (s->active[i])
             g->trained[i] = 1;
-    }
 }
 
 ein_code ein_graph_compile(ein_graph *g, ein_err *err)
@@ -449,20 +467,9 @@ void ein_graph_grad_of(ein_graph *g, ein_node *scalar, ein_node *param, ein_real
 {
     size_t len = (size_t)param->rows * (size_t)param->cols;
     memset(out, 0, len * sizeof(ein_real));
-    mark_ancestors(g, scalar);
+    compute_activity(g, scalar, g->mark, is_the_leaf, param);
     if (!g->mark[param->id])
         return;
-    /* g->mark becomes the activity map in place: ids only grow upwards, so
-     * each node's children are decided before it. */
-    for (int i = 0; i < g->n_nodes; i++) {
-        ein_node *n = g->nodes[i];
-        if (!g->mark[i])
-            continue;
-        if (n->op == NULL)
-            g->mark[i] = n == param;
-        else
-            g->mark[i] = op_is_active(n, g->mark);
-    }
     ein_real *saved = param->grad;
     param->grad = out;
     backward_pass(g, scalar, 1.0, g->mark);
@@ -555,6 +562,13 @@ void ein_graph_profile_reset(ein_graph *g)
     g->gemm_seconds = 0;
     for (int i = 0; i < g->n_nodes; i++)
         g->nodes[i]->seconds = 0;
+}
+
+int ein_blas_default_threads(void)
+{
+    const char *env = getenv("OPENBLAS_NUM_THREADS");
+    int n = env != NULL ? atoi(env) : 0;
+    return n > 0 ? n : 1;
 }
 
 void ein_blas_set_threads(int n)

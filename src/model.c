@@ -38,12 +38,20 @@ static ein_norm_mode norm_mode(ein_fwd_norm f)
     }
 }
 
+/* The two drives of an I-Norm layer, shared by both variants: the excitatory
+ * h_E = x W_exᵀ + b (M4a) and the subtractive i = (sg(x) W_ixᵀ) W_eiᵀ (M4b). */
+static void inorm_drives(ein_graph *g, ein_layer *L, ein_node *x, ein_node **h, ein_node **i)
+{
+    *h = ein_add(g, ein_matmul(g, x, L->W_ex, false, true), L->b);
+    *i = ein_matmul(g, ein_matmul(g, ein_stop_grad(g, x), L->W_ix, false, true), L->W_ei, false, true);
+}
+
 /* (M4) full I-Norm: returns z; sets L->local_loss (M5) */
 static ein_node *inorm_full(ein_graph *g, ein_layer *L, ein_node *x)
 {
-    ein_node *h = ein_add(g, ein_matmul(g, x, L->W_ex, false, true), L->b);          /* (M4a) */
+    ein_node *h, *i;
+    inorm_drives(g, L, x, &h, &i);
     ein_node *xs = ein_stop_grad(g, x);
-    ein_node *i = ein_matmul(g, ein_matmul(g, xs, L->W_ix, false, true), L->W_ei, false, true); /* (M4b) */
     ein_node *q = ein_square(g, ein_matmul(g, xs, L->B_ix, false, true));
     ein_node *d = ein_sqrt(g, ein_add_scalar(g, ein_matmul(g, q, L->B_ei, false, true), EIN_LN_EPS)); /* (M4c) */
     ein_node *z = ein_div(g, ein_sub(g, h, ein_stop_grad(g, i)), ein_stop_grad(g, d));            /* (M4d) */
@@ -58,9 +66,8 @@ static ein_node *inorm_full(ein_graph *g, ein_layer *L, ein_node *x)
 /* (M5) subtractive-only I-Norm: z = h_E − sg(i); L = mean_b(mean(sg(h_E) − i)²) */
 static ein_node *inorm_sub(ein_graph *g, ein_layer *L, ein_node *x)
 {
-    ein_node *h = ein_add(g, ein_matmul(g, x, L->W_ex, false, true), L->b);
-    ein_node *xs = ein_stop_grad(g, x);
-    ein_node *i = ein_matmul(g, ein_matmul(g, xs, L->W_ix, false, true), L->W_ei, false, true);
+    ein_node *h, *i;
+    inorm_drives(g, L, x, &h, &i);
     ein_node *z = ein_sub(g, h, ein_stop_grad(g, i));
     ein_node *u = ein_sub(g, ein_stop_grad(g, h), i);
     L->local_loss = ein_mean(g, ein_square(g, ein_row_mean(g, u)));
@@ -96,7 +103,7 @@ static ein_node *grad_norm(ein_graph *g, uint64_t seed, int index, const ein_lay
     return y;
 }
 
-void ein_layer_build_alignment(ein_graph *g, ein_layer *L, int index, uint64_t seed)
+void ein_layer_build_alignment(ein_graph *g, ein_layer *L)
 {
     ein_node *z = L->z;
     L->out_ln = ein_relu(g, ein_rownorm(g, z, EIN_NORM_LAYERNORM, EIN_LN_EPS));
@@ -104,10 +111,10 @@ void ein_layer_build_alignment(ein_graph *g, ein_layer *L, int index, uint64_t s
     /* for fa_center the reference operator is centering, not layernorm (M9) */
     ein_norm_mode ref = L->cfg.bwd == EIN_BWD_FA_CENTER ? EIN_NORM_CENTER : EIN_NORM_LAYERNORM;
     L->align_ref = ein_sum(g, ein_relu(g, ein_rownorm(g, z, ref, EIN_LN_EPS)));
-    if (L->cfg.bwd == EIN_BWD_NONE)
+    if (L->gradnorm == NULL)
         L->align_op = ein_sum(g, L->out_relu);
-    else
-        L->align_op = ein_sum(g, ein_relu(g, grad_norm(g, seed, index, L, z)));
+    else       /* G is the layer's own transform: same map, same fa_center weights */
+        L->align_op = ein_sum(g, ein_relu(g, ein_grad_transform_like(g, z, L->gradnorm)));
 }
 
 ein_node *ein_layer_build(ein_graph *g, ein_layer *L, int index, const char *prefix,
@@ -255,7 +262,7 @@ ein_code ein_model_build(const ein_cell_config *cfg_in, int n_in, int n_classes,
     if (align) {
         for (int l = 0; l < m->n_hidden; l++) {
             ein_layer *L = &m->hidden[l];
-            ein_layer_build_alignment(g, L, l, m->cfg.train.seed);
+            ein_layer_build_alignment(g, L);
             align_out[n_align++] = L->out_ln;
             align_out[n_align++] = L->out_relu;
             align_out[n_align++] = L->align_ref;

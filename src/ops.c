@@ -601,33 +601,6 @@ ein_node *ein_rownorm(ein_graph *g, ein_node *z, ein_norm_mode mode, double eps)
  *   fa_center   g − Σ_k w_k g_k            (w fixed, in aux)
  * Deliberately not the derivative of the forward.                            */
 
-/* Σ g, Σ g⊙x, Σ (x − x[0]), Σ (x − x[0])² of one row, four accumulators each
- * (see row_sums); the shift keeps the one-pass variance accurate. */
-static void row_moments4(const ein_real *g, const ein_real *x, int D, double out[4])
-{
-    double sg[4] = { 0 }, sgx[4] = { 0 }, sx[4] = { 0 }, sxx[4] = { 0 }, shift = x[0];
-    int c = 0;
-    for (; c + 4 <= D; c += 4)
-        for (int k = 0; k < 4; k++) {
-            double v = x[c + k] - shift;
-            sg[k] += g[c + k];
-            sgx[k] += (double)g[c + k] * x[c + k];
-            sx[k] += v;
-            sxx[k] += v * v;
-        }
-    for (; c < D; c++) {
-        double v = x[c] - shift;
-        sg[0] += g[c];
-        sgx[0] += (double)g[c] * x[c];
-        sx[0] += v;
-        sxx[0] += v * v;
-    }
-    out[0] = (sg[0] + sg[1]) + (sg[2] + sg[3]);
-    out[1] = (sgx[0] + sgx[1]) + (sgx[2] + sgx[3]);
-    out[2] = (sx[0] + sx[1]) + (sx[2] + sx[3]);
-    out[3] = (sxx[0] + sxx[1]) + (sxx[2] + sxx[3]);
-}
-
 /* (M6) the GradNorm backward maps; the forward is the identity. */
 static void grad_transform_backward(ein_node *nd)
 {
@@ -639,10 +612,11 @@ static void grad_transform_backward(ein_node *nd)
     for (int r = 0; r < nd->rows; r++) {
         const ein_real *g = nd->grad + (size_t)r * D, *x = z->val + (size_t)r * D;
         ein_real *dz = z->grad + (size_t)r * D;
-        double mom[4];
-        row_moments4(g, x, D, mom);
-        double mg = mom[0] / D, mgz = mom[1] / D;
-        double var = (mom[3] - mom[2] * mom[2] / D) / D;
+        double sum_g, sum_gz, dev, dev2;
+        row_dots(g, x, D, &sum_g, &sum_gz);
+        row_sums(x, D, x[0], &dev, &dev2);          /* shifted one pass (see row_sums) */
+        double mg = sum_g / D, mgz = sum_gz / D;
+        double var = (dev2 - dev * dev / D) / D;
         double inv = 1 / sqrt((var > 0 ? var : 0) + eps);
         switch (kind) {
         case EIN_BWD_FULL:           /* (g − mean g − z·mean(g⊙z)) / std(z) */
@@ -662,16 +636,10 @@ static void grad_transform_backward(ein_node *nd)
                 dz[c] += (ein_real)(g[c] - x[c] * mgz);
             break;
         case EIN_BWD_FA_CENTER: {    /* g − Σ_k w_k g_k */
-            double wg[4] = { 0 };
-            int c = 0;
-            for (; c + 4 <= D; c += 4)
-                for (int k = 0; k < 4; k++)
-                    wg[k] += (double)nd->aux[c + k] * g[c + k];
-            for (; c < D; c++)
-                wg[0] += (double)nd->aux[c] * g[c];
-            double w = (wg[0] + wg[1]) + (wg[2] + wg[3]);
-            for (c = 0; c < D; c++)
-                dz[c] += (ein_real)(g[c] - w);
+            double unused, wg;
+            row_dots(g, nd->aux, D, &unused, &wg);
+            for (int c = 0; c < D; c++)
+                dz[c] += (ein_real)(g[c] - wg);
             break;
         }
         default:
@@ -704,6 +672,24 @@ ein_node *ein_grad_transform(ein_graph *g, ein_node *z, ein_bwd_norm kind, const
         for (int c = 0; c < z->cols; c++)
             n->aux[c] = (ein_real)fa_weights[c];
     }
+    return n;
+}
+
+ein_node *ein_grad_transform_like(ein_graph *g, ein_node *z, const ein_node *like)
+{
+    if (like == NULL || z == NULL)
+        return NULL;
+    if (like->op != &op_grad_transform || like->cols != z->cols) {
+        ein_graph_fail(g, "grad_transform_like: the model is not a transform of %d units", z->cols);
+        return NULL;
+    }
+    ein_node *n = ein_graph_node(g, &op_grad_transform, 1, &z);
+    if (n == NULL)
+        return NULL;
+    shape_like(n, z, z->cols);
+    n->iarg[0] = like->iarg[0];
+    n->arg[0] = like->arg[0];
+    n->aux = like->aux;           /* fa_center's weights: graph-owned, shared, not copied */
     return n;
 }
 

@@ -310,34 +310,32 @@ static void sb_num(sbuf *b, double x)
     sb_printf(b, "%s", t);
 }
 
+/* ,"key":number */
+static void sb_field(sbuf *b, const char *key, double x)
+{
+    sb_printf(b, ",\"%s\":", key);
+    sb_num(b, x);
+}
+
 static void sb_metrics(sbuf *b, const ein_epoch_metrics *m)
 {
-    sb_printf(b, "\"epoch\":%d,\"train_acc\":", m->epoch);
-    sb_num(b, m->train_acc);
-    sb_printf(b, ",\"test_acc\":");
-    sb_num(b, m->test_acc);
-    sb_printf(b, ",\"task_loss\":");
-    sb_num(b, m->task_loss);
-    sb_printf(b, ",\"inorm_loss\":");
-    sb_num(b, m->inorm_loss);
-    sb_printf(b, ",\"test_loss\":");
-    sb_num(b, m->test_loss);
-    sb_printf(b, ",\"seconds\":");
-    sb_num(b, m->seconds);
+    sb_printf(b, "\"epoch\":%d", m->epoch);
+    sb_field(b, "train_acc", m->train_acc);
+    sb_field(b, "test_acc", m->test_acc);
+    sb_field(b, "task_loss", m->task_loss);
+    sb_field(b, "inorm_loss", m->inorm_loss);
+    sb_field(b, "test_loss", m->test_loss);
+    sb_field(b, "seconds", m->seconds);
     sb_printf(b, ",\"layers\":[");
     int nh = m->n_hidden < 0 ? 0 : m->n_hidden > EIN_MAX_HIDDEN ? EIN_MAX_HIDDEN : m->n_hidden;
     for (int i = 0; i < nh; i++) {
         const ein_layer_metrics *l = &m->layer[i];
         sb_printf(b, "%s{\"mean\":", i ? "," : "");
         sb_num(b, l->mean);
-        sb_printf(b, ",\"var\":");
-        sb_num(b, l->var);
-        sb_printf(b, ",\"mean_sq\":");
-        sb_num(b, l->mean_sq);
-        sb_printf(b, ",\"cos_out\":");
-        sb_num(b, l->cos_out);
-        sb_printf(b, ",\"cos_grad\":");
-        sb_num(b, l->cos_grad);
+        sb_field(b, "var", l->var);
+        sb_field(b, "mean_sq", l->mean_sq);
+        sb_field(b, "cos_out", l->cos_out);
+        sb_field(b, "cos_grad", l->cos_grad);
         sb_printf(b, "}");
     }
     sb_printf(b, "]");
@@ -403,9 +401,9 @@ ein_code ein_results_append_cell(ein_results *r, const char *experiment, const e
     sb_str(&b, experiment);
     sb_printf(&b, ",\"run\":");
     sb_str(&b, run);
-    sb_printf(&b, ",\"index\":%d,\"status\":\"%s\",\"epochs\":%d,\"seconds\":", cell->index,
+    sb_printf(&b, ",\"index\":%d,\"status\":\"%s\",\"epochs\":%d", cell->index,
               ein_cell_status_name(res->status), res->epochs_done);
-    sb_num(&b, res->seconds);
+    sb_field(&b, "seconds", res->seconds);
     sb_printf(&b, ",\"message\":");
     char msg[sizeof res->message];
     snprintf(msg, sizeof msg, "%s", res->message);

@@ -4,6 +4,7 @@
  * then never interleave, a worker killed mid-write cannot tear a record, and
  * a full disk is seen (and reported) in exactly one place. */
 #include "ein/runner.h"
+#include "ein/graph.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -155,19 +156,13 @@ typedef struct slot {
     bool killed;                    /* by us, for a second Ctrl-C or an I/O error */
 } slot;
 
-/* Threads per worker: one, unless the user says otherwise.  A cell's numbers
- * must not depend on how many cells run beside it (GEMM with two threads sums
- * in another order), and at the paper's batch of 32 one thread per cell with
- * cells in parallel is also the fastest use of the cores. */
-static int blas_threads_for(const ein_run_options *opt, int jobs)
+/* Threads per worker: the caller's number, else ein_blas_default_threads()
+ * (one, unless the user set OPENBLAS_NUM_THREADS): a cell's numbers must not
+ * depend on --jobs, and at batch 32 one thread per cell with cells in parallel
+ * is also the fastest use of the cores. */
+static int blas_threads_for(const ein_run_options *opt)
 {
-    (void)jobs;
-    if (opt->blas_threads > 0)
-        return opt->blas_threads;
-    const char *env = getenv("OPENBLAS_NUM_THREADS");
-    if (env && atoi(env) > 0)
-        return atoi(env);           /* the user's explicit choice wins */
-    return 1;
+    return opt->blas_threads > 0 ? opt->blas_threads : ein_blas_default_threads();
 }
 
 static ein_code launch(const ein_cell_list *list, int cell, slot *s, const ein_run_options *opt,
@@ -312,7 +307,7 @@ ein_code ein_runner_run(const ein_cell_list *list, const int *todo, int n_todo,
     int jobs = opt->jobs > 0 ? opt->jobs : 1;
     if (jobs > n_todo)
         jobs = n_todo > 0 ? n_todo : 1;
-    int threads = blas_threads_for(opt, jobs);
+    int threads = blas_threads_for(opt);
     slot *slots = calloc((size_t)jobs, sizeof *slots);
     struct pollfd *pfd = calloc((size_t)jobs, sizeof *pfd);
     if (!slots || !pfd) {

@@ -238,10 +238,8 @@ ein_code ein_train_cell(const ein_cell_config *cfg, const ein_dataset *train, co
 
     if (hooks != NULL && hooks->blas_threads > 0)
         ein_blas_set_threads(hooks->blas_threads);
-    else if (hooks == NULL) {
-        const char *env = getenv("OPENBLAS_NUM_THREADS");
-        ein_blas_set_threads(env != NULL && atoi(env) > 0 ? atoi(env) : 1);
-    }
+    else if (hooks == NULL)
+        ein_blas_set_threads(ein_blas_default_threads());
 
     trainer t = { .cfg = cfg, .train = train, .test = test, .hooks = hooks };
     t.batch = cfg->train.batch;

@@ -359,42 +359,60 @@ START_TEST(inorm_sub_hand_example)
 }
 END_TEST
 
-/* (M8) in I-Norm layers the task loss reaches W_ex and b only, the I-Norm loss
- * W_ix and B_ix only; W_ei and B_ei are frozen. */
-START_TEST(inorm_routing)
+static double abs_sum(const ein_node *p)
 {
-    int batch = 4;
-    ein_model *m = build(EIN_FWD_INORM, EIN_BWD_FULL, 30, 20, batch);
-    random_input(m, batch, 5);
-    ein_graph_forward(m->graph, m->train_plan);
-    ein_graph_backward(m->graph);
-    ein_layer *L = &m->hidden[1];
-    double wex = 0, wix = 0, bix = 0, wei = 0, bei = 0;
-    for (int k = 0; k < L->W_ex->rows * L->W_ex->cols; k++) wex += fabs(L->W_ex->grad[k]);
-    for (int k = 0; k < L->W_ix->rows * L->W_ix->cols; k++) wix += fabs(L->W_ix->grad[k]);
-    for (int k = 0; k < L->B_ix->rows * L->B_ix->cols; k++) bix += fabs(L->B_ix->grad[k]);
-    for (int k = 0; k < L->W_ei->rows * L->W_ei->cols; k++) wei += fabs(L->W_ei->grad[k]);
-    for (int k = 0; k < L->B_ei->rows * L->B_ei->cols; k++) bei += fabs(L->B_ei->grad[k]);
-    ck_assert(wex > 0);
-    ck_assert(wei == 0 && bei == 0);
-    /* the I-Norm loss alone reaches W_ix and B_ix: drop it and they get nothing */
-    ck_assert(wix > 0 && bix > 0);
-    ein_model_free(m);
+    double total = 0;
+    for (int k = 0; k < p->rows * p->cols; k++)
+        total += fabs(p->grad[k]);
+    return total;
+}
+
+/* One forward/backward of an I-Norm + GradNorm net (seed 7, fixed input),
+ * with or without the M5 loss. */
+static ein_model *inorm_step(bool with_inorm_loss)
+{
     ein_cell_config cfg;
     ein_config_defaults(&cfg);
-    for (int l = 0; l < 2; l++) {
+    cfg.train.seed = 7;
+    for (int l = 0; l < cfg.n_hidden; l++) {
         cfg.hidden[l].ne = 20;
         cfg.hidden[l].fwd = EIN_FWD_INORM;
+        cfg.hidden[l].bwd = EIN_BWD_FULL;
     }
+    if (with_inorm_loss)
+        cfg.losses[cfg.n_losses++] = (ein_loss_config){ .kind = EIN_LOSS_INORM, .weight = -1,
+                                                        .groups = EIN_GROUPS_DEFAULT };
+    ein_model *m = NULL;
     ein_err err = { 0 };
-    ck_assert(ein_model_build(&cfg, 30, 10, batch, false, &m, &err) == EIN_OK);   /* task loss only */
+    ck_assert_msg(ein_model_build(&cfg, 30, 10, 4, false, &m, &err) == EIN_OK, "%s", err.msg);
     ck_assert(ein_model_init(m, &err) == EIN_OK);
-    random_input(m, batch, 5);
+    random_input(m, 4, 5);
     ein_graph_forward(m->graph, m->train_plan);
     ein_graph_backward(m->graph);
-    for (int k = 0; k < m->hidden[1].W_ix->cols; k++)
-        ck_assert(m->hidden[1].W_ix->grad[k] == 0);
-    ein_model_free(m);
+    return m;
+}
+
+/* (M8) in I-Norm layers the task loss reaches W_ex and b only, the I-Norm
+ * loss W_ix and B_ix only; W_ei and B_ei are frozen.  Same net with and
+ * without the I-Norm loss: the task loss alone leaves W_ix and B_ix at zero,
+ * and adding the I-Norm loss leaves the W_ex and b gradients bit-identical. */
+START_TEST(inorm_routing)
+{
+    ein_model *both = inorm_step(true), *task = inorm_step(false);
+    for (int l = 0; l < 2; l++) {
+        const ein_layer *B = &both->hidden[l], *T = &task->hidden[l];
+        ck_assert_msg(abs_sum(B->W_ix) > 0 && abs_sum(B->B_ix) > 0, "layer %d: the I-Norm loss must train W_ix, B_ix", l);
+        ck_assert_msg(abs_sum(T->W_ix) == 0 && abs_sum(T->B_ix) == 0, "layer %d: the task loss reached W_ix/B_ix", l);
+        ck_assert(abs_sum(B->W_ei) == 0 && abs_sum(B->B_ei) == 0);
+        ck_assert(abs_sum(T->W_ei) == 0 && abs_sum(T->B_ei) == 0);
+        ck_assert(abs_sum(T->W_ex) > 0);
+        size_t wex = (size_t)T->W_ex->rows * (size_t)T->W_ex->cols * sizeof(ein_real);
+        ck_assert_msg(memcmp(B->W_ex->grad, T->W_ex->grad, wex) == 0, "layer %d: the I-Norm loss reached W_ex", l);
+        ck_assert_msg(memcmp(B->b->grad, T->b->grad, (size_t)T->b->cols * sizeof(ein_real)) == 0,
+                      "layer %d: the I-Norm loss reached b", l);
+    }
+    ein_model_free(both);
+    ein_model_free(task);
 }
 END_TEST
 

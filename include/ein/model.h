@@ -70,7 +70,7 @@ ein_code ein_model_init(ein_model *m, ein_err *err);
 ein_node *ein_layer_build(ein_graph *g, ein_layer *L, int index, const char *prefix,
                           ein_node *x, int n_in, uint64_t seed);
 /* The M9 alignment branches on L->z (L->out_ln, out_relu, align_ref, align_op). */
-void ein_layer_build_alignment(ein_graph *g, ein_layer *L, int index, uint64_t seed);
+void ein_layer_build_alignment(ein_graph *g, ein_layer *L);
 /* (M8) freeze the inhibitory parameters of an I-Norm layer that do not learn. */
 void ein_layer_route(ein_layer *L);
 /* (M2, M4) initialise one layer's parameters from the INIT stream. */

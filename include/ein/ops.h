@@ -46,6 +46,10 @@ ein_node *ein_rownorm(ein_graph *g, ein_node *z, ein_norm_mode mode, double eps)
 ein_node *ein_grad_transform(ein_graph *g, ein_node *z, ein_bwd_norm kind,
                              const double *fa_weights, double eps);
 
+/* Another transform like `like` (same kind and ε) on z, sharing — not
+ * copying — its fixed fa_center weights, so both always apply the same map. */
+ein_node *ein_grad_transform_like(ein_graph *g, ein_node *z, const ein_node *like);
+
 /* Softmax cross-entropy against ein_graph_labels() with label smoothing s
  * (target (1−s)·onehot + s/K), mean over the batch → 1 × 1.  The softmax
  * probabilities of the last forward are kept in node->aux (rows × K). */
