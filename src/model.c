@@ -108,9 +108,14 @@ void ein_layer_build_alignment(ein_graph *g, ein_layer *L)
     ein_node *z = L->z;
     L->out_ln = ein_relu(g, ein_rownorm(g, z, EIN_NORM_LAYERNORM, EIN_LN_EPS));
     L->out_relu = ein_relu(g, z);
-    /* for fa_center the reference operator is centering, not layernorm (M9) */
-    ein_norm_mode ref = L->cfg.bwd == EIN_BWD_FA_CENTER ? EIN_NORM_CENTER : EIN_NORM_LAYERNORM;
-    L->align_ref = ein_sum(g, ein_relu(g, ein_rownorm(g, z, ref, EIN_LN_EPS)));
+    /* (M9) for fa_center the reference branch is the paper's `mean_norm`: ReLU of z itself
+     * (identity forward, so z's own ReLU mask) with centering as its backward — not
+     * ReLU(z − mean z), whose mask differs wherever 0 < z < mean z or mean z < z < 0 */
+    if (L->cfg.bwd == EIN_BWD_FA_CENTER)
+        L->align_ref = ein_sum(g, ein_relu(g, ein_grad_transform(g, z, EIN_BWD_CENTER, NULL,
+                                                                 EIN_LN_EPS)));
+    else
+        L->align_ref = ein_sum(g, ein_relu(g, ein_rownorm(g, z, EIN_NORM_LAYERNORM, EIN_LN_EPS)));
     if (L->gradnorm == NULL)
         L->align_op = ein_sum(g, L->out_relu);
     else       /* G is the layer's own transform: same map, same fa_center weights */

@@ -58,6 +58,89 @@ static double cosine(const ein_real *a, const ein_real *b, long n)
     return ab / sqrt(aa * bb);
 }
 
+/* ---- the fa_center gradient-alignment reference branch (M9) ------------------
+ * The paper's branch is ReLU(z) with a centering backward: z's own ReLU mask,
+ * then g − mean(g).  A reading with ReLU(z − mean z) masks by the centered z
+ * instead.  On the reference batch the two masks agree, so the layer's bias is
+ * shifted until they do not, and ein's cosine is compared with both, worked
+ * in plain double from the layer's values (z = (h_E − i)/d, i and d stopped:
+ * ∇_{W_ex} Σ f(z) = Σ_b (δ_b / d_b) x_b with δ = ∂f/∂z after the backward map). */
+
+static double fa_cos_by_hand(const ein_layer *L, const double *x, const double *z, const double *d,
+                             int batch, int n_in, bool centered_mask)
+{
+    int ne = L->cfg.ne;
+    double ref_grad[64] = { 0 }, op_grad[64] = { 0 };
+    for (int b = 0; b < batch; b++) {
+        const double *zb = z + (long)b * ne;
+        double zmean = 0;
+        for (int k = 0; k < ne; k++)
+            zmean += zb[k] / ne;
+        double mask_ref[16], mask_op[16], ref_mean = 0, op_w = 0;
+        for (int k = 0; k < ne; k++) {
+            mask_ref[k] = (centered_mask ? zb[k] - zmean : zb[k]) > 0;
+            mask_op[k] = zb[k] > 0;
+            ref_mean += mask_ref[k] / ne;
+            op_w += (double)L->gradnorm->aux[k] * mask_op[k];
+        }
+        for (int k = 0; k < ne; k++) {
+            double dref = (mask_ref[k] - ref_mean) / d[b], dop = (mask_op[k] - op_w) / d[b];
+            for (int n = 0; n < n_in; n++) {
+                ref_grad[k * n_in + n] += dref * x[(long)b * n_in + n];
+                op_grad[k * n_in + n] += dop * x[(long)b * n_in + n];
+            }
+        }
+    }
+    double ab = 0, aa = 0, bb = 0;
+    for (int i = 0; i < ne * n_in; i++) {
+        ab += ref_grad[i] * op_grad[i];
+        aa += ref_grad[i] * ref_grad[i];
+        bb += op_grad[i] * op_grad[i];
+    }
+    return ab / sqrt(aa * bb);
+}
+
+static void check_fa_center_branch(ein_graph *g, ein_layer *L, ein_node *x, ein_node *out, int batch,
+                                   int n_in)
+{
+    int ne = L->cfg.ne;
+    ck_assert(ne <= 16 && ne * n_in <= 64 && batch <= 16);
+    for (int k = 0; k < ne; k++)
+        L->b->val[k] += (ein_real)0.6;    /* z's mean moves off 0: the two masks now differ */
+    ein_graph_forward(g, NULL);
+    double xs[16 * 64], zs[16 * 16], d[16];
+    for (int i = 0; i < batch * n_in; i++)
+        xs[i] = x->val[i];
+    for (int b = 0; b < batch; b++) {
+        /* d_b = sqrt(mean_j (x_b B_ixᵀ)_j² + ε) with B_ei uniform 1/ne (M4c) */
+        double s = 0;
+        for (int j = 0; j < ne; j++) {
+            double u = 0;
+            for (int n = 0; n < n_in; n++)
+                u += (double)x->val[(long)b * n_in + n] * L->B_ix->val[(long)j * n_in + n];
+            s += u * u * L->B_ei->val[j];
+        }
+        d[b] = sqrt(s + EIN_LN_EPS);
+        for (int k = 0; k < ne; k++)
+            zs[b * ne + k] = out->val[(long)b * ne + k];
+    }
+    double paper = fa_cos_by_hand(L, xs, zs, d, batch, n_in, false);
+    double centered = fa_cos_by_hand(L, xs, zs, d, batch, n_in, true);
+    ck_assert_msg(fabs(paper - centered) > 1e-2, "the shifted batch does not tell the readings apart "
+                  "(%.6f vs %.6f)", paper, centered);
+    ein_real ga[64], gb[64];
+    ein_graph_grad_of(g, L->align_ref, L->W_ex, ga);
+    ein_graph_grad_of(g, L->align_op, L->W_ex, gb);
+    double got = cosine(ga, gb, (long)ne * n_in);
+#ifdef EIN_REAL_DOUBLE
+    ck_assert_msg(fabs(got - paper) < 1e-9, "fa_center cos_grad %.12f, the paper's branch %.12f "
+                  "(ReLU(z - mean z) gives %.12f)", got, paper, centered);
+#else
+    ck_assert_msg(fabs(got - paper) < 1e-4, "fa_center cos_grad %.7f, the paper's branch %.7f "
+                  "(ReLU(z - mean z) gives %.7f)", got, paper, centered);
+#endif
+}
+
 /* ---- one layer: ei_layer.txt and inorm_layer_*.txt --------------------------- */
 
 static const struct {
@@ -153,6 +236,8 @@ START_TEST(reference_layer)
         ck_assert(L.W_ex->grad[0] == saved_grad);          /* training gradient untouched */
         ein_real cos_grad = (ein_real)cosine(ga, gb, (long)ne * n_in);
         expect_close(f, "cos_grad", &cos_grad, 1, 1);
+        if (layer_cases[_i].bwd == EIN_BWD_FA_CENTER)
+            check_fa_center_branch(g, &L, x, out, batch, n_in);
     } else {
         expect_close(f, "grad_task.W_ex", L.W_ex->grad, ne, n_in);
         expect_close(f, "grad_task.W_ix", L.W_ix->grad, ni, n_in);

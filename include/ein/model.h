@@ -29,7 +29,7 @@ typedef struct ein_layer {
                                        fixed weights in gradnorm->aux) */
     ein_node *out;                  /* what the next layer sees (after norm, GradNorm, act) */
     ein_node *local_loss;           /* M5 per-layer I-Norm loss (without λ), or NULL */
-    ein_node *align_ref, *align_op; /* M9: Σ ReLU(LN(z)) (center for fa_center) and Σ ReLU(G(z)) */
+    ein_node *align_ref, *align_op; /* M9: Σ ReLU(LN(z)) (fa_center: Σ ReLU(z), centering backward) and Σ ReLU(G(z)) */
     ein_node *out_ln;               /* M9: ReLU(LN(z)) for output alignment */
     ein_node *out_relu;             /* M9: ReLU(z) */
 } ein_layer;
