@@ -1,0 +1,107 @@
+/* session.h — the run pipeline shared by `einrun FILE.ein` (cli_run.c) and
+ * the REPL (repl.c): select cells (expand a checked module's grid with
+ * overrides, apply --epochs/--limit-train, filter), keep data sets loaded
+ * across runs, run the pending cells in workers with a progress display, and
+ * print the summary table.
+ *
+ * Printing: ein_session_run and ein_session_summary write the progress, the
+ * per-run totals ("einrun: 2 ok, ...") and the summary to the given streams,
+ * as a run of `einrun FILE.ein` does; every other function reports through
+ * diag (language errors) or err only.
+ *
+ * Ownership: a data cache copies the data configurations it is keyed by, so
+ * it outlives the cell lists it was loaded for; free it with
+ * ein_data_cache_free.  ein_session_select fills two lists the caller frees
+ * with ein_selection_free (view borrows list's bindings). */
+#ifndef EIN_SESSION_H
+#define EIN_SESSION_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "ein/cell.h"
+#include "ein/check.h"
+#include "ein/err.h"
+#include "ein/grid.h"
+#include "ein/runner.h"
+
+/* --- data sets loaded once, before the workers fork ---------------------- */
+
+typedef struct ein_data_cache ein_data_cache;
+
+ein_data_cache *ein_data_cache_new(void);                 /* NULL: out of memory */
+void ein_data_cache_free(ein_data_cache *dc);            /* NULL is fine */
+/* Load every data set list->cells[todo[i]] needs that is not loaded yet. */
+ein_code ein_data_cache_load(ein_data_cache *dc, const ein_cell_list *list, const int *todo,
+                             int n, ein_err *err);
+int ein_data_cache_count(const ein_data_cache *dc);      /* data sets held */
+/* An ein_cell_fn for the runner: ctx is the cache, which must hold the cell's data. */
+ein_code ein_data_cache_train(void *ctx, const ein_cell *cell, const ein_train_hooks *hooks,
+                              ein_cell_result *result, ein_err *err);
+
+/* --- selecting cells ------------------------------------------------------ */
+
+typedef struct ein_select_options {
+    const char *experiment;        /* NULL: the module's only experiment */
+    const ein_override *ov;        /* borrowed */
+    int n_ov;
+    const char *where;             /* --where filter (runner.h), NULL: all */
+    long max_cells;                /* < 0: no limit */
+    long epochs, limit_train;      /* > 0: override every cell's (changes the ids) */
+} ein_select_options;
+
+typedef struct ein_selection {
+    ein_cell_list list;            /* the whole grid */
+    ein_cell_list view;            /* the selected cells (bindings borrowed from list) */
+} ein_selection;
+
+/* EIN_OK; EIN_ERR_LANG (errors in m->diag); EIN_ERR_USAGE (a malformed
+ * filter, or one naming an axis no cell binds: err lists the ones they do). */
+ein_code ein_session_select(const ein_module *m, const ein_select_options *opt,
+                            ein_selection *out, ein_err *err);
+void ein_selection_free(ein_selection *s);
+
+/* --- running -------------------------------------------------------------- */
+
+typedef struct ein_session_run_options {
+    const char *results;           /* folder; NULL: the cells' report "dir", else results/<experiment> */
+    const char *source;            /* .ein file stored as source.ein; NULL: none */
+    bool fresh;                    /* move an existing folder aside */
+    int jobs;                      /* <= 0: online cores */
+    bool fail_fast, quiet;
+    const char *save_weights;      /* NULL: none */
+    const char *by;                /* summary grouping; NULL: the main axes */
+    int top;                       /* top-K median; <= 0: 10 */
+    bool no_summary;               /* skip the summary table */
+    FILE *out, *log;               /* summary and per-epoch lines / progress and messages */
+    /* Called for each cell that finished in this run (after the progress
+     * display saw it); may be NULL.  The REPL keeps the results (:ablate). */
+    void (*on_done)(void *ctx, const ein_cell *cell, const ein_cell_result *r);
+    void *ctx;
+} ein_session_run_options;
+
+typedef struct ein_session_report {
+    char dir[EIN_PATH_MAX];        /* the results folder used */
+    int n_selected, n_todo;        /* selected cells, of which pending */
+    ein_run_totals totals;         /* zero when nothing ran */
+} ein_session_report;
+
+/* Run the view's pending cells (resume: finished ones are kept) through the
+ * runner with SIGINT/SIGTERM handling installed, then print the summary of
+ * the view.  Returns the runner's code (EIN_ERR_INTERRUPTED after Ctrl-C)
+ * or the first I/O / data error; cells that failed are counted in
+ * report->totals.failed, not an error. */
+ein_code ein_session_run(const ein_cell_list *view, ein_data_cache *dc,
+                         const ein_session_run_options *opt, ein_session_report *report,
+                         ein_err *err);
+
+/* Regenerate DIR/summary.csv and print the summary table of DIR's records
+ * (`only`, may be NULL: just these cells), with an optional Mann-Whitney
+ * comparison (`compare`, summary.h). */
+ein_code ein_session_summary(const char *dir, const char *by, int top, const char *compare,
+                             const ein_cell_list *only, FILE *out, ein_err *err);
+
+/* One cell's computation graph in Graphviz dot (data dimensions from the
+ * first test image). */
+ein_code ein_session_write_graph(const ein_cell *cell, FILE *out, ein_err *err);
+
+#endif

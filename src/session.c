@@ -1,0 +1,367 @@
+/* session.c — the run pipeline of `einrun FILE.ein` and the REPL (session.h). */
+#include "ein/session.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ein/data.h"
+#include "ein/graph.h"
+#include "ein/model.h"
+#include "ein/progress.h"
+#include "ein/results.h"
+#include "ein/summary.h"
+#include "ein/train.h"
+
+/* --- data sets ----------------------------------------------------------- */
+
+typedef struct data_entry {
+    ein_data_config key;           /* a copy: the cache outlives the cell lists */
+    ein_dataset *train, *test;
+} data_entry;
+
+struct ein_data_cache {
+    int n, cap;
+    data_entry *e;
+};
+
+ein_data_cache *ein_data_cache_new(void)
+{
+    return calloc(1, sizeof(ein_data_cache));
+}
+
+void ein_data_cache_free(ein_data_cache *dc)
+{
+    if (!dc)
+        return;
+    for (int i = 0; i < dc->n; i++) {
+        ein_dataset_free(dc->e[i].train);
+        ein_dataset_free(dc->e[i].test);
+    }
+    free(dc->e);
+    free(dc);
+}
+
+int ein_data_cache_count(const ein_data_cache *dc)
+{
+    return dc ? dc->n : 0;
+}
+
+/* The fields that decide which images are loaded (eps and the shifts act per
+ * batch, so cells that differ only there share one copy). */
+static bool same_data(const ein_data_config *a, const ein_data_config *b)
+{
+    return strcmp(a->dir, b->dir) == 0 && strcmp(a->train_images, b->train_images) == 0 &&
+           strcmp(a->train_labels, b->train_labels) == 0 &&
+           strcmp(a->test_images, b->test_images) == 0 &&
+           strcmp(a->test_labels, b->test_labels) == 0 && a->limit_train == b->limit_train &&
+           a->limit_test == b->limit_test;
+}
+
+static data_entry *data_find(const ein_data_cache *dc, const ein_data_config *cfg)
+{
+    for (int i = 0; i < dc->n; i++)
+        if (same_data(&dc->e[i].key, cfg))
+            return &dc->e[i];
+    return NULL;
+}
+
+ein_code ein_data_cache_load(ein_data_cache *dc, const ein_cell_list *list, const int *todo,
+                             int n, ein_err *err)
+{
+    for (int i = 0; i < n; i++) {
+        const ein_data_config *cfg = &list->cells[todo[i]].config.data;
+        if (data_find(dc, cfg))
+            continue;
+        if (dc->n == dc->cap) {
+            int cap = dc->cap ? 2 * dc->cap : 4;
+            data_entry *e = realloc(dc->e, (size_t)cap * sizeof *e);
+            if (!e)
+                return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
+            dc->e = e;
+            dc->cap = cap;
+        }
+        data_entry *e = &dc->e[dc->n];
+        memset(e, 0, sizeof *e);
+        e->key = *cfg;
+        ein_code c = ein_dataset_load(cfg, EIN_SPLIT_TRAIN, &e->train, err);
+        if (c == EIN_OK)
+            c = ein_dataset_load(cfg, EIN_SPLIT_TEST, &e->test, err);
+        if (c != EIN_OK) {
+            ein_dataset_free(e->train);
+            e->train = NULL;
+            return c;
+        }
+        dc->n++;
+    }
+    return EIN_OK;
+}
+
+ein_code ein_data_cache_train(void *ctx, const ein_cell *cell, const ein_train_hooks *hooks,
+                              ein_cell_result *result, ein_err *err)
+{
+    data_entry *e = data_find(ctx, &cell->config.data);
+    if (!e)
+        return ein_err_set(err, EIN_ERR_INTERNAL, "cell %s: its data set was not loaded", cell->id);
+    return ein_train_cell(&cell->config, e->train, e->test, hooks, result, err);
+}
+
+/* --- selecting cells ------------------------------------------------------ */
+
+/* A --where name no cell binds is a typo, not an empty selection. */
+static ein_code check_where_names(const ein_cell_list *list, const char *where, ein_err *err)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", where);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        while (*t == ' ')
+            t++;
+        char *eq = strchr(t, '=');
+        if (!eq)
+            break;   /* ein_cell_matches reports the malformed term */
+        while (eq > t && eq[-1] == ' ')
+            eq--;
+        *eq = '\0';
+        bool any = list->n == 0;
+        for (int i = 0; i < list->n && !any; i++)
+            any = ein_cell_binding(&list->cells[i], t) != NULL;
+        if (!any) {
+            char names[512] = "";
+            size_t len = 0;
+            for (int k = 0; k < list->cells[0].n_bindings && len < sizeof names; k++)
+                len += (size_t)snprintf(names + len, sizeof names - len, " %s",
+                                        list->cells[0].bindings[k].name);
+            return ein_err_set(err, EIN_ERR_USAGE, "--where: no axis named '%s'; the cells bind:%s",
+                               t, names);
+        }
+    }
+    return EIN_OK;
+}
+
+ein_code ein_session_select(const ein_module *m, const ein_select_options *opt,
+                            ein_selection *out, ein_err *err)
+{
+    memset(out, 0, sizeof *out);
+    ein_cell_list *list = &out->list, *view = &out->view;
+    if (!ein_grid_expand(m, opt->experiment, opt->ov, opt->n_ov, list))
+        return EIN_ERR_LANG;
+    /* --epochs / --limit-train change what a cell computes, so they are part
+     * of its configuration and therefore of its id: results of a quick run
+     * never pass for those of the full one. */
+    for (int i = 0; i < list->n; i++) {
+        ein_cell *c = &list->cells[i];
+        if (opt->epochs > 0)
+            c->config.train.epochs = (int)opt->epochs;
+        if (opt->limit_train > 0)
+            c->config.data.limit_train = opt->limit_train;
+        if (opt->epochs > 0 || opt->limit_train > 0)
+            ein_cell_id(list->experiment, &c->config, c->id);
+    }
+    *view = *list;
+    view->n = 0;
+    view->cells = calloc((size_t)(list->n > 0 ? list->n : 1), sizeof *view->cells);
+    if (!view->cells) {
+        ein_selection_free(out);
+        return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
+    }
+    ein_code c = opt->where ? check_where_names(list, opt->where, err) : EIN_OK;
+    for (int i = 0; i < list->n && c == EIN_OK; i++) {
+        int mt = ein_cell_matches(&list->cells[i], opt->where, err);
+        if (mt < 0)
+            c = err ? err->code : EIN_ERR_USAGE;
+        else if (mt && (opt->max_cells < 0 || view->n < opt->max_cells))
+            view->cells[view->n++] = list->cells[i];
+    }
+    if (c != EIN_OK)
+        ein_selection_free(out);
+    return c;
+}
+
+void ein_selection_free(ein_selection *s)
+{
+    free(s->view.cells);
+    ein_cell_list_free(&s->list);
+    memset(s, 0, sizeof *s);
+}
+
+/* --- running -------------------------------------------------------------- */
+
+ein_code ein_session_summary(const char *dir, const char *by, int top, const char *compare,
+                             const ein_cell_list *only, FILE *out, ein_err *err)
+{
+    ein_code c = ein_results_write_summary_csv(dir, err);
+    if (c != EIN_OK)
+        return c;
+    ein_record_list l;
+    if ((c = ein_results_read(dir, &l, err)) != EIN_OK)
+        return c;
+    if (only) {
+        int k = 0;
+        for (int i = 0; i < l.n; i++) {
+            bool keep = false;
+            for (int j = 0; j < only->n && !keep; j++)
+                keep = strcmp(only->cells[j].id, l.rec[i].id) == 0;
+            if (keep)
+                l.rec[k++] = l.rec[i];
+        }
+        l.n = k;
+    }
+    char defby[512];
+    if (!by) {
+        ein_summary_default_by(&l, defby, sizeof defby);
+        by = defby;
+    }
+    ein_summary s;
+    c = ein_summary_compute(&l, by, top, &s, err);
+    if (c == EIN_OK) {
+        char path[EIN_PATH_MAX];
+        ein_summary_print(&s, out);
+        c = ein_summary_write_csv(&s, dir, path, err);
+        if (c == EIN_OK)
+            fprintf(out, "(%d cell%s; %s/summary.csv, %s)\n", l.n, l.n == 1 ? "" : "s", dir, path);
+        ein_summary_free(&s);
+    }
+    if (c == EIN_OK && compare)
+        c = ein_summary_compare(&l, by, compare, out, err);
+    ein_record_list_free(&l);
+    return c;
+}
+
+static void results_dir(const ein_cell_list *view, const char *given, char dir[EIN_PATH_MAX])
+{
+    if (given)
+        snprintf(dir, EIN_PATH_MAX, "%s", given);
+    else if (view->n > 0 && view->cells[0].config.results_dir[0])
+        snprintf(dir, EIN_PATH_MAX, "%s", view->cells[0].config.results_dir);
+    else
+        snprintf(dir, EIN_PATH_MAX, "results/%.*s", EIN_NAME_MAX, view->experiment);
+}
+
+/* The runner's events: the progress display, then the caller's on_done. */
+typedef struct run_events {
+    ein_progress *prog;
+    const ein_session_run_options *opt;
+} run_events;
+
+static void events_start(void *ctx, const ein_cell *cell)
+{
+    ein_progress_on_start(((run_events *)ctx)->prog, cell);
+}
+
+static void events_epoch(void *ctx, const ein_cell *cell, const ein_epoch_metrics *m)
+{
+    ein_progress_on_epoch(((run_events *)ctx)->prog, cell, m);
+}
+
+static void events_done(void *ctx, const ein_cell *cell, const ein_cell_result *r)
+{
+    run_events *ev = ctx;
+    ein_progress_on_done(ev->prog, cell, r);
+    if (ev->opt->on_done)
+        ev->opt->on_done(ev->opt->ctx, cell, r);
+}
+
+static void events_tick(void *ctx)
+{
+    ein_progress_on_tick(((run_events *)ctx)->prog);
+}
+
+/* Run the pending cells (todo) through the runner with progress. */
+static ein_code run_pending(const ein_cell_list *view, const int *todo, int n_todo,
+                            ein_results *store, ein_data_cache *dc,
+                            const ein_session_run_options *opt, ein_session_report *rep,
+                            ein_err *err)
+{
+    /* Data sets: loaded once, here, so a missing file stops the run before
+     * any cell starts, and the workers share the pages. */
+    ein_code rc = ein_data_cache_load(dc, view, todo, n_todo, err);
+    if (rc != EIN_OK)
+        return rc;
+    int jobs = opt->jobs > 0 ? opt->jobs : ein_online_cores();
+    int epochs = view->cells[todo[0]].config.train.epochs;
+    ein_progress *prog = ein_progress_new(n_todo, epochs, opt->out, opt->log, opt->quiet);
+    if (!prog)
+        return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
+    run_events ev = { prog, opt };
+    ein_run_options ro = {
+        .jobs = jobs, .blas_threads = 0, .set_threads = ein_blas_set_threads,
+        .fail_fast = opt->fail_fast, .save_weights_dir = opt->save_weights,
+        .run_cell = ein_data_cache_train, .ctx = dc,
+        .events = { &ev, events_start, events_epoch, events_done, events_tick },
+    };
+    ein_runner_reset_signals();
+    ein_runner_install_signals();
+    ein_run_totals *tot = &rep->totals;
+    rc = ein_runner_run(view, todo, n_todo, store, &ro, tot, err);
+    ein_progress_finish(prog);
+    ein_progress_free(prog);
+    fprintf(opt->log, "einrun: %d ok, %d diverged, %d failed, %d interrupted, %d not started\n",
+            tot->ok, tot->diverged, tot->failed, tot->interrupted, tot->not_started);
+    return rc;
+}
+
+ein_code ein_session_run(const ein_cell_list *view, ein_data_cache *dc,
+                         const ein_session_run_options *opt, ein_session_report *rep,
+                         ein_err *err)
+{
+    memset(rep, 0, sizeof *rep);
+    rep->n_selected = view->n;
+    int top = opt->top > 0 ? opt->top : 10;
+    results_dir(view, opt->results, rep->dir);
+    char moved[EIN_PATH_MAX];
+    ein_results *store = ein_results_open(rep->dir, opt->fresh, moved, err);
+    if (!store)
+        return err ? err->code : EIN_ERR_IO;
+    ein_code rc = opt->source ? ein_results_store_source(store, opt->source, err) : EIN_OK;
+    if (rc != EIN_OK)
+        goto out;
+    if (moved[0])
+        fprintf(opt->log, "einrun: previous results moved to %s\n", moved);
+    ein_record_list done;
+    if ((rc = ein_results_read(rep->dir, &done, err)) != EIN_OK)
+        goto out;
+    int *todo = calloc((size_t)(view->n > 0 ? view->n : 1), sizeof *todo);
+    if (!todo) {
+        ein_record_list_free(&done);
+        rc = ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    int n_todo = rep->n_todo = ein_runner_pending(view, &done, todo);
+    ein_record_list_free(&done);
+    if (n_todo < view->n)
+        fprintf(opt->log, "einrun: %s: %d of %d cells already finished, %d to run\n", rep->dir,
+                view->n - n_todo, view->n, n_todo);
+    if (n_todo > 0)
+        rc = run_pending(view, todo, n_todo, store, dc, opt, rep, err);
+    free(todo);
+    /* The summary is regenerated whatever happened: it is derived from the
+     * records, which are all on disk already. */
+    if (rc != EIN_ERR_IO && !opt->no_summary) {
+        ein_err serr = {0};
+        ein_code sc = ein_session_summary(rep->dir, opt->by, top, NULL, view, opt->out, &serr);
+        if (sc != EIN_OK && rc == EIN_OK)
+            rc = ein_err_set(err, sc, "%s", serr.msg);
+        else if (sc != EIN_OK)
+            fprintf(opt->log, "einrun: %s\n", serr.msg);
+    }
+out:
+    ein_results_close(store);
+    return rc;
+}
+
+ein_code ein_session_write_graph(const ein_cell *cell, FILE *out, ein_err *err)
+{
+    ein_data_config probe = cell->config.data;
+    probe.limit_test = 1;
+    ein_dataset *test = NULL;
+    ein_code rc = ein_dataset_load(&probe, EIN_SPLIT_TEST, &test, err);
+    if (rc != EIN_OK)
+        return rc;
+    ein_model *m = NULL;
+    rc = ein_model_build(&cell->config, test->dim, test->classes, cell->config.train.batch, false, &m, err);
+    ein_dataset_free(test);
+    if (rc != EIN_OK)
+        return rc;
+    ein_graph_write_dot(m->graph, out);
+    ein_model_free(m);
+    return EIN_OK;
+}
