@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ein/grid.h"
+#include "ein/names.h"
 #include "ein/parse.h"
 
 /* ---- names ------------------------------------------------------------- */
@@ -57,23 +58,12 @@ const char *const *ein_train_settings(size_t *n)
     return train_settings;
 }
 
-static const char *const group_names[] = {
-    "wex", "bias", "wix", "bix", "wei", "bei", "all", "excitatory", "inhibitory",
-};
-static const char *const fwd_names[] = {
-    "none", "layernorm", "layernorm_fwd", "center", "scale", "inorm", "inorm_sub",
-};
-static const char *const bwd_names[] = {
-    "none", "full", "gradnorm", "center", "scale", "decorrelate", "fa_center",
-};
-static const char *const dist_names[] = { "loguniform", "uniform", "randint" };
-
-static void join_names(char *buf, size_t n, const char *const *names, size_t count)
+/* Did-you-mean among the spellings of a name table. */
+static void suggest_names(checker *c, const char *name, const ein_names *t)
 {
-    size_t len = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < count && len < n; i++)
-        len += (size_t)snprintf(buf + len, n - len, "%s%s", i ? ", " : "", names[i]);
+    const char *names[64];
+    int n = ein_name_spellings(t, names, 64);
+    ein_diag_suggest(c->diag, name, names, (size_t)n);
 }
 
 static sname *frame_add(checker *c, frame *f, const char *name, ein_loc loc, int kind)
@@ -121,8 +111,7 @@ static void suggest_visible(checker *c, frame *f, const char *name)
 {
     const char **names = NULL;
     size_t n = 0, cap = 0;
-    size_t nb;
-    const char *const *b = ein_builtin_names(&nb);
+    const size_t nb = 256;   /* room for every builtin name */
     for (frame *fr = f; fr; fr = fr->up) {
         for (int i = 0; i < fr->n; i++) {
             if (n == cap) {
@@ -142,8 +131,8 @@ static void suggest_visible(checker *c, frame *f, const char *name)
         free(names);
         return;
     }
-    memcpy(all + n, b, nb * sizeof *b);
-    ein_diag_suggest(c->diag, name, all, n + nb);
+    n += ein_builtin_names(all + n, nb);
+    ein_diag_suggest(c->diag, name, all, n);
     free(all);
 }
 
@@ -163,12 +152,10 @@ static void resolve(checker *c, frame *f, const char *name, ein_loc loc, int ctx
         return;
     char valid[256];
     if (ctx == CTX_FWD || ctx == CTX_BWD) {
-        const char *const *names = ctx == CTX_FWD ? fwd_names : bwd_names;
-        size_t n = ctx == CTX_FWD ? 7 : 7;
-        join_names(valid, sizeof valid, names, n);
-        if (ein_diag_error(c->diag, loc, "unknown %s norm '%s' (valid: %s)",
-                           ctx == CTX_FWD ? "forward" : "backward", name, valid))
-            ein_diag_suggest(c->diag, name, names, n);
+        const ein_names *t = ctx == CTX_FWD ? &ein_fwd_norm_names : &ein_bwd_norm_names;
+        if (ein_diag_error(c->diag, loc, "unknown %s '%s' (valid: %s)", t->what, name,
+                           ein_name_list(t, valid, sizeof valid)))
+            suggest_names(c, name, t);
         return;
     }
     if (ein_diag_error(c->diag, loc, "unknown name '%s'", name))
@@ -295,16 +282,16 @@ static void walk_axes(checker *c, frame *ex, const ein_axis *axes, int n)
                     }
                 const ein_expr *dist = dr->dist;
                 char valid[64];
-                join_names(valid, sizeof valid, dist_names, 3);
+                ein_name_list(&ein_dist_names, valid, sizeof valid);
                 if (dist->kind != EIN_EXPR_CALL || dist->call.fn->kind != EIN_EXPR_NAME) {
                     ein_diag_error(c->diag, dist->loc, "a draw must be a distribution (%s)", valid);
                     continue;
                 }
                 const char *fn = dist->call.fn->name;
-                if (strcmp(fn, "loguniform") && strcmp(fn, "uniform") && strcmp(fn, "randint")) {
+                if (ein_name_parse(&ein_dist_names, fn) < 0) {
                     if (ein_diag_error(c->diag, dist->call.fn->loc,
                                        "unknown distribution '%s' (valid: %s)", fn, valid))
-                        ein_diag_suggest(c->diag, fn, dist_names, 3);
+                        suggest_names(c, fn, &ein_dist_names);
                     continue;
                 }
                 for (int k = 0; k < dist->call.n_args; k++)
@@ -412,11 +399,11 @@ static void check_experiment(checker *c, const ein_stmt *x)
                 const ein_ident *g = &s->loss.updates[k];
                 if (!ein_group_mask(g->name)) {
                     char valid[128];
-                    join_names(valid, sizeof valid, group_names, 9);
                     if (ein_diag_error(c->diag, g->loc,
                                        "loss '%s' updates parameter group '%s', which does not exist (valid: %s)",
-                                       s->loss.name.name, g->name, valid))
-                        ein_diag_suggest(c->diag, g->name, group_names, 9);
+                                       s->loss.name.name, g->name,
+                                       ein_name_list(&ein_group_names, valid, sizeof valid)))
+                        suggest_names(c, g->name, &ein_group_names);
                 }
                 for (int j = 0; j < k; j++)
                     if (!strcmp(s->loss.updates[j].name, g->name)) {
@@ -474,13 +461,10 @@ static void check_experiment(checker *c, const ein_stmt *x)
             for (int k = 0; k < s->report.n_metrics; k++) {
                 const ein_ident *mt = &s->report.metrics[k];
                 if (ein_metric_parse(mt->name) < 0) {
-                    const char *names[EIN_METRIC_COUNT];
-                    for (int j = 0; j < EIN_METRIC_COUNT; j++)
-                        names[j] = ein_metric_name((ein_metric)j);
                     char valid[256];
-                    join_names(valid, sizeof valid, names, EIN_METRIC_COUNT);
-                    if (ein_diag_error(c->diag, mt->loc, "unknown metric '%s' (valid: %s)", mt->name, valid))
-                        ein_diag_suggest(c->diag, mt->name, names, EIN_METRIC_COUNT);
+                    if (ein_diag_error(c->diag, mt->loc, "unknown metric '%s' (valid: %s)", mt->name,
+                                       ein_name_list(&ein_metric_names, valid, sizeof valid)))
+                        suggest_names(c, mt->name, &ein_metric_names);
                 }
                 for (int j = 0; j < n_metrics; j++)
                     if (!strcmp(metrics[j]->name, mt->name)) {

@@ -1,39 +1,11 @@
 /* config.c — defaults and names for a cell configuration (include/ein/config.h). */
 #include "ein/config.h"
+#include "ein/names.h"
+#include "ein/schema.h"
 
 #include <math.h>
 #include <string.h>
 #include <stdlib.h>
-
-static const char *const fwd_names[EIN_FWD_COUNT] = {
-    "none", "layernorm", "layernorm_fwd", "center", "scale", "inorm", "inorm_sub",
-};
-static const char *const bwd_names[EIN_BWD_COUNT] = {
-    "none", "full", "center", "scale", "decorrelate", "fa_center",
-};
-static const char *const group_names[EIN_GROUP_COUNT] = {
-    "wex", "bias", "wix", "bix", "wei", "bei",
-};
-static const char *const metric_names[EIN_METRIC_COUNT] = {
-    "test_acc", "train_acc", "task_loss", "inorm_loss", "moments", "cos_ln_out", "cos_ln_grad",
-};
-
-static int lookup(const char *const *names, int n, const char *s)
-{
-    for (int i = 0; i < n; i++)
-        if (strcmp(names[i], s) == 0)
-            return i;
-    return -1;
-}
-
-const char *ein_fwd_norm_name(ein_fwd_norm v) { return (unsigned)v < EIN_FWD_COUNT ? fwd_names[v] : "?"; }
-const char *ein_bwd_norm_name(ein_bwd_norm v) { return (unsigned)v < EIN_BWD_COUNT ? bwd_names[v] : "?"; }
-const char *ein_group_name(ein_group g) { return (unsigned)g < EIN_GROUP_COUNT ? group_names[g] : "?"; }
-const char *ein_metric_name(ein_metric m) { return (unsigned)m < EIN_METRIC_COUNT ? metric_names[m] : "?"; }
-int ein_fwd_norm_parse(const char *s) { return lookup(fwd_names, EIN_FWD_COUNT, s); }
-int ein_bwd_norm_parse(const char *s) { return lookup(bwd_names, EIN_BWD_COUNT, s); }
-int ein_group_parse(const char *s) { return lookup(group_names, EIN_GROUP_COUNT, s); }
-int ein_metric_parse(const char *s) { return lookup(metric_names, EIN_METRIC_COUNT, s); }
 
 static void layer_defaults(ein_layer_config *l, int ne, ein_act act)
 {
@@ -58,6 +30,7 @@ void ein_config_defaults(ein_cell_config *cfg)
     d->fixed_test_delta = NAN;
 
     /* M7: two hidden layers of the same width, ReLU; E/I output 10 units, ni = 1. */
+    cfg->input = 784;
     cfg->n_hidden = 2;
     for (int i = 0; i < cfg->n_hidden; i++)
         layer_defaults(&cfg->hidden[i], 500, EIN_ACT_RELU);
@@ -132,108 +105,65 @@ void ein_config_resolve(ein_cell_config *cfg)
 
 /* ---- canonical text (ein_config_write) --------------------------------- */
 
-static void put_num(FILE *out, const char *key, double d)
+/* One `key = value` line of setting d, unless it stays out of this text. */
+static void put_setting(FILE *out, const ein_setting_def *d, const char *prefix,
+                        const ein_cell_config *cfg, int target, unsigned flags)
 {
-    char buf[40];
-    if (isnan(d)) {
-        snprintf(buf, sizeof buf, "nan");
-    } else {
-        for (int prec = 15; prec <= 17; prec++) {
-            snprintf(buf, sizeof buf, "%.*g", prec, d);
-            if (strtod(buf, NULL) == d)
-                break;
-        }
-    }
-    fprintf(out, "%s = %s\n", key, buf);
-}
-
-static void put_groups(FILE *out, const char *key, unsigned mask)
-{
-    fprintf(out, "%s =", key);
-    if (mask == EIN_GROUPS_DEFAULT) {
-        fputs(" default\n", out);
+    if ((d->flags & EIN_SF_ALIAS) || ((d->flags & EIN_SF_NO_ID) && !(flags & EIN_CONFIG_PROVENANCE)))
         return;
-    }
-    for (int g = 0; g < EIN_GROUP_COUNT; g++)
-        if (mask & (1u << g))
-            fprintf(out, " %s", group_names[g]);
-    fputc('\n', out);
+    char val[EIN_PATH_MAX + 64];
+    ein_setting_format(d, cfg, target, val, sizeof val);
+    if ((d->flags & EIN_SF_NEW) && !strcmp(val, d->def))
+        return;   /* added after ids existed: at its default it leaves the id alone */
+    /* sets are " a b" (empty: nothing after '='); scalars " = value" */
+    fprintf(out, "%s%s =%s%s\n", prefix, d->key ? d->key : d->path, d->type == EIN_TYPE_SET ? "" : " ", val);
 }
 
-static void put_layer(FILE *out, const char *prefix, const ein_layer_config *l, unsigned flags)
+static void put_section(FILE *out, const char *section, const ein_cell_config *cfg, unsigned flags)
 {
-    fprintf(out, "%s.kind = %s\n", prefix, l->kind == EIN_LAYER_EI ? "ei" : "e_only");
-    fprintf(out, "%s.ne = %d\n%s.ni = %d\n", prefix, l->ne, prefix, l->ni);
-    fprintf(out, "%s.act = %s\n", prefix, l->act == EIN_ACT_RELU ? "relu" : "none");
-    fprintf(out, "%s.init = %s\n", prefix, l->init == EIN_INIT_LOGNORMAL ? "lognormal" : "exponential");
-    fprintf(out, "%s.fwd = %s\n%s.bwd = %s\n", prefix, ein_fwd_norm_name(l->fwd), prefix,
-            ein_bwd_norm_name(l->bwd));
-    char key[80];
-    snprintf(key, sizeof key, "%s.learn", prefix);
-    put_groups(out, key, l->inhib_learn);
-    if (flags & EIN_CONFIG_PROVENANCE)
-        fprintf(out, "%s.where = %s\n", prefix, l->where);
+    size_t n;
+    const ein_setting_def *schema = ein_schema(&n);
+    for (size_t i = 0; i < n; i++)
+        if (schema[i].scope == EIN_SCOPE_CELL && !strncmp(schema[i].path, section, strlen(section)))
+            put_setting(out, &schema[i], "", cfg, 0, flags);
+}
+
+static void put_scope(FILE *out, ein_setting_scope scope, const char *prefix, const ein_cell_config *cfg,
+                      int target, unsigned flags)
+{
+    size_t n;
+    const ein_setting_def *schema = ein_schema(&n);
+    for (size_t i = 0; i < n; i++)
+        if (schema[i].scope == scope)
+            put_setting(out, &schema[i], prefix, cfg, target, flags);
 }
 
 void ein_config_write(FILE *out, const ein_cell_config *cfg, unsigned flags)
 {
-    const ein_data_config *d = &cfg->data;
-    fprintf(out, "data.dir = %s\n", d->dir);
-    fprintf(out, "data.train_images = %s\ndata.train_labels = %s\n", d->train_images, d->train_labels);
-    fprintf(out, "data.test_images = %s\ndata.test_labels = %s\n", d->test_images, d->test_labels);
-    put_num(out, "data.eps", d->eps);
-    fprintf(out, "data.shift_train = %s\ndata.shift_test = %s\n", d->shift_train ? "true" : "false",
-            d->shift_test ? "true" : "false");
-    put_num(out, "data.fixed_test_delta", d->fixed_test_delta);
-    fprintf(out, "data.limit_train = %ld\ndata.limit_test = %ld\n", d->limit_train, d->limit_test);
+    put_section(out, "data.", cfg, flags);
     fprintf(out, "network.hidden = %d\n", cfg->n_hidden);
+    put_section(out, "network.", cfg, flags);
     for (int i = 0; i < cfg->n_hidden && i < EIN_MAX_HIDDEN; i++) {
         char prefix[32];
-        snprintf(prefix, sizeof prefix, "hidden.%d", i);
-        put_layer(out, prefix, &cfg->hidden[i], flags);
+        snprintf(prefix, sizeof prefix, "hidden.%d.", i);
+        put_scope(out, EIN_SCOPE_LAYER, prefix, cfg, i, flags);
+        if (flags & EIN_CONFIG_PROVENANCE)
+            fprintf(out, "%swhere = %s\n", prefix, cfg->hidden[i].where);
     }
-    put_layer(out, "output", &cfg->output, flags);
+    put_scope(out, EIN_SCOPE_LAYER, "output.", cfg, EIN_TARGET_OUTPUT, flags);
+    if (flags & EIN_CONFIG_PROVENANCE)
+        fprintf(out, "output.where = %s\n", cfg->output.where);
     fprintf(out, "losses = %d\n", cfg->n_losses);
     for (int i = 0; i < cfg->n_losses && i < EIN_MAX_LOSSES; i++) {
         const ein_loss_config *l = &cfg->losses[i];
-        char key[64];
-        fprintf(out, "losses.%d.kind = %s\n", i, l->kind == EIN_LOSS_TASK ? "task" : "inorm");
-        fprintf(out, "losses.%d.name = %s\n", i, l->name);
-        snprintf(key, sizeof key, "losses.%d.weight", i);
-        put_num(out, key, l->weight);
-        snprintf(key, sizeof key, "losses.%d.smoothing", i);
-        put_num(out, key, l->label_smoothing);
-        snprintf(key, sizeof key, "losses.%d.updates", i);
-        put_groups(out, key, l->groups);
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "losses.%d.", i);
+        fprintf(out, "%skind = %s\n%sname = %s\n", prefix, ein_name_of(&ein_loss_kind_names, (int)l->kind),
+                prefix, l->name);
+        put_scope(out, EIN_SCOPE_LOSS, prefix, cfg, i, flags);
         if (flags & EIN_CONFIG_PROVENANCE)
-            fprintf(out, "losses.%d.where = %s\n", i, l->where);
+            fprintf(out, "%swhere = %s\n", prefix, l->where);
     }
-    const ein_train_config *t = &cfg->train;
-    fprintf(out, "train.optimizer = %s\n", t->optimizer == EIN_OPT_SGD ? "sgd" : "adam");
-    for (int g = 0; g < EIN_GROUP_COUNT; g++) {
-        char key[32];
-        snprintf(key, sizeof key, "train.lr.%s", group_names[g]);
-        put_num(out, key, t->lr[g]);
-    }
-    unsigned frozen = 0;
-    for (int g = 0; g < EIN_GROUP_COUNT; g++)
-        frozen |= t->frozen[g] ? 1u << g : 0u;
-    put_groups(out, "train.frozen", frozen);
-    put_num(out, "train.momentum", t->momentum);
-    put_num(out, "train.momentum_inhib", t->momentum_inhib);
-    put_num(out, "train.weight_decay", t->weight_decay);
-    put_num(out, "train.adam.beta1", t->adam_beta1);
-    put_num(out, "train.adam.beta2", t->adam_beta2);
-    put_num(out, "train.adam.eps", t->adam_eps);
-    fprintf(out, "train.clamp = %s\n", t->clamp ? "true" : "false");
-    fprintf(out, "train.epochs = %d\ntrain.batch = %d\n", t->epochs, t->batch);
-    fprintf(out, "train.shuffle = %s\n", t->shuffle ? "true" : "false");
-    fprintf(out, "train.seed = %llu\n", (unsigned long long)t->seed);
-    fputs("metrics =", out);
-    for (int m = 0; m < EIN_METRIC_COUNT; m++)
-        if (cfg->metrics & (1u << m))
-            fprintf(out, " %s", metric_names[m]);
-    fputc('\n', out);
-    if (flags & EIN_CONFIG_PROVENANCE)
-        fprintf(out, "results_dir = %s\n", cfg->results_dir);
+    put_section(out, "train.", cfg, flags);
+    put_section(out, "report.", cfg, flags);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ein/config.h"
+#include "ein/names.h"
 
 #define MAX_CALL_DEPTH 64
 #define MAX_RANGE 100000
@@ -149,26 +150,6 @@ static const builtin_spec builtins[B_COUNT] = {
     [B_LOGSPACE] = { "logspace", 3, { "a", "b", "n" } },
 };
 
-/* Builtin constants.  Norm kinds (M3, M4, M6), activations, inits (M2),
- * optimizers (M8), parameter groups and sets (M8), and the markers auto,
- * inherit and none. */
-static const char *const symbols[] = {
-    "none", "layernorm", "layernorm_fwd", "center", "scale", "inorm", "inorm_sub",
-    "full", "gradnorm", "decorrelate", "fa_center", "inherit", "auto",
-    "relu", "lognormal", "exponential", "sgd", "adam",
-    "wex", "bias", "wix", "bix", "wei", "bei", "all", "excitatory", "inhibitory",
-};
-#define N_SYMBOLS (sizeof symbols / sizeof symbols[0])
-
-static const char *const all_names[B_COUNT + N_SYMBOLS] = {
-    "idx", "ei", "e_only", "cross_entropy", "inorm_loss", "floor", "ceil", "round", "min",
-    "max", "abs", "sqrt", "log", "exp", "linspace", "logspace",
-    "none", "layernorm", "layernorm_fwd", "center", "scale", "inorm", "inorm_sub",
-    "full", "gradnorm", "decorrelate", "fa_center", "inherit", "auto",
-    "relu", "lognormal", "exponential", "sgd", "adam",
-    "wex", "bias", "wix", "bix", "wei", "bei", "all", "excitatory", "inhibitory",
-};
-
 static int builtin_index(const char *name)
 {
     for (int i = 0; i < B_COUNT; i++)
@@ -179,31 +160,27 @@ static int builtin_index(const char *name)
 
 bool ein_is_builtin_function(const char *name) { return builtin_index(name) >= 0; }
 
-bool ein_is_builtin_symbol(const char *name)
-{
-    for (size_t i = 0; i < N_SYMBOLS; i++)
-        if (strcmp(symbols[i], name) == 0)
-            return true;
-    return false;
-}
+/* Builtin constants: the spellings of the symbol tables (names.h): norm
+ * kinds (M3, M4, M6), activations, inits (M2), optimizers and parameter
+ * groups (M8), and the markers auto, inherit and none. */
+bool ein_is_builtin_symbol(const char *name) { return ein_symbol_table(name) != NULL; }
 
-const char *const *ein_builtin_names(size_t *n)
+size_t ein_builtin_names(const char **out, size_t max)
 {
-    *n = sizeof all_names / sizeof all_names[0];
-    return all_names;
+    size_t n = 0;
+    for (int i = 0; i < B_COUNT && n < max; i++)
+        out[n++] = builtins[i].name;
+    int nt;
+    const ein_names *const *t = ein_symbol_tables(&nt);
+    for (int k = 0; k < nt; k++)
+        n += (size_t)ein_name_spellings(t[k], out + n, (int)(max - n));
+    return n;
 }
 
 unsigned ein_group_mask(const char *name)
 {
-    if (strcmp(name, "all") == 0)
-        return EIN_GROUPS_ALL;
-    if (strcmp(name, "excitatory") == 0)
-        return (1u << EIN_GROUP_WEX) | (1u << EIN_GROUP_BIAS);
-    if (strcmp(name, "inhibitory") == 0)
-        return (1u << EIN_GROUP_WIX) | (1u << EIN_GROUP_BIX) | (1u << EIN_GROUP_WEI) |
-               (1u << EIN_GROUP_BEI);
-    int g = ein_group_parse(name);
-    return g < 0 ? 0 : 1u << g;
+    int m = ein_name_parse(&ein_group_names, name);
+    return m < 0 ? 0 : (unsigned)m;
 }
 
 /* ---- value rules ------------------------------------------------------- */
@@ -297,9 +274,20 @@ int ein_want_choice(ein_eval *ev, const ein_value *v, const char *what,
     return -1;
 }
 
-static const char *const group_names[] = {
-    "wex", "bias", "wix", "bix", "wei", "bei", "all", "excitatory", "inhibitory",
-};
+int ein_want_name(ein_eval *ev, const ein_value *v, const ein_names *t, const char *extra)
+{
+    const char *names[64];
+    int n = 0;
+    if (extra)
+        names[n++] = extra;
+    n += ein_name_spellings(t, names + n, 64 - n);
+    int k = ein_want_choice(ev, v, t->what, names, n);
+    if (k < 0)
+        return -1;
+    if (extra && k == 0)
+        return EIN_NAME_EXTRA;
+    return ein_name_parse(t, names[k]);
+}
 
 bool ein_want_groups(ein_eval *ev, const ein_value *v, const char *what, unsigned *mask)
 {
@@ -313,10 +301,10 @@ bool ein_want_groups(ein_eval *ev, const ein_value *v, const char *what, unsigne
         }
         return true;
     }
-    int k = ein_want_choice(ev, v, what, group_names, 9);
-    if (k < 0)
+    int m = ein_want_name(ev, v, &ein_group_names, NULL);
+    if (m < 0)
         return false;
-    *mask = ein_group_mask(group_names[k]);
+    *mask = (unsigned)m;
     return true;
 }
 
@@ -410,10 +398,7 @@ static void collect_names(const ein_scope *s, const char **names, size_t *n, siz
     for (; s; s = s->parent)
         for (int i = 0; i < s->n && *n < cap; i++)
             names[(*n)++] = s->slots[i].name;
-    size_t nb;
-    const char *const *b = ein_builtin_names(&nb);
-    for (size_t i = 0; i < nb && *n < cap; i++)
-        names[(*n)++] = b[i];
+    *n += ein_builtin_names(names + *n, cap - *n);
 }
 
 static const ein_value *builtin_value(ein_eval *ev, const char *name, ein_loc loc)
@@ -650,17 +635,6 @@ static ein_value *record_of(ein_eval *ev, const char *tag, const char *const *na
     return r;
 }
 
-static const char *const act_names[] = { "relu", "none" };
-static const char *const init_names[] = { "lognormal", "exponential" };
-
-/* fwd norms plus `inherit` (use the network's). */
-static const char *const fwd_choices[] = {
-    "inherit", "none", "layernorm", "layernorm_fwd", "center", "scale", "inorm", "inorm_sub",
-};
-static const char *const bwd_choices[] = {
-    "inherit", "none", "full", "gradnorm", "center", "scale", "decorrelate", "fa_center",
-};
-
 /* ei(...) / e_only(...) → a "layer" record with every field filled (M1, M2, M3). */
 static const ein_value *make_layer(ein_eval *ev, int b, const bound_args *a, ein_loc loc)
 {
@@ -682,14 +656,14 @@ static const ein_value *make_layer(ein_eval *ev, int b, const bound_args *a, ein
     /* auto: relu in a hidden layer, none in the output layer (M7) */
     f[3] = a->v[act_i] ? a->v[act_i] : ein_value_sym(ev->arena, "auto", loc);
     if (a->v[act_i])
-        ok &= ein_want_choice(ev, f[3], "activation", act_names, 2) >= 0;
+        ok &= ein_want_name(ev, f[3], &ein_act_names, NULL) >= 0;
     f[4] = a->v[init_i] ? a->v[init_i] : ein_value_sym(ev->arena, "lognormal", loc);
-    ok &= ein_want_choice(ev, f[4], "init", init_names, 2) >= 0;
+    ok &= ein_want_name(ev, f[4], &ein_init_names, NULL) >= 0;
     if (b == B_EI) {
         f[5] = a->v[4] ? a->v[4] : ein_value_sym(ev->arena, "inherit", loc);
-        ok &= ein_want_choice(ev, f[5], "forward norm", fwd_choices, 8) >= 0;
+        ok &= ein_want_name(ev, f[5], &ein_fwd_norm_names, "inherit") != -1;
         f[6] = a->v[5] ? a->v[5] : ein_value_sym(ev->arena, "inherit", loc);
-        ok &= ein_want_choice(ev, f[6], "backward norm", bwd_choices, 8) >= 0;
+        ok &= ein_want_name(ev, f[6], &ein_bwd_norm_names, "inherit") != -1;
         f[7] = a->v[6] ? a->v[6] : ein_value_sym(ev->arena, "auto", loc);
         unsigned m;
         if (!(f[7]->kind == EIN_V_SYM && strcmp(f[7]->s, "auto") == 0))

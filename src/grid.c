@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ein/lower.h"
+#include "ein/names.h"
 
 /* ---- ids and random numbers -------------------------------------------- */
 
@@ -165,7 +166,8 @@ static bool draw_args(expander *E, const ein_expr *dist, double *lo, double *hi)
     const ein_value *b = a ? ein_eval_expr(&E->ev, E->domain, dist->call.args[1].value) : NULL;
     if (!b || !ein_want_num(&E->ev, a, "low", lo) || !ein_want_num(&E->ev, b, "high", hi))
         return false;
-    if (!strcmp(fn, "randint") && (*lo != floor(*lo) || *hi != floor(*hi))) {
+    int kind = ein_name_parse(&ein_dist_names, fn);
+    if (kind == EIN_DIST_RANDINT && (*lo != floor(*lo) || *hi != floor(*hi))) {
         ein_eval_error(&E->ev, dist->loc, "randint needs integer bounds");
         return false;
     }
@@ -173,7 +175,7 @@ static bool draw_args(expander *E, const ein_expr *dist, double *lo, double *hi)
         ein_eval_error(&E->ev, dist->loc, "%s: high (%g) is below low (%g)", fn, *hi, *lo);
         return false;
     }
-    if (!strcmp(fn, "loguniform") && *lo <= 0) {
+    if (kind == EIN_DIST_LOGUNIFORM && *lo <= 0) {
         ein_eval_error(&E->ev, dist->loc, "loguniform needs positive bounds, got %g", *lo);
         return false;
     }
@@ -207,13 +209,13 @@ static int sample_values(expander *E, const ein_axis *a, const ein_value ***out)
             return -1;
         for (int d = 0; d < a->n_draws; d++) {
             const ein_draw *dr = &a->draws[d];
-            const char *fn = dr->dist->call.fn->name;
+            int kind = ein_name_parse(&ein_dist_names, dr->dist->call.fn->name);
             double u = unit(&state);
             const ein_value *v;
-            if (!strcmp(fn, "randint")) {
+            if (kind == EIN_DIST_RANDINT) {
                 double span = hi[d] - lo[d] + 1;
                 v = ein_value_int(E->arena, (long long)lo[d] + (long long)floor(u * span), dr->loc);
-            } else if (!strcmp(fn, "loguniform")) {
+            } else if (kind == EIN_DIST_LOGUNIFORM) {
                 v = ein_value_num(E->arena, exp(log(lo[d]) + u * (log(hi[d]) - log(lo[d]))), dr->loc);
             } else {
                 v = ein_value_num(E->arena, lo[d] + u * (hi[d] - lo[d]), dr->loc);

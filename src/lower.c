@@ -86,21 +86,12 @@ static void lower_data(lowering *L, const ein_stmt *s)
 
 static int norm_kind(lowering *L, const ein_value *v, bool backward)
 {
-    static const char *const fwd[] = {
-        "none", "layernorm", "layernorm_fwd", "center", "scale", "inorm", "inorm_sub",
-    };
-    static const char *const bwd[] = {
-        "none", "full", "center", "scale", "decorrelate", "fa_center", "gradnorm",
-    };
-    int k = backward ? ein_want_choice(L->ev, v, "backward norm", bwd, 7)
-                     : ein_want_choice(L->ev, v, "forward norm", fwd, 7);
+    int k = ein_want_name(L->ev, v, backward ? &ein_bwd_norm_names : &ein_fwd_norm_names, NULL);
     if (k < 0) {
         L->ok = false;
         return 0;
     }
-    if (backward)
-        return k == 6 ? EIN_BWD_FULL : ein_bwd_norm_parse(bwd[k]);   /* gradnorm = full (M6) */
-    return ein_fwd_norm_parse(fwd[k]);
+    return k;   /* aliases (gradnorm = full, M6) parse to their value */
 }
 
 static void lower_layer(lowering *L, const ein_value *v, ein_layer_config *l, ein_loc where,
@@ -338,12 +329,11 @@ static void lower_setting(lowering *L, const ein_setting *st, int pass)
     double d;
     long long i;
     bool b, ok = true;
-    static const char *const opts[] = { "sgd", "adam" };
     if (!strcmp(p, "optimizer")) {
-        int k = ein_want_choice(L->ev, v, "optimizer", opts, 2);
+        int k = ein_want_name(L->ev, v, &ein_optimizer_names, NULL);
         ok = k >= 0;
         if (ok)
-            t->optimizer = k == 0 ? EIN_OPT_SGD : EIN_OPT_ADAM;
+            t->optimizer = (ein_optimizer)k;
     } else if (!strncmp(p, "lr", 2)) {
         if ((ok = want_positive(L, v, p, &d))) {
             if (!strcmp(p, "lr"))

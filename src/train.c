@@ -15,17 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *ein_cell_status_name(ein_cell_status s)
-{
-    switch (s) {
-    case EIN_CELL_OK: return "ok";
-    case EIN_CELL_DIVERGED: return "diverged";
-    case EIN_CELL_INTERRUPTED: return "interrupted";
-    case EIN_CELL_FAILED: return "failed";
-    }
-    return "failed";
-}
-
 typedef struct trainer {
     const ein_cell_config *cfg;
     const ein_dataset *train, *test;

@@ -2,6 +2,7 @@
  * (include/ein/value.h).  The canonical text feeds cell bindings (cell.h) and
  * the dry-run listing, so it must not depend on how a value was spelled. */
 #include "ein/value.h"
+#include "ein/names.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -162,18 +163,6 @@ bool ein_value_number(const ein_value *v, double *out)
     return false;
 }
 
-/* Symbol categories, for type names in messages. */
-static const struct { const char *sym, *type; } sym_types[] = {
-    { "layernorm", "norm kind" }, { "layernorm_fwd", "norm kind" }, { "center", "norm kind" },
-    { "scale", "norm kind" }, { "inorm", "norm kind" }, { "inorm_sub", "norm kind" },
-    { "full", "norm kind" }, { "gradnorm", "norm kind" }, { "decorrelate", "norm kind" },
-    { "fa_center", "norm kind" }, { "sgd", "optimizer" }, { "adam", "optimizer" },
-    { "relu", "activation" }, { "lognormal", "init" }, { "exponential", "init" },
-    { "wex", "group" }, { "bias", "group" }, { "wix", "group" }, { "bix", "group" },
-    { "wei", "group" }, { "bei", "group" }, { "all", "group" }, { "excitatory", "group" },
-    { "inhibitory", "group" },
-};
-
 const char *ein_value_type(const ein_value *v)
 {
     switch (v->kind) {
@@ -184,11 +173,10 @@ const char *ein_value_type(const ein_value *v)
     case EIN_V_LIST: return "list";
     case EIN_V_RECORD: return v->rec.tag ? v->rec.tag : "record";
     case EIN_V_FUNC: return "function";
-    case EIN_V_SYM:
-        for (size_t i = 0; i < sizeof sym_types / sizeof sym_types[0]; i++)
-            if (strcmp(sym_types[i].sym, v->s) == 0)
-                return sym_types[i].type;
-        return "symbol";
+    case EIN_V_SYM: {
+        const ein_names *t = ein_symbol_table(v->s);   /* its category (names.h) */
+        return t ? t->type : "symbol";
+    }
     }
     return "value";
 }

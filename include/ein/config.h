@@ -134,6 +134,7 @@ typedef enum ein_metric {
 
 typedef struct ein_cell_config {
     ein_data_config data;
+    int input;                     /* values per image the network takes (M7: 784) */
     int n_hidden;
     ein_layer_config hidden[EIN_MAX_HIDDEN];
     ein_layer_config output;       /* M7: E/I, ne = 10, ni = 1, no norm, no nonlinearity */
@@ -152,8 +153,10 @@ void ein_config_defaults(ein_cell_config *cfg);
  * λ from the forward norm, inhibitory learning sets).  Idempotent. */
 void ein_config_resolve(ein_cell_config *cfg);
 
-/* Names as the language spells them ("layernorm", "fa_center", "wix", "test_acc").
- * The *_parse functions return -1 for an unknown name. */
+/* Names as the language spells them ("layernorm", "fa_center", "wix", "test_acc"),
+ * read off the tables of names.h.  The *_parse functions return -1 for an
+ * unknown name; aliases parse (gradnorm = full); ein_group_parse takes one
+ * group, not a set. */
 const char *ein_fwd_norm_name(ein_fwd_norm v);
 const char *ein_bwd_norm_name(ein_bwd_norm v);
 const char *ein_group_name(ein_group g);
@@ -163,12 +166,13 @@ int ein_bwd_norm_parse(const char *s);
 int ein_group_parse(const char *s);
 int ein_metric_parse(const char *s);
 
-/* Canonical text of a configuration: one `key = value` line per field, in a
- * fixed order (data, hidden.N, output, losses.N, train, metrics), numbers as
- * shortest round-trip decimals, names as the language spells them.  Equal
- * configs give equal text; cell ids hash it (grid.h).  Without
- * EIN_CONFIG_PROVENANCE it leaves out what does not change a cell's
- * computation: the `where` source locations and the results folder. */
+/* Canonical text of a configuration: one `key = value` line per setting of
+ * the schema (schema.h), in its order (data, network, hidden.N, output,
+ * losses.N, train, metrics), numbers as shortest round-trip decimals, names
+ * as the language spells them.  Equal configs give equal text; cell ids hash
+ * it (grid.h).  Without EIN_CONFIG_PROVENANCE it leaves out what does not
+ * change a cell's computation: the `where` source locations and the results
+ * folder. */
 #define EIN_CONFIG_PROVENANCE 1u
 void ein_config_write(FILE *out, const ein_cell_config *cfg, unsigned flags);
 

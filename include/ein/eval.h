@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include "ein/ast.h"
 #include "ein/diag.h"
+#include "ein/names.h"
 #include "ein/value.h"
 
 typedef struct ein_scope ein_scope;
@@ -67,7 +68,8 @@ const ein_value *ein_eval_expr(ein_eval *ev, ein_scope *s, const ein_expr *e);
 /* Builtin functions and symbols, for the checker's name resolution. */
 bool ein_is_builtin_function(const char *name);
 bool ein_is_builtin_symbol(const char *name);
-const char *const *ein_builtin_names(size_t *n);   /* functions then symbols */
+/* Every builtin name, functions then symbols, into out[0..max); returns the count. */
+size_t ein_builtin_names(const char **out, size_t max);
 
 /* Value rules shared with lowering.  Each reports at v->loc and returns false
  * on violation.  `what` names the setting in the message ("ne", "lr.wix"). */
@@ -78,6 +80,11 @@ bool ein_want_string(ein_eval *ev, const ein_value *v, const char *what, const c
 /* A symbol or string whose spelling is one of names[0..n); returns its index or -1. */
 int ein_want_choice(ein_eval *ev, const ein_value *v, const char *what,
                     const char *const *names, int n);
+/* A symbol or string spelled as one of t's names (or as `extra` when not
+ * NULL, e.g. "inherit").  Returns the entry's value, EIN_NAME_EXTRA for
+ * `extra`, or -1 after reporting "unknown T->what 'x' (valid: ...)". */
+#define EIN_NAME_EXTRA (-2)
+int ein_want_name(ein_eval *ev, const ein_value *v, const ein_names *t, const char *extra);
 /* A group name or set (wex ... bei, all, excitatory, inhibitory) or a list of them → mask. */
 bool ein_want_groups(ein_eval *ev, const ein_value *v, const char *what, unsigned *mask);
 /* Mask of a group name or set, or 0 when unknown. */
