@@ -7,6 +7,8 @@
 #   make demo       install, build, run examples/quickstart.ein
 #   make bench      benchmarks (speed/memory targets live here, not in unit tests)
 #   make REAL=double   build everything with double-precision tensors
+#   make fuzz       fuzz each target in tests/fuzz/ for FUZZ_SECONDS (default 60) with
+#                   libFuzzer (FUZZ_ENGINE=afl: AFL++'s afl-fuzz); tests/fuzz/README.md
 #
 # Generated files (bison/flex output, objects) go to build/<variant>/ and never into git.
 
@@ -16,7 +18,19 @@ CC      ?= cc
 BISON   ?= bison
 FLEX    ?= flex
 
-VARIANT := $(REAL)$(if $(SAN),-san)
+# FUZZ=libfuzzer|afl: the instrumented build of the fuzz targets (make fuzz).
+FUZZ    ?=
+ifeq ($(FUZZ),libfuzzer)
+CC      := clang
+FUZZ_CFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+FUZZ_LINK := -fsanitize=fuzzer,address,undefined
+else ifeq ($(FUZZ),afl)
+CC      := afl-clang-fast
+FUZZ_CFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_LINK := -fsanitize=fuzzer,address,undefined
+endif
+
+VARIANT := $(REAL)$(if $(SAN),-san)$(if $(FUZZ),-fuzz-$(FUZZ))
 BUILD   := build/$(VARIANT)
 GEN     := $(BUILD)/gen
 
@@ -30,7 +44,7 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 OPT     ?= -O3
 CFLAGS_ALL = -std=c11 $(WARN) $(OPT) -g -D_DEFAULT_SOURCE -Iinclude -I$(GEN) $(BLAS_CFLAGS) \
              $(if $(filter double,$(REAL)),-DEIN_REAL_DOUBLE=1) \
-             $(if $(SAN),$(SANFLAGS)) \
+             $(if $(SAN),$(SANFLAGS)) $(FUZZ_CFLAGS) \
              $(EXTRA_CFLAGS)
 LDFLAGS_ALL = $(if $(SAN),$(SANFLAGS)) $(EXTRA_LDFLAGS)
 LIBS    := $(BLAS_LIBS) -lz -lreadline -lm -pthread
@@ -53,7 +67,7 @@ BENCH_SUPPORT := $(filter-out %/testmain.o,$(TEST_SUPPORT))
 BENCH_SRC := $(wildcard tests/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check check-one asan demo bench bench-one clean tests
+.PHONY: all deps check check-one asan demo bench bench-one clean tests fuzz fuzz-bins fuzz-deps
 .SUFFIXES:
 .DELETE_ON_ERROR:
 # Objects made by pattern rules are not intermediates to throw away: keep them
@@ -101,6 +115,14 @@ $(BUILD)/tests/check_%: $(BUILD)/tests/check_%.o $(TEST_SUPPORT) $(LIB)
 $(BUILD)/tests/bench_%: $(BUILD)/tests/bench_%.o $(BENCH_SUPPORT) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
+# check_fuzz replays tests/fuzz/corpus/ through the fuzz targets themselves.
+$(BUILD)/tests/fuzz/%.o: tests/fuzz/%.c $(GEN)/ein.tab.h | $(BUILD)/tests
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/check_fuzz: $(BUILD)/tests/check_fuzz.o $(TEST_SUPPORT) $(BUILD)/tests/fuzz/targets.o $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+
 tests: $(TEST_BIN) $(EINRUN)
 
 # Runs every suite of one build variant; a failing suite fails the target
@@ -127,6 +149,26 @@ bench-one: $(BENCH_BIN) $(EINRUN)
 bench: deps
 	@$(MAKE) --no-print-directory REAL=float bench-one
 
+# --- fuzzing (tests/fuzz/README.md) -------------------------------------------
+FUZZ_TARGETS := check idx fmt
+FUZZ_SECONDS ?= 60
+FUZZ_ENGINE  ?= libfuzzer
+FUZZ_JOBS    ?= 1
+FUZZ_BIN     := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/targets.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(FUZZ_LINK) -o $@ $^ $(LIBS)
+
+fuzz-bins: $(FUZZ_BIN)
+
+fuzz-deps:
+	@sh tools/install-deps.sh --fuzz
+
+fuzz: deps fuzz-deps
+	@$(MAKE) --no-print-directory FUZZ=$(FUZZ_ENGINE) OPT=-O2 fuzz-bins
+	@sh tests/fuzz/run.sh $(FUZZ_ENGINE) build/$(REAL)-fuzz-$(FUZZ_ENGINE)/fuzz $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
+
 demo: deps
 	@$(MAKE) --no-print-directory einrun
 	./einrun examples/quickstart.ein
@@ -137,4 +179,4 @@ $(GEN) $(BUILD)/obj $(BUILD)/tests:
 clean:
 	rm -rf build einrun
 
--include $(wildcard $(BUILD)/obj/*.d $(BUILD)/tests/*.d)
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/tests/*.d $(BUILD)/tests/fuzz/*.d)

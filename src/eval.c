@@ -461,12 +461,25 @@ static const ein_value *num_result(ein_eval *ev, double r, ein_loc loc)
     return ein_value_num(ev->arena, r, loc);
 }
 
+static const ein_value *int_overflow(ein_eval *ev, const char *op, ein_loc loc)
+{
+    ein_eval_error(ev, loc, "integer overflow in %s (the result does not fit in 64 bits; "
+                   "write a real such as 2.0 for real arithmetic)", op);
+    return NULL;
+}
+
+/* b^e for e >= 0 by squaring: O(log e) steps, so `1 ^ 9223372036854775807`
+ * is instant.  Squaring b overflows only when |b| >= 2 and a factor b^2 is
+ * still to come, which then overflows the result too. */
 static const ein_value *int_pow(ein_eval *ev, long long b, long long e, ein_loc loc)
 {
     long long r = 1;
-    for (long long i = 0; i < e; i++) {
-        if (__builtin_mul_overflow(r, b, &r))
-            return num_result(ev, pow((double)b, (double)e), loc);
+    while (e > 0) {
+        if ((e & 1) && __builtin_mul_overflow(r, b, &r))
+            return int_overflow(ev, "'^'", loc);
+        e >>= 1;
+        if (e > 0 && __builtin_mul_overflow(b, b, &b))
+            return int_overflow(ev, "'^'", loc);
     }
     return ein_value_int(ev->arena, r, loc);
 }
@@ -494,23 +507,24 @@ static const ein_value *arith(ein_eval *ev, ein_binop op, const ein_value *a, co
         long long r;
         switch (op) {
         case EIN_OP_ADD:
-            if (!__builtin_add_overflow(a->i, b->i, &r))
-                return ein_value_int(ev->arena, r, loc);
-            break;
+            if (__builtin_add_overflow(a->i, b->i, &r))
+                return int_overflow(ev, "'+'", loc);
+            return ein_value_int(ev->arena, r, loc);
         case EIN_OP_SUB:
-            if (!__builtin_sub_overflow(a->i, b->i, &r))
-                return ein_value_int(ev->arena, r, loc);
-            break;
+            if (__builtin_sub_overflow(a->i, b->i, &r))
+                return int_overflow(ev, "'-'", loc);
+            return ein_value_int(ev->arena, r, loc);
         case EIN_OP_MUL:
-            if (!__builtin_mul_overflow(a->i, b->i, &r))
-                return ein_value_int(ev->arena, r, loc);
-            break;
+            if (__builtin_mul_overflow(a->i, b->i, &r))
+                return int_overflow(ev, "'*'", loc);
+            return ein_value_int(ev->arena, r, loc);
         case EIN_OP_MOD:
             if (b->i == 0) {
                 ein_eval_error(ev, b->loc, "division by zero");
                 return NULL;
             }
-            return ein_value_int(ev->arena, a->i % b->i, loc);
+            /* x % -1 is 0; C's LLONG_MIN % -1 traps (SIGFPE) */
+            return ein_value_int(ev->arena, b->i == -1 ? 0 : a->i % b->i, loc);
         case EIN_OP_POW:
             if (b->i >= 0)
                 return int_pow(ev, a->i, b->i, loc);
@@ -888,6 +902,16 @@ static const ein_value *call_def(ein_eval *ev, ein_scope *s, const ein_value *f,
         ein_eval_error(ev, call->loc, "calls nested too deeply (recursion in '%s'?)", f->fn.name);
         return NULL;
     }
+    /* The evaluation budget: an outermost call may make at most
+     * EIN_EVAL_MAX_CALLS calls in all, so `f_i(a) = f_{i-1}(a) + f_{i-1}(a)`
+     * stops with an error instead of running for 2^40 calls. */
+    if (ev->call_depth == 0)
+        ev->calls = 0;
+    if (++ev->calls > EIN_EVAL_MAX_CALLS) {
+        ein_eval_error(ev, call->loc, "evaluation budget exceeded: more than %d def calls "
+                       "in one evaluation (exponential recursion in '%s'?)", EIN_EVAL_MAX_CALLS, f->fn.name);
+        return NULL;
+    }
     ein_scope *local = ein_scope_new(ev, home);
     if (!local)
         return oom(ev, call->loc);
@@ -1033,7 +1057,9 @@ const ein_value *ein_eval_expr(ein_eval *ev, ein_scope *s, const ein_expr *e)
             }
             return ein_value_bool(A, !a->b, e->loc);
         }
-        if (a->kind == EIN_V_INT && a->i != LLONG_MIN)
+        if (a->kind == EIN_V_INT && a->i == LLONG_MIN)
+            return int_overflow(ev, "unary '-'", e->loc);
+        if (a->kind == EIN_V_INT)
             return ein_value_int(A, -a->i, e->loc);
         if (a->kind == EIN_V_NUM)
             return ein_value_num(A, -a->n, e->loc);

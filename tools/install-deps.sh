@@ -2,9 +2,18 @@
 # Install the Debian packages ein needs, and only those that are missing.
 # Idempotent and silent when everything is present; a clear message and a
 # non-zero exit when something is missing and cannot be installed.
+#
+#   install-deps.sh          what `make`, `make check` and `make demo` need
+#   install-deps.sh --fuzz   what `make fuzz` needs (clang's libFuzzer, AFL++)
 set -u
 
 PACKAGES="flex bison libopenblas-dev check zlib1g-dev libreadline-dev pkg-config dataset-fashion-mnist"
+FUZZ_PACKAGES="clang libclang-rt-14-dev afl++"
+case "${1:-}" in
+    --fuzz) PACKAGES=$FUZZ_PACKAGES ;;
+    "") ;;
+    *) echo "usage: install-deps.sh [--fuzz]" >&2; exit 64 ;;
+esac
 
 missing=""
 for p in $PACKAGES; do

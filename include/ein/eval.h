@@ -30,10 +30,14 @@
 
 typedef struct ein_scope ein_scope;
 
+/* At most this many def calls under one outermost call (the evaluation budget). */
+#define EIN_EVAL_MAX_CALLS 1000000
+
 typedef struct ein_eval {
     ein_diag *diag;
     ein_varena *arena;
     int call_depth;            /* def calls in progress (recursion limit) */
+    long calls;                /* def calls since the outermost one began (budget) */
     uint64_t *seen;            /* hashes of reported errors (malloc'd) */
     int n_seen, cap_seen;
     int n_errors;              /* errors reported by this run (deduplicated ones too) */
