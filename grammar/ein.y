@@ -219,7 +219,7 @@ static void syntax_error(ein_pstate *st, ein_loc loc, const char *fmt, const cha
 %token <str> DATA "data" NETWORK "network" NORM "norm" LOSS "loss" TRAIN "train" GRID "grid"
 %token <str> REPORT "report" INPUT "input" HIDDEN "hidden" OUTPUT "output" FORWARD "forward"
 %token <str> BACKWARD "backward" WEIGHT "weight" UPDATES "updates" ZIP "zip" SAMPLE "sample"
-%token <str> TABLE "table" WHERE "where" SEED "seed" X "x"
+%token <str> TABLE "table" WHERE "where" SEED "seed" X "x" FIGURE "figure"
 %token DOTDOT ".." EQ "==" NE "!=" LE "<=" GE ">="
 %token START_REPL START_EXPR    /* first token, chosen by the parse mode (never in the source) */
 
@@ -337,6 +337,10 @@ estmt
         { $$ = mk_stmt(st, EIN_STMT_REPORT, @$);
           if ($$) { $$->report.path = $2->string.text; $$->report.path_loc = @2;
                     $$->report.metrics = VEC_ITEMS($4); $$->report.n_metrics = VEC_N($4); } }
+    | FIGURE name '{' settings '}'
+        { $$ = mk_stmt(st, EIN_STMT_FIGURE, @$);
+          if ($$) { $$->figure.name = ident($2, @2); $$->figure.settings = VEC_ITEMS($4);
+                    $$->figure.n_settings = VEC_N($4); } }
     | local_name '=' expr
         { $$ = mk_stmt(st, EIN_STMT_BIND, @$);
           if ($$) { $$->bind.name = ident($1, @1); $$->bind.value = $3; } }
@@ -498,7 +502,7 @@ cell
 /* Any identifier, contextual keywords included. */
 name
     : local_name
-    | DATA | NETWORK | NORM | LOSS | TRAIN | GRID | REPORT | WEIGHT | UPDATES
+    | DATA | NETWORK | NORM | LOSS | TRAIN | GRID | REPORT | WEIGHT | UPDATES | FIGURE
     ;
 
 /* Names that may start an experiment statement `NAME = expr`: not the
@@ -651,6 +655,7 @@ static bool is_contextual(yysymbol_kind_t s)
     case YYSYMBOL_HIDDEN: case YYSYMBOL_OUTPUT: case YYSYMBOL_FORWARD: case YYSYMBOL_BACKWARD:
     case YYSYMBOL_WEIGHT: case YYSYMBOL_UPDATES: case YYSYMBOL_ZIP: case YYSYMBOL_SAMPLE:
     case YYSYMBOL_TABLE: case YYSYMBOL_WHERE: case YYSYMBOL_SEED: case YYSYMBOL_X:
+    case YYSYMBOL_FIGURE:
         return true;
     default:
         return false;
@@ -750,7 +755,7 @@ static void suggest_keyword(ein_pstate *st, yysymbol_kind_t got, ein_loc loc,
         static const char *const words[] = {
             "import", "experiment", "def", "data", "network", "norm", "loss", "train", "grid",
             "report", "input", "hidden", "output", "zip", "where", "sample", "seed", "table",
-            "weight", "updates", "forward", "backward", "then", "else", "in",
+            "weight", "updates", "forward", "backward", "then", "else", "in", "figure",
         };
         token_text(st, st->prev_loc, word, sizeof word);
         hit = ein_suggest(word, words, sizeof words / sizeof *words);

@@ -130,7 +130,7 @@ const char *ein_expr_kind_name(ein_expr_kind k)
 const char *ein_stmt_kind_name(ein_stmt_kind k)
 {
     static const char *const t[] = { "import", "bind", "def", "experiment", "data", "network",
-                                     "norm", "loss", "train", "grid", "report" };
+                                     "norm", "loss", "train", "grid", "report", "figure" };
     return (unsigned)k < sizeof t / sizeof *t ? t[k] : "?";
 }
 
@@ -221,6 +221,20 @@ static bool axis_eq(const ein_axis *a, const ein_axis *b)
     return true;
 }
 
+static bool settings_eq(const ein_setting *a, int na, const ein_setting *b, int nb)
+{
+    if (na != nb)
+        return false;
+    for (int i = 0; i < na; i++) {
+        if (a[i].n_path != b[i].n_path || !ein_expr_equal(a[i].value, b[i].value))
+            return false;
+        for (int j = 0; j < a[i].n_path; j++)
+            if (!ident_eq(&a[i].path[j], &b[i].path[j]))
+                return false;
+    }
+    return true;
+}
+
 static bool stmt_eq(const ein_stmt *a, const ein_stmt *b)
 {
     if (a->kind != b->kind)
@@ -264,17 +278,10 @@ static bool stmt_eq(const ein_stmt *a, const ein_stmt *b)
                 return false;
         return true;
     case EIN_STMT_TRAIN:
-        if (a->train.n_settings != b->train.n_settings)
-            return false;
-        for (int i = 0; i < a->train.n_settings; i++) {
-            const ein_setting *x = &a->train.settings[i], *y = &b->train.settings[i];
-            if (x->n_path != y->n_path || !ein_expr_equal(x->value, y->value))
-                return false;
-            for (int j = 0; j < x->n_path; j++)
-                if (!ident_eq(&x->path[j], &y->path[j]))
-                    return false;
-        }
-        return true;
+        return settings_eq(a->train.settings, a->train.n_settings, b->train.settings, b->train.n_settings);
+    case EIN_STMT_FIGURE:
+        return ident_eq(&a->figure.name, &b->figure.name) &&
+               settings_eq(a->figure.settings, a->figure.n_settings, b->figure.settings, b->figure.n_settings);
     case EIN_STMT_GRID:
         if (a->grid.n_axes != b->grid.n_axes)
             return false;
@@ -710,6 +717,22 @@ static void print_body(printer *pr, const ein_expr *body, int header_end_line)
     }
 }
 
+/* `{ path = value ... }` of a train or figure block. */
+static void print_settings(printer *pr, const ein_stmt *s, const ein_setting *set, int n)
+{
+    open_block(pr, s->loc, n ? set[0].loc.start : UINT32_MAX);
+    for (int i = 0; i < n; i++) {
+        const ein_setting *st = &set[i];
+        begin_item(pr, st->loc);
+        for (int j = 0; j < st->n_path; j++)
+            fprintf(pr->out, "%s%s", j ? "." : "", st->path[j].name);
+        fputs(" = ", pr->out);
+        print_expr(pr, st->value, PREC_IF);
+        end_item(pr, st->loc);
+    }
+    close_block(pr, s->loc.end);
+}
+
 static void print_stmt(printer *pr, const ein_stmt *s)
 {
     FILE *out = pr->out;
@@ -808,17 +831,11 @@ static void print_stmt(printer *pr, const ein_stmt *s)
         break;
     case EIN_STMT_TRAIN:
         fputs("train ", out);
-        open_block(pr, s->loc, s->train.n_settings ? s->train.settings[0].loc.start : UINT32_MAX);
-        for (int i = 0; i < s->train.n_settings; i++) {
-            const ein_setting *st = &s->train.settings[i];
-            begin_item(pr, st->loc);
-            for (int j = 0; j < st->n_path; j++)
-                fprintf(out, "%s%s", j ? "." : "", st->path[j].name);
-            fputs(" = ", out);
-            print_expr(pr, st->value, PREC_IF);
-            end_item(pr, st->loc);
-        }
-        close_block(pr, s->loc.end);
+        print_settings(pr, s, s->train.settings, s->train.n_settings);
+        break;
+    case EIN_STMT_FIGURE:
+        fprintf(out, "figure %s ", s->figure.name.name);
+        print_settings(pr, s, s->figure.settings, s->figure.n_settings);
         break;
     case EIN_STMT_GRID:
         fputs("grid ", out);
@@ -1024,6 +1041,17 @@ static void dump_axis(FILE *out, const ein_axis *a, int depth)
     }
 }
 
+static void dump_settings(FILE *out, const ein_setting *set, int n, int depth)
+{
+    for (int i = 0; i < n; i++) {
+        dump_head(out, depth + 1, "set", set[i].loc);
+        for (int j = 0; j < set[i].n_path; j++)
+            fprintf(out, "%s%s", j ? "." : " ", set[i].path[j].name);
+        fputc('\n', out);
+        dump_expr(out, set[i].value, depth + 2, NULL);
+    }
+}
+
 static void dump_stmt(FILE *out, const ein_stmt *s, int depth)
 {
     char what[32];
@@ -1082,14 +1110,11 @@ static void dump_stmt(FILE *out, const ein_stmt *s, int depth)
         break;
     case EIN_STMT_TRAIN:
         fputc('\n', out);
-        for (int i = 0; i < s->train.n_settings; i++) {
-            const ein_setting *st = &s->train.settings[i];
-            dump_head(out, depth + 1, "set", st->loc);
-            for (int j = 0; j < st->n_path; j++)
-                fprintf(out, "%s%s", j ? "." : " ", st->path[j].name);
-            fputc('\n', out);
-            dump_expr(out, st->value, depth + 2, NULL);
-        }
+        dump_settings(out, s->train.settings, s->train.n_settings, depth);
+        break;
+    case EIN_STMT_FIGURE:
+        fprintf(out, " %s\n", s->figure.name.name);
+        dump_settings(out, s->figure.settings, s->figure.n_settings, depth);
         break;
     case EIN_STMT_GRID:
         fputc('\n', out);

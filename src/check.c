@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ein/figure.h"
 #include "ein/grid.h"
 #include "ein/names.h"
 #include "ein/parse.h"
@@ -451,6 +452,11 @@ static void check_experiment(checker *c, const ein_stmt *x)
         case EIN_STMT_GRID:
             walk_axes(c, &ex, s->grid.axes, s->grid.n_axes);
             break;
+        case EIN_STMT_FIGURE: {
+            ein_figure unused;
+            ein_figure_from_stmt(s, &unused, c->diag);
+            break;
+        }
         case EIN_STMT_REPORT:
             if (s->report.path) {
                 if (seen_report_path)

@@ -10,6 +10,7 @@ void ein_cli_usage(FILE *out)
           "       einrun --check FILE...        parse and check only\n"
           "       einrun fmt FILE               print FILE in canonical layout\n"
           "       einrun summary RESULTS_DIR    summarize finished cells\n"
+          "       einrun plot FILE.ein | DIR... draw figures with gnuplot\n"
           "       einrun --help | --version\n"
           "\n"
           "Run `einrun FILE.ein --help` for the options of a run.\n", out);
@@ -36,5 +37,7 @@ int main(int argc, char **argv)
         return ein_cli_fmt(argc - 1, argv + 1);
     if (strcmp(cmd, "summary") == 0)
         return ein_cli_summary(argc - 1, argv + 1);
+    if (strcmp(cmd, "plot") == 0)
+        return ein_cli_plot(argc - 1, argv + 1);
     return ein_cli_run(argc, argv);
 }

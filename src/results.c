@@ -703,6 +703,26 @@ static bool jr_value(jr *j, char *path, size_t plen, jr_visit visit, void *ctx, 
 
 static void copy(char *dst, size_t cap, const char *src) { snprintf(dst, cap, "%s", src); }
 
+/* "N/mean" of final/layers: one M9 value of hidden layer N. */
+static void fill_layer(ein_record *r, const char *path, double x)
+{
+    char *end;
+    long k = strtol(path, &end, 10);
+    if (end == path || *end != '/' || k < 0 || k >= EIN_MAX_HIDDEN)
+        return;
+    for (long i = r->n_final_layers; i <= k; i++)
+        r->final_layer[i] = (ein_layer_metrics){ NAN, NAN, NAN, NAN, NAN };
+    if (k >= r->n_final_layers)
+        r->n_final_layers = (int)k + 1;
+    ein_layer_metrics *L = &r->final_layer[k];
+    const char *key = end + 1;
+    if (strcmp(key, "mean") == 0) L->mean = x;
+    else if (strcmp(key, "var") == 0) L->var = x;
+    else if (strcmp(key, "mean_sq") == 0) L->mean_sq = x;
+    else if (strcmp(key, "cos_out") == 0) L->cos_out = x;
+    else if (strcmp(key, "cos_grad") == 0) L->cos_grad = x;
+}
+
 static void fill_record(void *ctx, const char *path, const char *text, bool is_string, bool is_null)
 {
     ein_record *r = ctx;
@@ -721,12 +741,26 @@ static void fill_record(void *ctx, const char *path, const char *text, bool is_s
     else if (strcmp(path, "final/test_loss") == 0) r->final_test_loss = x;
     else if (strcmp(path, "best/test_acc") == 0) r->best_test_acc = x;
     else if (strcmp(path, "best/epoch") == 0) r->best_epoch = (int)x;
+    else if (strncmp(path, "final/layers/", 13) == 0) fill_layer(r, path + 13, x);
     else if (strncmp(path, "bindings/", 9) == 0 && r->n_bind < EIN_RECORD_MAX_BIND) {
         int k = r->n_bind++;
         copy(r->bind_name[k], sizeof r->bind_name[k], path + 9);
         copy(r->bind_text[k], sizeof r->bind_text[k], text);
         r->bind_is_number[k] = !is_string && !is_null;
     }
+}
+
+bool ein_json_walk(const char *line, size_t len, ein_json_visit visit, void *ctx)
+{
+    jr j = { line, line + len, false };
+    jr_ws(&j);
+    if (j.p >= j.end || *j.p != '{')
+        return false;
+    char path[256] = "";
+    if (!jr_value(&j, path, sizeof path, visit, ctx, 0))
+        return false;
+    jr_ws(&j);
+    return j.p == j.end;
 }
 
 static bool parse_record(const char *line, size_t len, ein_record *r)

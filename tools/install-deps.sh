@@ -7,7 +7,7 @@
 #   install-deps.sh --fuzz   what `make fuzz` needs (clang's libFuzzer, AFL++)
 set -u
 
-PACKAGES="flex bison libopenblas-dev check zlib1g-dev libreadline-dev pkg-config dataset-fashion-mnist"
+PACKAGES="flex bison libopenblas-dev check zlib1g-dev libreadline-dev pkg-config dataset-fashion-mnist gnuplot-nox"
 FUZZ_PACKAGES="clang libclang-rt-14-dev afl++"
 case "${1:-}" in
     --fuzz) PACKAGES=$FUZZ_PACKAGES ;;

@@ -172,7 +172,8 @@ typedef enum ein_stmt_kind {
     EIN_STMT_LOSS,        /* loss task = expr weight w updates wix, bix     loss    */
     EIN_STMT_TRAIN,       /* train { lr.wix = 0.1 }               train             */
     EIN_STMT_GRID,        /* grid { axis... }                     grid              */
-    EIN_STMT_REPORT       /* report "dir" { test_acc, moments }   report            */
+    EIN_STMT_REPORT,      /* report "dir" { test_acc, moments }   report            */
+    EIN_STMT_FIGURE       /* figure fig5a { kind = scatter }      figure            */
 } ein_stmt_kind;
 
 typedef enum ein_norm_dir { EIN_NORM_FORWARD = 0, EIN_NORM_BACKWARD } ein_norm_dir;
@@ -203,6 +204,7 @@ struct ein_stmt {
                  ein_loc path_loc;
                  ein_ident *metrics; int n_metrics;      /* ≥ 1 */
                } report;
+        struct { ein_ident name; ein_setting *settings; int n_settings; } figure;   /* figure.h */
     };
 };
 

@@ -73,6 +73,8 @@ typedef struct ein_record {
     double final_test_acc, best_test_acc, final_train_acc;     /* NaN if absent */
     double final_task_loss, final_inorm_loss, final_test_loss;
     int best_epoch;
+    int n_final_layers;                /* M9 per hidden layer at the final epoch (NaN if absent) */
+    ein_layer_metrics final_layer[EIN_MAX_HIDDEN];
 } ein_record;
 
 typedef struct ein_record_list {
@@ -96,6 +98,12 @@ const char *ein_record_binding(const ein_record *rec, const char *name, bool *is
 ein_code ein_results_write_summary_csv(const char *dir, ein_err *err);
 
 /* --- helpers shared with the summary writer ------------------------------ */
+
+/* Walk one JSON object (a line of cells.jsonl or epochs.jsonl), handing every
+ * leaf to `visit` with its path ("final/layers/0/var"); false when the text is
+ * not one whole object (nothing of a torn line counts as read). */
+typedef void (*ein_json_visit)(void *ctx, const char *path, const char *text, bool is_string, bool is_null);
+bool ein_json_walk(const char *line, size_t len, ein_json_visit visit, void *ctx);
 
 /* Append `s` as a JSON string literal (quotes, escapes, \u00XX controls). */
 void ein_json_string(char *buf, size_t cap, size_t *len, const char *s);
