@@ -1,4 +1,4 @@
-/* cli_run.c — `einrun FILE.ein [options]` and `einrun summary RESULTS_DIR`.
+/* cli_run.c — `einrun FILE.ein [options]` and `einrun summary RESULTS_DIR...`.
  *
  * The edge of the run pipeline: parse options, check the file (check.h),
  * then select, run and summarize through session.h (the pipeline the REPL
@@ -47,7 +47,9 @@ static void run_usage(FILE *out)
           "                       results/<experiment>)\n"
           "  --fresh              move an existing results folder aside (DIR.<time>), start over\n"
           "  --quiet              no per-epoch lines\n"
-          "  --by AXES            group the final summary by these axes (default: the main axes)\n"
+          "  --by KEYS            group the final summary by these axes or settings (default: the\n"
+          "                       main axes and every setting that tells the cells apart)\n"
+          "  --metric NAME        summarize this metric (default test_acc; see einrun summary --help)\n"
           "  --top K              top-K median in the summary (default 10)\n"
           "  --help               this text\n"
           "\n"
@@ -57,13 +59,24 @@ static void run_usage(FILE *out)
 
 static void summary_usage(FILE *out)
 {
-    fputs("usage: einrun summary RESULTS_DIR [--by AXES] [--top K] [--compare [AXIS=]A,B]\n"
+    fputs("usage: einrun summary RESULTS_DIR... [--by KEYS] [--metric NAME] [--top K]\n"
+          "                      [--compare [KEY=]A,B] [--csv FILE]\n"
           "\n"
-          "  --by AXES            group by these axes, comma-separated (default: the main axes;\n"
-          "                       --by '' for one group)\n"
+          "  --by KEYS            group by these keys, comma-separated: axes, folder, experiment,\n"
+          "                       setting paths such as train.epochs (default: the main axes, the\n"
+          "                       folder when there are several, and every setting that differs\n"
+          "                       between the cells except seeds and settings that follow a\n"
+          "                       sample/table axis; --by '' for one group)\n"
+          "  --metric NAME        what to summarize (default test_acc, the last epoch's): best_test_acc,\n"
+          "                       train_acc, task_loss, inorm_loss, test_loss, layers.0.mean,\n"
+          "                       layers.0.var, layers.0.mean_sq, layers.0.cos_out, layers.0.cos_grad,\n"
+          "                       seconds, epochs; best.NAME at the epoch of best test accuracy\n"
           "  --top K              the top-K median (default 10, model.md M9)\n"
-          "  --compare [AXIS=]A,B two-sided Mann-Whitney U test of A against B, per group\n"
-          "Regenerates RESULTS_DIR/summary.csv and writes RESULTS_DIR/summary_by_<axes>.csv.\n", out);
+          "  --compare [KEY=]A,B  two-sided Mann-Whitney U test of A against B, per group\n"
+          "                       (e.g. variant=ln,inorm or folder=results/a,results/b)\n"
+          "  --csv FILE           write the grouped table to FILE\n"
+          "Regenerates each RESULTS_DIR/summary.csv; with one folder, writes\n"
+          "RESULTS_DIR/summary_by_<keys>.csv unless --csv is given.  See docs/running.md.\n", out);
 }
 
 static int parse_count(const char *opt, const char *s, long min, long *out)
@@ -81,55 +94,69 @@ static int parse_count(const char *opt, const char *s, long min, long *out)
 
 int ein_cli_summary(int argc, char **argv)
 {
-    const char *dir = NULL, *by = NULL, *compare = NULL;
+    const char *by = NULL, *metric = NULL, *compare = NULL, *csv = NULL;
     long top = 10;
-    for (int i = 1; i < argc; i++) {
+    char **dirs = calloc((size_t)argc + 1, sizeof *dirs);
+    int ndirs = 0, rc = 0;
+    if (!dirs) {
+        fputs("einrun: out of memory\n", stderr);
+        return ein_exit_status(EIN_ERR_NOMEM);
+    }
+    for (int i = 1; i < argc && rc == 0; i++) {
         const char *a = argv[i];
+        const char **opt = strcmp(a, "--by") == 0 ? &by : strcmp(a, "--compare") == 0 ? &compare
+                         : strcmp(a, "--metric") == 0 ? &metric : strcmp(a, "--csv") == 0 ? &csv
+                         : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             summary_usage(stdout);
+            free(dirs);
             return 0;
-        } else if (strcmp(a, "--by") == 0 && i + 1 < argc) {
-            by = argv[++i];
-        } else if (strcmp(a, "--compare") == 0 && i + 1 < argc) {
-            compare = argv[++i];
+        } else if (opt && i + 1 < argc) {
+            *opt = argv[++i];
         } else if (strcmp(a, "--top") == 0) {
             if (parse_count("--top", i + 1 < argc ? argv[++i] : NULL, 1, &top) != 0)
-                return ein_exit_status(EIN_ERR_USAGE);
+                rc = ein_exit_status(EIN_ERR_USAGE);
         } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "einrun: unknown option '%s' for summary\n", a);
+            fprintf(stderr, "einrun: %s '%s' for summary\n", opt ? "missing value after" : "unknown option", a);
             summary_usage(stderr);
-            return ein_exit_status(EIN_ERR_USAGE);
-        } else if (dir) {
-            fputs("einrun: summary takes one RESULTS_DIR\n", stderr);
-            return ein_exit_status(EIN_ERR_USAGE);
+            rc = ein_exit_status(EIN_ERR_USAGE);
         } else {
-            dir = a;
+            dirs[ndirs] = argv[i];   /* "results/a/" and "results/a" are one folder */
+            for (size_t n = strlen(dirs[ndirs]); n > 1 && dirs[ndirs][n - 1] == '/'; n--)
+                dirs[ndirs][n - 1] = '\0';
+            ndirs++;
         }
     }
-    if (!dir) {
+    if (rc == 0 && ndirs == 0) {
         summary_usage(stderr);
-        return ein_exit_status(EIN_ERR_USAGE);
+        rc = ein_exit_status(EIN_ERR_USAGE);
     }
-    char path[EIN_PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/cells.jsonl", dir);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "einrun: %s: %s\n", path, strerror(errno));
-        return ein_exit_status(EIN_ERR_IO);
+    for (int d = 0; d < ndirs && rc == 0; d++) {
+        char path[EIN_PATH_MAX + 32];
+        snprintf(path, sizeof path, "%s/cells.jsonl", dirs[d]);
+        FILE *f = fopen(path, "rb");
+        if (!f) {
+            fprintf(stderr, "einrun: %s: %s\n", path, strerror(errno));
+            rc = ein_exit_status(EIN_ERR_IO);
+        } else {
+            fclose(f);
+        }
     }
-    fclose(f);
     ein_err err = {0};
-    if (ein_session_summary(dir, by, (int)top, compare, NULL, stdout, &err) != EIN_OK) {
+    ein_summary_request q = { .dirs = (const char *const *)dirs, .n_dirs = ndirs, .by = by,
+                              .metric = metric, .compare = compare, .csv = csv, .top = (int)top };
+    if (rc == 0 && ein_session_summarize(&q, stdout, &err) != EIN_OK) {
         fprintf(stderr, "einrun: %s\n", err.msg);
-        return ein_exit_status(err.code);
+        rc = ein_exit_status(err.code);
     }
-    return 0;
+    free(dirs);
+    return rc;
 }
 
 /* --- einrun FILE.ein ---------------------------------------------------- */
 
 typedef struct run_args {
-    const char *file, *experiment, *where, *save_weights, *results, *by;
+    const char *file, *experiment, *where, *save_weights, *results, *by, *metric;
     long max_cells, jobs, epochs, limit_train, top;
     bool dry_run, graph, fail_fast, fresh, quiet;
     int n_ov;
@@ -159,6 +186,7 @@ static int parse_run_args(int argc, char **argv, run_args *a)
         else if (strcmp(s, "--save-weights") == 0) VALUE(a->save_weights);
         else if (strcmp(s, "--results") == 0) VALUE(a->results);
         else if (strcmp(s, "--by") == 0) VALUE(a->by);
+        else if (strcmp(s, "--metric") == 0) VALUE(a->metric);
         else if (strcmp(s, "--max-cells") == 0) COUNT(a->max_cells, 0);
         else if (strcmp(s, "--jobs") == 0 || strcmp(s, "-j") == 0) COUNT(a->jobs, 1);
         else if (strcmp(s, "--epochs") == 0) COUNT(a->epochs, 1);
@@ -271,7 +299,7 @@ int ein_cli_run(int argc, char **argv)
     ein_session_run_options ro = {
         .results = a.results, .source = a.file, .fresh = a.fresh, .jobs = (int)a.jobs,
         .fail_fast = a.fail_fast, .quiet = a.quiet, .save_weights = a.save_weights,
-        .by = a.by, .top = (int)a.top, .out = stdout, .log = stderr,
+        .by = a.by, .metric = a.metric, .top = (int)a.top, .out = stdout, .log = stderr,
     };
     ein_session_report rep;
     ein_code rc = ein_session_run(view, dc, &ro, &rep, &err);

@@ -161,7 +161,7 @@ void ein_progress_on_epoch(void *ctx, const ein_cell *cell, const ein_epoch_metr
         ein_cell_short(cell, b, sizeof b);
         fprintf(p->lines, "%.8s %s  epoch %d/%d  train %.2f%%  test %.2f%%  loss %.4f",
                 cell->id, b, m->epoch, cell->config.train.epochs, m->train_acc, m->test_acc, m->task_loss);
-        if (m->inorm_loss != 0)
+        if (isfinite(m->inorm_loss))
             fprintf(p->lines, "  inorm %.4f", m->inorm_loss);
         fprintf(p->lines, "  %.1fs\n", m->seconds);
         fflush(p->lines);

@@ -366,6 +366,84 @@ static void sb_binding(sbuf *b, const ein_binding *bd)
     }
 }
 
+/* True if `s` is a JSON number (RFC 8259 grammar), so it can be copied as is. */
+static bool json_number_text(const char *s)
+{
+    if (*s == '-')
+        s++;
+    if (*s == '0')
+        s++;
+    else if (isdigit((unsigned char)*s))
+        while (isdigit((unsigned char)*s))
+            s++;
+    else
+        return false;
+    if (*s == '.') {
+        if (!isdigit((unsigned char)*++s))
+            return false;
+        while (isdigit((unsigned char)*s))
+            s++;
+    }
+    if (*s == 'e' || *s == 'E') {
+        s++;
+        if (*s == '+' || *s == '-')
+            s++;
+        if (!isdigit((unsigned char)*s))
+            return false;
+        while (isdigit((unsigned char)*s))
+            s++;
+    }
+    return *s == '\0';
+}
+
+/* ,"config":{...}: the canonical configuration text (ein_config_write, one
+ * `path = value` line per setting) as one JSON member per line, so the
+ * record carries whatever settings the writer knows, by their paths:
+ * numbers as numbers, true/false as booleans, nan (not set) as null, any
+ * other value as a string. */
+static void sb_config(sbuf *b, const ein_cell_config *cfg)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem) {
+        b->oom = true;
+        return;
+    }
+    ein_config_write(mem, cfg, 0);
+    if (fclose(mem) != 0 || !text) {
+        free(text);
+        b->oom = true;
+        return;
+    }
+    sb_printf(b, ",\"config\":{");
+    int n = 0;
+    for (char *line = text, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        char *eq = strstr(line, " =");
+        while (eq && eq[2] != ' ' && eq[2] != '\0')
+            eq = strstr(eq + 1, " =");
+        if (!eq || eq == line)
+            continue;
+        *eq = '\0';
+        const char *value = eq[2] ? eq + 3 : "";
+        sb_printf(b, "%s", n++ ? "," : "");
+        sb_str(b, line);
+        if (json_number_text(value) || strcmp(value, "true") == 0 || strcmp(value, "false") == 0)
+            sb_printf(b, ":%s", value);
+        else if (strcmp(value, "nan") == 0)
+            sb_printf(b, ":null");
+        else {
+            sb_printf(b, ":");
+            sb_str(b, value);
+        }
+    }
+    sb_printf(b, "}");
+    free(text);
+}
+
 static ein_code finish_line(const ein_results *r, const char *file, sbuf *b, ein_err *err)
 {
     sb_printf(b, "}\n");
@@ -416,6 +494,7 @@ ein_code ein_results_append_cell(ein_results *r, const char *experiment, const e
         sb_binding(&b, &cell->bindings[i]);
     }
     sb_printf(&b, "}");
+    sb_config(&b, &cell->config);
     if (res->epochs_done > 0) {
         sb_printf(&b, ",\"final\":{");
         sb_metrics(&b, &res->final);
@@ -723,10 +802,46 @@ static void fill_layer(ein_record *r, const char *path, double x)
     else if (strcmp(key, "cos_grad") == 0) L->cos_grad = x;
 }
 
+/* Keep a config/, final/ or best/ leaf: "T path\0text\0" (T the type).
+ * False when out of memory. */
+static bool keep_leaf(ein_record *r, const char *path, const char *text, char type)
+{
+    size_t np = strlen(path), nt = strlen(text), need = r->leaves_len + np + nt + 3;
+    if (need > r->leaves_cap) {
+        size_t cap = r->leaves_cap ? r->leaves_cap : 2048;
+        while (cap < need)
+            cap *= 2;
+        char *p = realloc(r->leaves, cap);
+        if (!p)
+            return false;
+        r->leaves = p;
+        r->leaves_cap = cap;
+    }
+    char *p = r->leaves + r->leaves_len;
+    *p++ = type;
+    memcpy(p, path, np + 1);
+    memcpy(p + np + 1, text, nt + 1);
+    r->leaves_len = need;
+    r->n_config += strncmp(path, "config/", 7) == 0;
+    return true;
+}
+
+typedef struct record_reader {
+    ein_record *r;
+    bool oom;
+} record_reader;
+
 static void fill_record(void *ctx, const char *path, const char *text, bool is_string, bool is_null)
 {
-    ein_record *r = ctx;
+    record_reader *rr = ctx;
+    ein_record *r = rr->r;
     double x = is_null || is_string ? NAN : strtod(text, NULL);
+    if (strncmp(path, "config/", 7) == 0 || strncmp(path, "final/", 6) == 0 ||
+        strncmp(path, "best/", 5) == 0) {
+        bool boolean = !is_string && !is_null && (strcmp(text, "true") == 0 || strcmp(text, "false") == 0);
+        if (!keep_leaf(r, path, text, is_string ? 's' : is_null ? 'z' : boolean ? 'b' : 'n'))
+            rr->oom = true;   /* the line cannot be read whole */
+    }
     if (strcmp(path, "id") == 0) copy(r->id, sizeof r->id, text);
     else if (strcmp(path, "experiment") == 0) copy(r->experiment, sizeof r->experiment, text);
     else if (strcmp(path, "run") == 0) copy(r->run, sizeof r->run, text);
@@ -773,14 +888,21 @@ static bool parse_record(const char *line, size_t len, ein_record *r)
     if (j.p >= j.end || *j.p != '{')
         return false;
     char path[256] = "";
-    if (!jr_value(&j, path, sizeof path, fill_record, r, 0))
-        return false;
+    record_reader rr = { r, false };
+    bool ok = jr_value(&j, path, sizeof path, fill_record, &rr, 0);
     jr_ws(&j);
-    return j.p == j.end && strlen(r->id) == EIN_ID_LEN && r->status[0];
+    ok = ok && !rr.oom && j.p == j.end && strlen(r->id) == EIN_ID_LEN && r->status[0];
+    if (!ok) {
+        free(r->leaves);
+        r->leaves = NULL;
+    }
+    return ok;
 }
 
 ein_code ein_results_read(const char *dir, ein_record_list *out, ein_err *err)
 {
+    if (strlen(dir) >= sizeof out->rec[0].folder)
+        return ein_err_set(err, EIN_ERR_USAGE, "%s: results folder name too long", dir);
     memset(out, 0, sizeof *out);
     char path[EIN_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/cells.jsonl", dir);
@@ -802,8 +924,10 @@ ein_code ein_results_read(const char *dir, ein_record_list *out, ein_err *err)
             out->n_bad++;     /* torn or foreign line: ignored */
             continue;
         }
+        copy(rec.folder, sizeof rec.folder, dir);
         ein_record *slot = (ein_record *)ein_record_find(out, rec.id);
         if (slot) {           /* a later attempt of the same cell wins */
+            free(slot->leaves);
             *slot = rec;
             continue;
         }
@@ -811,6 +935,7 @@ ein_code ein_results_read(const char *dir, ein_record_list *out, ein_err *err)
             rcap = rcap ? 2 * rcap : 64;
             ein_record *grown = realloc(out->rec, (size_t)rcap * sizeof *grown);
             if (!grown) {
+                free(rec.leaves);
                 free(line);
                 fclose(f);
                 ein_record_list_free(out);
@@ -832,6 +957,8 @@ ein_code ein_results_read(const char *dir, ein_record_list *out, ein_err *err)
 
 void ein_record_list_free(ein_record_list *l)
 {
+    for (int i = 0; i < l->n; i++)
+        free(l->rec[i].leaves);
     free(l->rec);
     memset(l, 0, sizeof *l);
 }
@@ -853,6 +980,90 @@ const char *ein_record_binding(const ein_record *rec, const char *name, bool *is
             return rec->bind_text[i];
         }
     return NULL;
+}
+
+bool ein_record_next_leaf(const ein_record *rec, size_t *pos, ein_record_leaf *leaf)
+{
+    if (!rec->leaves || *pos >= rec->leaves_len)
+        return false;
+    const char *p = rec->leaves + *pos;
+    leaf->type = p[0];
+    leaf->path = p + 1;
+    leaf->text = leaf->path + strlen(leaf->path) + 1;
+    *pos = (size_t)(leaf->text + strlen(leaf->text) + 1 - rec->leaves);
+    return true;
+}
+
+const char *ein_record_leaf_at(const ein_record *rec, const char *path, char *type)
+{
+    ein_record_leaf leaf;
+    for (size_t pos = 0; ein_record_next_leaf(rec, &pos, &leaf);)
+        if (strcmp(leaf.path, path) == 0) {
+            if (type)
+                *type = leaf.type;
+            return leaf.text;
+        }
+    return NULL;
+}
+
+const char *ein_record_setting(const ein_record *rec, const char *path, char *type)
+{
+    char full[EIN_NAME_MAX + 16];
+    if (snprintf(full, sizeof full, "config/%s", path) >= (int)sizeof full)
+        return NULL;
+    return ein_record_leaf_at(rec, full, type);
+}
+
+int ein_records_differing_settings(const ein_record_list *l, const char ***out)
+{
+    *out = NULL;
+    typedef struct col { const char *path, *text; char type; int have; bool differs; } col;
+    col *c = NULL;
+    int n = 0, cap = 0, with_config = 0;
+    for (int i = 0; i < l->n; i++) {
+        const ein_record *r = &l->rec[i];
+        if (r->n_config == 0)
+            continue;
+        with_config++;
+        ein_record_leaf leaf;
+        int hint = 0;
+        for (size_t pos = 0; ein_record_next_leaf(r, &pos, &leaf);) {
+            if (strncmp(leaf.path, "config/", 7) != 0)
+                continue;
+            const char *path = leaf.path + 7;
+            int j = hint < n && strcmp(c[hint].path, path) == 0 ? hint : 0;
+            while (j < n && strcmp(c[j].path, path) != 0)
+                j++;           /* the same order in every record: rarely taken */
+            if (j == n) {
+                if (n == cap) {
+                    cap = cap ? 2 * cap : 128;
+                    col *grown = realloc(c, (size_t)cap * sizeof *c);
+                    if (!grown) {
+                        free(c);
+                        return -1;
+                    }
+                    c = grown;
+                }
+                c[n++] = (col){ path, leaf.text, leaf.type, 0, with_config > 1 };
+            } else if (c[j].type != leaf.type || strcmp(c[j].text, leaf.text) != 0) {
+                c[j].differs = true;
+            }
+            c[j].have++;
+            hint = j + 1;
+        }
+    }
+    int k = 0;
+    const char **paths = malloc((size_t)(n > 0 ? n : 1) * sizeof *paths);
+    if (!paths) {
+        free(c);
+        return -1;
+    }
+    for (int j = 0; j < n; j++)
+        if (c[j].differs || c[j].have < with_config)
+            paths[k++] = c[j].path;
+    free(c);
+    *out = paths;
+    return k;
 }
 
 /* ------------------------------------------------------------------ CSV -- */
@@ -921,6 +1132,26 @@ ein_code ein_results_write_summary_csv(const char *dir, ein_err *err)
         fputc(',', mem);
         ein_csv_field(mem, cols[j]);
     }
+    const char **set = NULL;
+    int nset = ein_records_differing_settings(&l, &set);
+    if (nset < 0) {
+        fclose(mem);
+        free(text);
+        free(cols);
+        ein_record_list_free(&l);
+        return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
+    }
+    for (int s = 0; s < nset; s++) {
+        bool axis = false;     /* a binding of the same name already has a column */
+        for (int j = 0; j < ncol && !axis; j++)
+            axis = strcmp(cols[j], set[s]) == 0;
+        if (axis)
+            set[s] = NULL;
+        else {
+            fputc(',', mem);
+            ein_csv_field(mem, set[s]);
+        }
+    }
     fputs(",status,epochs,final_test_acc,best_test_acc,best_epoch,final_train_acc,"
           "final_task_loss,final_inorm_loss,final_test_loss,seconds,message\n", mem);
     for (int i = 0; i < l.n; i++) {
@@ -932,6 +1163,17 @@ ein_code ein_results_write_summary_csv(const char *dir, ein_err *err)
             fputc(',', mem);
             const char *v = ein_record_binding(r, cols[j], NULL);
             if (!v)
+                fputs("NA", mem);
+            else
+                ein_csv_field(mem, v);
+        }
+        for (int s = 0; s < nset; s++) {
+            if (!set[s])
+                continue;
+            char type;
+            const char *v = ein_record_setting(r, set[s], &type);
+            fputc(',', mem);
+            if (!v || type == 'z')
                 fputs("NA", mem);
             else
                 ein_csv_field(mem, v);
@@ -962,6 +1204,7 @@ ein_code ein_results_write_summary_csv(const char *dir, ein_err *err)
     char path[EIN_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/summary.csv", dir);
     c = ein_write_file_atomic(path, text, len, err);
+    free(set);
     free(text);
     free(cols);
     ein_record_list_free(&l);

@@ -185,45 +185,66 @@ void ein_selection_free(ein_selection *s)
 
 /* --- running -------------------------------------------------------------- */
 
-ein_code ein_session_summary(const char *dir, const char *by, int top, const char *compare,
-                             const ein_cell_list *only, FILE *out, ein_err *err)
+ein_code ein_session_summarize(const ein_summary_request *q, FILE *out, ein_err *err)
 {
-    ein_code c = ein_results_write_summary_csv(dir, err);
+    ein_code c = EIN_OK;
+    for (int d = 0; d < q->n_dirs && c == EIN_OK; d++)
+        c = ein_results_write_summary_csv(q->dirs[d], err);
     if (c != EIN_OK)
         return c;
     ein_record_list l;
-    if ((c = ein_results_read(dir, &l, err)) != EIN_OK)
+    if ((c = ein_summary_read(q->dirs, q->n_dirs, &l, err)) != EIN_OK)
         return c;
-    if (only) {
+    if (q->only) {
         int k = 0;
         for (int i = 0; i < l.n; i++) {
             bool keep = false;
-            for (int j = 0; j < only->n && !keep; j++)
-                keep = strcmp(only->cells[j].id, l.rec[i].id) == 0;
+            for (int j = 0; j < q->only->n && !keep; j++)
+                keep = strcmp(q->only->cells[j].id, l.rec[i].id) == 0;
             if (keep)
                 l.rec[k++] = l.rec[i];
+            else
+                free(l.rec[i].leaves);
         }
         l.n = k;
     }
-    char defby[512];
+    char defby[2048];
+    const char *by = q->by;
     if (!by) {
         ein_summary_default_by(&l, defby, sizeof defby);
         by = defby;
     }
     ein_summary s;
-    c = ein_summary_compute(&l, by, top, &s, err);
+    c = ein_summary_compute(&l, by, q->metric, q->top, &s, err);
     if (c == EIN_OK) {
-        char path[EIN_PATH_MAX];
+        char path[EIN_PATH_MAX] = "";
         ein_summary_print(&s, out);
-        c = ein_summary_write_csv(&s, dir, path, err);
-        if (c == EIN_OK)
-            fprintf(out, "(%d cell%s; %s/summary.csv, %s)\n", l.n, l.n == 1 ? "" : "s", dir, path);
+        if (q->csv) {
+            c = ein_summary_write_csv_to(&s, q->csv, err);
+            snprintf(path, sizeof path, "%s", q->csv);
+        } else if (q->n_dirs == 1) {
+            c = ein_summary_write_csv(&s, q->dirs[0], path, err);
+        }
+        if (c == EIN_OK && q->n_dirs == 1)
+            fprintf(out, "(%d cell%s; %s/summary.csv, %s)\n", l.n, l.n == 1 ? "" : "s", q->dirs[0], path);
+        else if (c == EIN_OK)
+            fprintf(out, "(%d cell%s from %d folders; summary.csv in each%s%s)\n", l.n,
+                    l.n == 1 ? "" : "s", q->n_dirs, path[0] ? ", " : "", path);
         ein_summary_free(&s);
     }
-    if (c == EIN_OK && compare)
-        c = ein_summary_compare(&l, by, compare, out, err);
+    if (c == EIN_OK && q->compare)
+        c = ein_summary_compare(&l, by, q->metric, q->compare, out, err);
     ein_record_list_free(&l);
     return c;
+}
+
+ein_code ein_session_summary(const char *dir, const char *by, int top, const char *compare,
+                             const ein_cell_list *only, FILE *out, ein_err *err)
+{
+    const char *dirs[1] = { dir };
+    ein_summary_request q = { .dirs = dirs, .n_dirs = 1, .by = by, .top = top, .compare = compare,
+                              .only = only };
+    return ein_session_summarize(&q, out, err);
 }
 
 static void results_dir(const ein_cell_list *view, const char *given, char dir[EIN_PATH_MAX])
@@ -337,7 +358,10 @@ ein_code ein_session_run(const ein_cell_list *view, ein_data_cache *dc,
      * records, which are all on disk already. */
     if (rc != EIN_ERR_IO && !opt->no_summary) {
         ein_err serr = {0};
-        ein_code sc = ein_session_summary(rep->dir, opt->by, top, NULL, view, opt->out, &serr);
+        const char *dirs[1] = { rep->dir };
+        ein_summary_request q = { .dirs = dirs, .n_dirs = 1, .by = opt->by, .metric = opt->metric,
+                                  .top = top, .only = view };
+        ein_code sc = ein_session_summarize(&q, opt->out, &serr);
         if (sc != EIN_OK && rc == EIN_OK)
             rc = ein_err_set(err, sc, "%s", serr.msg);
         else if (sc != EIN_OK)

@@ -10,49 +10,166 @@
 
 #define CHANCE_ACC 10.0   /* 100 / EIN_DATA_CLASSES: a diverged cell without an accuracy */
 
-static bool usable(const ein_record *r, double *acc)
+/* ------------------------------------------------------------ keys -- */
+
+/* The value of key `name` for one record: a binding, the folder, the
+ * experiment, or a recorded setting; NULL when the record has none. */
+static const char *key_value(const ein_record *r, const char *name)
 {
-    if (strcmp(r->status, "ok") == 0 && isfinite(r->final_test_acc)) {
-        *acc = r->final_test_acc;
-        return true;
-    }
-    if (strcmp(r->status, "diverged") == 0) {
-        *acc = isfinite(r->final_test_acc) ? r->final_test_acc : CHANCE_ACC;
-        return true;
-    }
-    return false;
+    const char *v = ein_record_binding(r, name, NULL);
+    if (v)
+        return v;
+    if (strcmp(name, "folder") == 0)
+        return r->folder;
+    if (strcmp(name, "experiment") == 0)
+        return r->experiment;
+    char type;
+    v = ein_record_setting(r, name, &type);
+    return v && type != 'z' ? v : NULL;
 }
 
-void ein_summary_default_by(const ein_record_list *l, char *buf, size_t cap)
+typedef struct tuple {
+    char *key;
+    const char *cand;
+} tuple;
+
+static int cmp_tuple(const void *a, const void *b)
 {
-    size_t n = 0;
-    buf[0] = '\0';
-    char seen[64][EIN_NAME_MAX];
-    int ns = 0;
+    const tuple *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : strcmp(x->cand, y->cand);
+}
+
+/* Does `cand` take two values among records that agree on every key?
+ * 1 yes, 0 no, -1 out of memory.  Sorting, so big folders stay fast. */
+static int splits(const ein_record_list *l, char (*keys)[EIN_NAME_MAX], int nk, const char *cand)
+{
+    if (l->n < 2)
+        return 0;
+    tuple *t = calloc((size_t)l->n, sizeof *t);
+    if (!t)
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < l->n && rc == 0; i++) {
+        size_t len = 1;
+        for (int k = 0; k < nk; k++) {
+            const char *v = key_value(&l->rec[i], keys[k]);
+            len += (v ? strlen(v) : 0) + 2;
+        }
+        if (!(t[i].key = malloc(len))) {
+            rc = -1;
+            break;
+        }
+        size_t n = 0;
+        for (int k = 0; k < nk; k++) {   /* \x01 unbound, \x02 a value; \x1f between keys */
+            const char *v = key_value(&l->rec[i], keys[k]);
+            n += (size_t)sprintf(t[i].key + n, "%c%s\x1f", v ? 2 : 1, v ? v : "");
+        }
+        t[i].key[n] = '\0';
+        const char *c = key_value(&l->rec[i], cand);
+        t[i].cand = c ? c : "\x01";
+    }
+    if (rc == 0) {
+        qsort(t, (size_t)l->n, sizeof *t, cmp_tuple);
+        for (int i = 1; i < l->n && rc == 0; i++)
+            rc = strcmp(t[i].key, t[i - 1].key) == 0 && strcmp(t[i].cand, t[i - 1].cand) != 0;
+    }
+    for (int i = 0; i < l->n; i++)
+        free(t[i].key);
+    free(t);
+    return rc;
+}
+
+static bool distinct_values(const ein_record_list *l, const char *name)
+{
+    return splits(l, NULL, 0, name) != 0;
+}
+
+/* Binding names (union, first-seen order); `row[i]`: the row index of a
+ * sample/table axis (some binding is "name.field"). */
+static int binding_names(const ein_record_list *l, char (*names)[EIN_NAME_MAX], bool *row, int max)
+{
+    int n = 0;
     for (int i = 0; i < l->n; i++)
         for (int k = 0; k < l->rec[i].n_bind; k++) {
             const char *name = l->rec[i].bind_name[k];
-            if (strchr(name, '.') || strcmp(name, "seed") == 0)
-                continue;
-            bool dup = false;
-            for (int j = 0; j < ns; j++)
-                dup = dup || strcmp(seen[j], name) == 0;
-            if (dup || ns == 64)
-                continue;
-            /* a sample/table row index: some binding is "name.field" */
-            size_t len = strlen(name);
-            bool parent = false;
-            for (int j = 0; j < l->rec[i].n_bind; j++)
-                parent = parent || (strncmp(l->rec[i].bind_name[j], name, len) == 0 &&
-                                    l->rec[i].bind_name[j][len] == '.');
-            snprintf(seen[ns++], EIN_NAME_MAX, "%s", name);
-            if (parent)
-                continue;
-            int w = snprintf(buf + n, cap - n, "%s%s", n ? "," : "", name);
-            if (w < 0 || (size_t)w >= cap - n)
-                break;
-            n += (size_t)w;
+            int j = 0;
+            while (j < n && strcmp(names[j], name) != 0)
+                j++;
+            if (j == n && n < max) {
+                snprintf(names[n], EIN_NAME_MAX, "%s", name);
+                row[n++] = false;
+            }
         }
+    for (int j = 0; j < n; j++) {
+        size_t len = strlen(names[j]);
+        for (int k = 0; k < n && !row[j]; k++)
+            row[j] = strncmp(names[k], names[j], len) == 0 && names[k][len] == '.';
+    }
+    return n;
+}
+
+static bool is_seed(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    return strcmp(dot ? dot + 1 : path, "seed") == 0;
+}
+
+static bool has_name(char (*names)[EIN_NAME_MAX], int n, const char *name)
+{
+    for (int j = 0; j < n; j++)
+        if (strcmp(names[j], name) == 0)
+            return true;
+    return false;
+}
+
+#define MAX_NAMES 128
+
+void ein_summary_default_by(const ein_record_list *l, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    char (*names)[EIN_NAME_MAX] = calloc(MAX_NAMES, sizeof *names);
+    char (*keys)[EIN_NAME_MAX] = calloc(EIN_SUMMARY_MAX_BY, sizeof *keys);
+    bool row[MAX_NAMES];
+    const char **set = NULL;
+    int nset = names && keys ? ein_records_differing_settings(l, &set) : -1;
+    if (nset < 0) {
+        free(names);
+        free(keys);
+        return;
+    }
+    int nb = binding_names(l, names, row, MAX_NAMES), nk = 0;
+    for (int j = 0; j < nb && nk < EIN_SUMMARY_MAX_BY; j++)
+        if (!strchr(names[j], '.') && strcmp(names[j], "seed") != 0 && !row[j])
+            snprintf(keys[nk++], EIN_NAME_MAX, "%s", names[j]);
+    if (nk < EIN_SUMMARY_MAX_BY && !has_name(names, nb, "folder") && distinct_values(l, "folder"))
+        snprintf(keys[nk++], EIN_NAME_MAX, "%s", "folder");
+    if (nk < EIN_SUMMARY_MAX_BY && !has_name(names, nb, "experiment") &&
+        splits(l, keys, nk, "experiment") == 1)
+        snprintf(keys[nk++], EIN_NAME_MAX, "%s", "experiment");
+    for (int s = 0; s < nset && nk < EIN_SUMMARY_MAX_BY; s++) {
+        if (is_seed(set[s]) || has_name(names, nb, set[s]) || strlen(set[s]) >= EIN_NAME_MAX)
+            continue;
+        /* a setting that follows a pooled sample/table axis is pooled with it */
+        bool follows = false;
+        for (int j = 0; j < nb && !follows; j++)
+            if (row[j] || strchr(names[j], '.'))
+                follows = splits(l, &names[j], 1, set[s]) == 0;
+        if (!follows && splits(l, keys, nk, set[s]) == 1)
+            snprintf(keys[nk++], EIN_NAME_MAX, "%s", set[s]);
+    }
+    size_t n = 0;
+    for (int k = 0; k < nk; k++) {
+        int w = snprintf(buf + n, cap - n, "%s%s", n ? "," : "", keys[k]);
+        if (w < 0 || (size_t)w >= cap - n) {
+            buf[n] = '\0';
+            break;
+        }
+        n += (size_t)w;
+    }
+    free(set);
+    free(names);
+    free(keys);
 }
 
 static int split_axes(const char *by, char out[][EIN_NAME_MAX], int max, ein_err *err)
@@ -76,6 +193,146 @@ static int split_axes(const char *by, char out[][EIN_NAME_MAX], int max, ein_err
     return n;
 }
 
+/* ---------------------------------------------------------- metrics -- */
+
+typedef struct metric {
+    char path[EIN_NAME_MAX + 16];   /* the leaf ("final/layers/0/var"), or "" for a record field */
+    char name[EIN_NAME_MAX];        /* canonical: "final.layers.0.var", "seconds", "epochs" */
+    bool chance;                    /* a test accuracy: a diverged cell without one is at chance */
+} metric;
+
+/* "test_acc", "final_test_acc", "final.test_acc" → final/test_acc;
+ * "best_test_acc", "best.test_acc" → best/test_acc; "best_epoch" → best/epoch;
+ * "seconds", "epochs" → the record's own (whole cell). */
+static void metric_resolve(const char *name, metric *m)
+{
+    memset(m, 0, sizeof *m);
+    if (strcmp(name, "seconds") == 0 || strcmp(name, "epochs") == 0) {
+        snprintf(m->name, sizeof m->name, "%s", name);
+        return;
+    }
+    const char *stage = "final", *rest = name;
+    if (strncmp(name, "final.", 6) == 0 || strncmp(name, "final_", 6) == 0)
+        rest = name + 6;
+    else if (strncmp(name, "best.", 5) == 0 || strncmp(name, "best_", 5) == 0) {
+        stage = "best";
+        rest = name + 5;
+    }
+    snprintf(m->name, sizeof m->name, "%s.%s", stage, rest);
+    snprintf(m->path, sizeof m->path, "%s/%s", stage, rest);
+    for (char *p = m->path; *p; p++)
+        if (*p == '.')
+            *p = '/';
+    m->chance = strcmp(rest, "test_acc") == 0;
+}
+
+/* The metric of one cell.  1: a value; 0: not a result (failed,
+ * interrupted); -1: a result that did not measure it (null or absent). */
+static int metric_value(const ein_record *r, const metric *m, double *x)
+{
+    bool ok = strcmp(r->status, "ok") == 0, diverged = strcmp(r->status, "diverged") == 0;
+    if (!ok && !diverged)
+        return 0;
+    double v = NAN;
+    if (!m->path[0]) {
+        v = strcmp(m->name, "seconds") == 0 ? r->seconds : (double)r->epochs;
+    } else {
+        char type = 0;
+        const char *t = ein_record_leaf_at(r, m->path, &type);
+        if (t && type == 'n')
+            v = strtod(t, NULL);
+    }
+    if (!isfinite(v) && diverged && m->chance)
+        v = CHANCE_ACC;
+    if (!isfinite(v))
+        return -1;
+    *x = v;
+    return 1;
+}
+
+/* A usage error naming what the cells did record. */
+static ein_code metric_unknown(const ein_record_list *l, const char *given, ein_err *err)
+{
+    char list[768] = "seconds, epochs";
+    size_t n = strlen(list);
+    for (int i = 0; i < l->n; i++) {
+        ein_record_leaf leaf;
+        bool any = false;
+        for (size_t pos = 0; ein_record_next_leaf(&l->rec[i], &pos, &leaf);) {
+            if (strncmp(leaf.path, "final/", 6) != 0 || strcmp(leaf.path, "final/epoch") == 0 ||
+                strcmp(leaf.path, "final/seconds") == 0)
+                continue;
+            any = true;
+            char name[EIN_NAME_MAX];
+            snprintf(name, sizeof name, "%s", leaf.path + 6);
+            for (char *p = name; *p; p++)
+                if (*p == '/')
+                    *p = '.';
+            int w = snprintf(list + n, sizeof list - n, ", %s", name);
+            if (w > 0 && (size_t)w < sizeof list - n)
+                n += (size_t)w;
+        }
+        if (any)
+            break;
+    }
+    return ein_err_set(err, EIN_ERR_USAGE,
+                       "--metric: no cell recorded a metric named '%s' (recorded: %s; 'best.' before a "
+                       "name: at the epoch of best test accuracy)", given, list);
+}
+
+/* Resolve `name` and check that some cell measured it. */
+static ein_code metric_check(const ein_record_list *l, const char *name, metric *m, ein_err *err)
+{
+    metric_resolve(name ? name : "test_acc", m);
+    if (l->n == 0)
+        return EIN_OK;
+    bool recorded = !m->path[0], measured = false;
+    int results = 0;
+    for (int i = 0; i < l->n; i++) {
+        double x;
+        int v = metric_value(&l->rec[i], m, &x);
+        results += v != 0;
+        measured = measured || v == 1;
+        recorded = recorded || ein_record_leaf_at(&l->rec[i], m->path, NULL) != NULL;
+    }
+    if (measured || results == 0)
+        return EIN_OK;
+    if (!recorded)
+        return metric_unknown(l, name, err);
+    return ein_err_set(err, EIN_ERR_USAGE,
+                       "--metric %s: not measured in any of the %d finished cell%s (null in "
+                       "cells.jsonl)",
+                       m->name, results, results == 1 ? "" : "s");
+}
+
+/* ------------------------------------------------------------ reading -- */
+
+ein_code ein_summary_read(const char *const *dirs, int n, ein_record_list *out, ein_err *err)
+{
+    memset(out, 0, sizeof *out);
+    for (int d = 0; d < n; d++) {
+        ein_record_list one;
+        ein_code c = ein_results_read(dirs[d], &one, err);
+        if (c != EIN_OK) {
+            ein_record_list_free(out);
+            return c;
+        }
+        ein_record *grown = realloc(out->rec, (size_t)(out->n + one.n + 1) * sizeof *grown);
+        if (!grown) {
+            ein_record_list_free(&one);
+            ein_record_list_free(out);
+            return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
+        }
+        out->rec = grown;
+        memcpy(out->rec + out->n, one.rec, (size_t)one.n * sizeof *one.rec);   /* leaves move too */
+        out->n += one.n;
+        out->n_lines += one.n_lines;
+        out->n_bad += one.n_bad;
+        free(one.rec);
+    }
+    return EIN_OK;
+}
+
 void ein_summary_free(ein_summary *s)
 {
     for (int i = 0; i < s->n; i++)
@@ -84,8 +341,52 @@ void ein_summary_free(ein_summary *s)
     memset(s, 0, sizeof *s);
 }
 
-ein_code ein_summary_compute(const ein_record_list *l, const char *by, int top,
-                             ein_summary *s, ein_err *err)
+/* s->pooled: the keys not grouped by that vary inside some group — the
+ * axes (a sample/table field only when its row index is grouped by), the
+ * folder and experiment, and the differing settings. */
+static ein_code find_pooled(const ein_record_list *l, ein_summary *s)
+{
+    char (*names)[EIN_NAME_MAX] = calloc(MAX_NAMES + 2, sizeof *names);
+    bool row[MAX_NAMES];
+    const char **set = NULL;
+    int nset = names ? ein_records_differing_settings(l, &set) : -1;
+    if (nset < 0) {
+        free(names);
+        return EIN_ERR_NOMEM;
+    }
+    int nb = binding_names(l, names, row, MAX_NAMES), nc = nb;
+    snprintf(names[nc++], EIN_NAME_MAX, "folder");
+    snprintf(names[nc++], EIN_NAME_MAX, "experiment");
+    size_t n = 0;
+    s->pooled[0] = '\0';
+    int rc = 0;
+    for (int c = 0; c < nc + nset && rc >= 0; c++) {
+        const char *name = c < nc ? names[c] : set[c - nc];
+        if (has_name(s->by, s->n_by, name) || (c >= nb && has_name(names, nb, name)))
+            continue;
+        const char *dot = c < nb ? strchr(name, '.') : NULL;
+        if (dot) {          /* a field: reported with its row index unless that is grouped */
+            char parent[EIN_NAME_MAX];
+            snprintf(parent, sizeof parent, "%.*s", (int)(dot - name), name);
+            if (!has_name(s->by, s->n_by, parent) && has_name(names, nb, parent))
+                continue;
+        }
+        if ((rc = splits(l, s->by, s->n_by, name)) == 1) {
+            int w = snprintf(s->pooled + n, sizeof s->pooled - n, "%s%s", n ? ", " : "", name);
+            if (w < 0 || (size_t)w >= sizeof s->pooled - n) {
+                snprintf(s->pooled + (n > sizeof s->pooled - 6 ? sizeof s->pooled - 6 : n), 6, ", ...");
+                break;
+            }
+            n += (size_t)w;
+        }
+    }
+    free(set);
+    free(names);
+    return rc < 0 ? EIN_ERR_NOMEM : EIN_OK;
+}
+
+ein_code ein_summary_compute(const ein_record_list *l, const char *by, const char *metric_name,
+                             int top, ein_summary *s, ein_err *err)
 {
     memset(s, 0, sizeof *s);
     s->top = top > 0 ? top : 10;
@@ -95,19 +396,27 @@ ein_code ein_summary_compute(const ein_record_list *l, const char *by, int top,
     for (int a = 0; a < s->n_by; a++) {
         bool found = false;
         for (int i = 0; i < l->n && !found; i++)
-            found = ein_record_binding(&l->rec[i], s->by[a], NULL) != NULL;
+            found = key_value(&l->rec[i], s->by[a]) != NULL;
         if (!found && l->n > 0)
-            return ein_err_set(err, EIN_ERR_USAGE, "--by: no cell has an axis named '%s'", s->by[a]);
+            return ein_err_set(err, EIN_ERR_USAGE, "--by: no cell has an axis or setting named '%s'",
+                               s->by[a]);
     }
+    metric m;
+    ein_code c = metric_check(l, metric_name, &m, err);
+    if (c != EIN_OK)
+        return c;
+    snprintf(s->metric, sizeof s->metric, "%s", m.name);
     s->groups = calloc((size_t)(l->n > 0 ? l->n : 1), sizeof *s->groups);
-    if (!s->groups)
+    if (!s->groups || find_pooled(l, s) != EIN_OK) {
+        ein_summary_free(s);
         return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
+    }
     for (int i = 0; i < l->n; i++) {
         const ein_record *r = &l->rec[i];
         ein_summary_group key;
         for (int a = 0; a < s->n_by; a++) {
-            const char *v = ein_record_binding(r, s->by[a], NULL);
-            snprintf(key.value[a], EIN_VALUE_TEXT_MAX, "%s", v ? v : "NA");
+            const char *v = key_value(r, s->by[a]);
+            snprintf(key.value[a], EIN_VALUE_TEXT_MAX, "%.*s", EIN_VALUE_TEXT_MAX - 1, v ? v : "NA");
         }
         int g = 0;
         for (; g < s->n; g++) {
@@ -127,11 +436,13 @@ ein_code ein_summary_compute(const ein_record_list *l, const char *by, int top,
                 return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
             }
         }
-        double acc;
-        if (usable(r, &acc))
-            grp->acc[grp->n++] = acc;
+        double x;
+        int v = metric_value(r, &m, &x);
+        if (v == 1)
+            grp->acc[grp->n++] = x;
         else
             grp->missing++;
+        grp->unmeasured += v < 0;
         if (strcmp(r->status, "diverged") == 0)
             grp->diverged++;
     }
@@ -150,23 +461,33 @@ ein_code ein_summary_compute(const ein_record_list *l, const char *by, int top,
     return EIN_OK;
 }
 
-static void fmt(char *buf, size_t cap, double x)
+/* Accuracies (percent) with two decimals, other metrics (losses, moments,
+ * cosines) with four significant digits. */
+static void fmt(char *buf, size_t cap, double x, bool percent)
 {
-    if (isfinite(x))
+    if (!isfinite(x))
+        snprintf(buf, cap, "NA");
+    else if (percent)
         snprintf(buf, cap, "%.2f", x);
     else
-        snprintf(buf, cap, "NA");
+        snprintf(buf, cap, "%.4g", x);
 }
 
-static void fmt_pm(char *buf, size_t cap, double m, double sd)
+static void fmt_pm(char *buf, size_t cap, double m, double sd, bool percent)
 {
     char a[32], b[32];
-    fmt(a, sizeof a, m);
-    fmt(b, sizeof b, sd);
+    fmt(a, sizeof a, m, percent);
+    fmt(b, sizeof b, sd, percent);
     if (isfinite(sd))
         snprintf(buf, cap, "%s ± %s", a, b);
     else
         snprintf(buf, cap, "%s", a);
+}
+
+static bool is_percent(const char *metric)
+{
+    size_t n = strlen(metric);
+    return n >= 4 && strcmp(metric + n - 4, "_acc") == 0;
 }
 
 /* Display width of UTF-8 text (± is two bytes, one column). */
@@ -205,10 +526,11 @@ void ein_summary_print(const ein_summary *s, FILE *out)
         for (int a = 0; a < s->n_by; a++)
             snprintf(CELL(r, a), EIN_VALUE_TEXT_MAX, "%s", grp->value[a]);
         snprintf(CELL(r, c), EIN_VALUE_TEXT_MAX, "%d", grp->n);
-        fmt_pm(CELL(r, c + 1), EIN_VALUE_TEXT_MAX, grp->mean, grp->sd);
-        fmt(CELL(r, c + 2), EIN_VALUE_TEXT_MAX, grp->median);
-        fmt(CELL(r, c + 3), EIN_VALUE_TEXT_MAX, grp->iqr);
-        fmt_pm(CELL(r, c + 4), EIN_VALUE_TEXT_MAX, grp->top_median, grp->top_sd);
+        bool pct = is_percent(s->metric);
+        fmt_pm(CELL(r, c + 1), EIN_VALUE_TEXT_MAX, grp->mean, grp->sd, pct);
+        fmt(CELL(r, c + 2), EIN_VALUE_TEXT_MAX, grp->median, pct);
+        fmt(CELL(r, c + 3), EIN_VALUE_TEXT_MAX, grp->iqr, pct);
+        fmt_pm(CELL(r, c + 4), EIN_VALUE_TEXT_MAX, grp->top_median, grp->top_sd, pct);
         snprintf(CELL(r, c + 5), EIN_VALUE_TEXT_MAX, "%d", grp->diverged);
         snprintf(CELL(r, c + 6), EIN_VALUE_TEXT_MAX, "%d", grp->missing);
     }
@@ -233,6 +555,14 @@ void ein_summary_print(const ein_summary *s, FILE *out)
 #undef CELL
     free(cell);
     free(w);
+    int unmeasured = 0;
+    for (int g = 0; g < s->n; g++)
+        unmeasured += s->groups[g].unmeasured;
+    fprintf(out, "metric: %s", s->metric);
+    if (unmeasured)
+        fprintf(out, " (not measured in %d finished cell%s, counted as missing)", unmeasured,
+                unmeasured == 1 ? "" : "s");
+    fprintf(out, "\npooled over: %s\n", s->pooled[0] ? s->pooled : "nothing");
 }
 
 static void csv_num(FILE *f, double x)
@@ -267,6 +597,14 @@ ein_code ein_summary_write_csv(const ein_summary *s, const char *dir, char *path
     memcpy(name + n, ".csv", 5);
     char path[EIN_PATH_MAX + 600];
     snprintf(path, sizeof path, "%s/%s", dir, name);
+    ein_code c = ein_summary_write_csv_to(s, path, err);
+    if (c == EIN_OK && path_out)
+        snprintf(path_out, EIN_PATH_MAX, "%.*s", EIN_PATH_MAX - 1, path);
+    return c;
+}
+
+ein_code ein_summary_write_csv_to(const ein_summary *s, const char *path, ein_err *err)
+{
     char *text = NULL;
     size_t len = 0;
     FILE *mem = open_memstream(&text, &len);
@@ -298,13 +636,44 @@ ein_code ein_summary_write_csv(const ein_summary *s, const char *dir, char *path
     fclose(mem);
     ein_code c = ein_write_file_atomic(path, text, len, err);
     free(text);
-    if (c == EIN_OK && path_out)
-        snprintf(path_out, EIN_PATH_MAX, "%.*s", EIN_PATH_MAX - 1, path);
     return c;
 }
 
-ein_code ein_summary_compare(const ein_record_list *l, const char *by, const char *spec,
-                             FILE *out, ein_err *err)
+static bool some_cell_has(const ein_record_list *l, const char *key, const char *value)
+{
+    for (int i = 0; i < l->n; i++) {
+        const char *v = key_value(&l->rec[i], key);
+        if (v && strcmp(v, value) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The first key on which some cell has A and some cell has B: an axis,
+ * then folder, experiment, a differing setting. */
+static void find_compare_key(const ein_record_list *l, const char *va, const char *vb, char *key)
+{
+    char (*names)[EIN_NAME_MAX] = calloc(MAX_NAMES + 2, sizeof *names);
+    bool row[MAX_NAMES];
+    const char **set = NULL;
+    int nset = names ? ein_records_differing_settings(l, &set) : -1;
+    key[0] = '\0';
+    if (nset >= 0) {
+        int nc = binding_names(l, names, row, MAX_NAMES);
+        snprintf(names[nc++], EIN_NAME_MAX, "folder");
+        snprintf(names[nc++], EIN_NAME_MAX, "experiment");
+        for (int c = 0; c < nc + nset && !key[0]; c++) {
+            const char *name = c < nc ? names[c] : set[c - nc];
+            if (strlen(name) < EIN_NAME_MAX && some_cell_has(l, name, va) && some_cell_has(l, name, vb))
+                snprintf(key, EIN_NAME_MAX, "%s", name);
+        }
+    }
+    free(set);
+    free(names);
+}
+
+ein_code ein_summary_compare(const ein_record_list *l, const char *by, const char *metric_name,
+                             const char *spec, FILE *out, ein_err *err)
 {
     char axis[EIN_NAME_MAX] = "", va[EIN_VALUE_TEXT_MAX], vb[EIN_VALUE_TEXT_MAX];
     const char *vals = spec;
@@ -315,26 +684,15 @@ ein_code ein_summary_compare(const ein_record_list *l, const char *by, const cha
     }
     const char *comma = strchr(vals, ',');
     if (!comma || comma == vals || !comma[1] || strchr(comma + 1, ','))
-        return ein_err_set(err, EIN_ERR_USAGE, "--compare: expected [AXIS=]A,B, got '%s'", spec);
+        return ein_err_set(err, EIN_ERR_USAGE, "--compare: expected [KEY=]A,B, got '%s'", spec);
     snprintf(va, sizeof va, "%.*s", (int)(comma - vals), vals);
     snprintf(vb, sizeof vb, "%s", comma + 1);
     if (!axis[0]) {
-        /* the axis on which some cell has A and some cell has B */
-        for (int i = 0; i < l->n && !axis[0]; i++)
-            for (int k = 0; k < l->rec[i].n_bind && !axis[0]; k++) {
-                if (strcmp(l->rec[i].bind_text[k], va) != 0)
-                    continue;
-                for (int j = 0; j < l->n; j++) {
-                    const char *v = ein_record_binding(&l->rec[j], l->rec[i].bind_name[k], NULL);
-                    if (v && strcmp(v, vb) == 0) {
-                        snprintf(axis, sizeof axis, "%s", l->rec[i].bind_name[k]);
-                        break;
-                    }
-                }
-            }
+        find_compare_key(l, va, vb, axis);
         if (!axis[0])
             return ein_err_set(err, EIN_ERR_USAGE,
-                               "--compare: no axis has both values '%s' and '%s'", va, vb);
+                               "--compare: no axis, folder or setting has both values '%s' and '%s'",
+                               va, vb);
     }
     /* Group by the --by axes other than the compared one. */
     char axes[EIN_SUMMARY_MAX_BY][EIN_NAME_MAX], rest[EIN_SUMMARY_MAX_BY * EIN_NAME_MAX + 8] = "";
@@ -345,7 +703,7 @@ ein_code ein_summary_compare(const ein_record_list *l, const char *by, const cha
         if (strcmp(axes[a], axis) != 0) {
             if (rest[0])
                 strcat(rest, ",");
-            strcat(rest, axes[a]);   /* fits: at most 8 names of < 64 bytes */
+            strcat(rest, axes[a]);   /* fits: at most EIN_SUMMARY_MAX_BY names of < 64 bytes */
         }
     ein_summary sa, sb;
     ein_record_list la = { 0 }, lb = { 0 };
@@ -357,15 +715,15 @@ ein_code ein_summary_compare(const ein_record_list *l, const char *by, const cha
         return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
     }
     for (int i = 0; i < l->n; i++) {
-        const char *v = ein_record_binding(&l->rec[i], axis, NULL);
+        const char *v = key_value(&l->rec[i], axis);
         if (v && strcmp(v, va) == 0)
             la.rec[la.n++] = l->rec[i];
         else if (v && strcmp(v, vb) == 0)
             lb.rec[lb.n++] = l->rec[i];
     }
-    ein_code c = ein_summary_compute(&la, rest, 10, &sa, err);
+    ein_code c = ein_summary_compute(&la, rest, metric_name, 10, &sa, err);
     if (c == EIN_OK) {
-        c = ein_summary_compute(&lb, rest, 10, &sb, err);
+        c = ein_summary_compute(&lb, rest, metric_name, 10, &sb, err);
         if (c != EIN_OK)
             ein_summary_free(&sa);
     }
@@ -373,7 +731,7 @@ ein_code ein_summary_compare(const ein_record_list *l, const char *by, const cha
     free(lb.rec);
     if (c != EIN_OK)
         return c;
-    fprintf(out, "Mann-Whitney U, two-sided: %s = %s vs %s (final test accuracy)\n", axis, va, vb);
+    fprintf(out, "Mann-Whitney U, two-sided: %s = %s vs %s (%s)\n", axis, va, vb, sa.metric);
     for (int g = 0; g < sa.n; g++) {
         const ein_summary_group *ga = &sa.groups[g], *gb = NULL;
         for (int h = 0; h < sb.n && !gb; h++) {
@@ -391,8 +749,11 @@ ein_code ein_summary_compare(const ein_record_list *l, const char *by, const cha
             fprintf(out, "n = %d vs %d: not enough cells\n", ga->n, gb ? gb->n : 0);
             continue;
         }
-        fprintf(out, "n = %d vs %d, median %.2f vs %.2f, U = %g, p = %.4g%s\n", ga->n, gb->n,
-                ga->median, gb->median, r.u, r.p, r.exact ? " (exact)" : " (normal approx.)");
+        char ma[32], mb[32];
+        fmt(ma, sizeof ma, ga->median, is_percent(sa.metric));
+        fmt(mb, sizeof mb, gb->median, is_percent(sa.metric));
+        fprintf(out, "n = %d vs %d, median %s vs %s, U = %g, p = %.4g%s\n", ga->n, gb->n, ma, mb,
+                r.u, r.p, r.exact ? " (exact)" : " (normal approx.)");
     }
     ein_summary_free(&sa);
     ein_summary_free(&sb);

@@ -109,12 +109,13 @@ static void evaluate(trainer *t, ein_epoch_metrics *em)
         }
         seen += count;
     }
-    em->test_acc = seen ? 100.0 * (double)correct / (double)seen : 0;
-    em->test_loss = seen ? loss / (double)seen : 0;
+    /* NaN, never 0, for what was not measured (results write it as null). */
+    em->test_acc = seen ? 100.0 * (double)correct / (double)seen : NAN;
+    em->test_loss = seen && m->task_loss != NULL ? loss / (double)seen : NAN;
     for (int l = 0; l < m->n_hidden; l++) {
-        em->layer[l].mean = seen ? mean[l] / (double)seen : 0;
-        em->layer[l].var = seen ? var[l] / (double)seen : 0;
-        em->layer[l].mean_sq = seen ? sq[l] / (double)seen : 0;
+        em->layer[l].mean = seen ? mean[l] / (double)seen : NAN;
+        em->layer[l].var = seen ? var[l] / (double)seen : NAN;
+        em->layer[l].mean_sq = seen ? sq[l] / (double)seen : NAN;
     }
 }
 
@@ -122,6 +123,8 @@ static void evaluate(trainer *t, ein_epoch_metrics *em)
 static void align(trainer *t, ein_epoch_metrics *em)
 {
     ein_model *m = t->m;
+    for (int l = 0; l < m->n_hidden; l++)     /* not measured unless the plan runs */
+        em->layer[l].cos_out = em->layer[l].cos_grad = NAN;
     if (m->align_plan == NULL)
         return;
     const ein_data_config *d = &t->cfg->data;
@@ -205,9 +208,9 @@ static bool train_epoch(trainer *t, int epoch, ein_epoch_metrics *em, ein_cell_r
         set_diverged(res, what, epoch, n_batches, bad->where);
         return false;
     }
-    em->train_acc = seen ? 100.0 * (double)correct / (double)seen : 0;
-    em->task_loss = seen ? task_sum / (double)seen : 0;
-    em->inorm_loss = seen ? inorm_sum / (double)seen : 0;
+    em->train_acc = seen ? 100.0 * (double)correct / (double)seen : NAN;
+    em->task_loss = seen && m->task_loss ? task_sum / (double)seen : NAN;
+    em->inorm_loss = seen && m->inorm_loss ? inorm_sum / (double)seen : NAN;   /* no I-Norm loss */
     return true;
 }
 

@@ -187,6 +187,126 @@ START_TEST(json_escaping)
 }
 END_TEST
 
+/* The canonical configuration text as (key, value) lines, parsed here on
+ * its own: "key = value", or "key =" for an empty value. */
+static int config_lines(const ein_cell_config *cfg, char keys[][96], char values[][1100], int max)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    ein_config_write(mem, cfg, 0);
+    fclose(mem);
+    int n = 0;
+    for (char *line = strtok(text, "\n"); line && n < max; line = strtok(NULL, "\n")) {
+        char *eq = strstr(line, " = ");
+        size_t end = strlen(line);
+        if (!eq && end >= 2 && strcmp(line + end - 2, " =") == 0)
+            eq = line + end - 2;
+        ck_assert_msg(eq != NULL, "not a key = value line: %s", line);
+        snprintf(keys[n], 96, "%.*s", (int)(eq - line), line);
+        snprintf(values[n], 1100, "%s", eq[2] ? eq + 3 : "");
+        n++;
+    }
+    free(text);
+    return n;
+}
+
+START_TEST(config_recorded_and_differing_settings)
+{
+    char *dir = tu_mkdtemp();
+    ein_err err = {0};
+    ein_results *r = ein_results_open(dir, false, NULL, &err);
+    ein_cell a, b;
+    make_cell(&a, 0, "ln", 0);
+    make_cell(&b, 1, "ln", 0);              /* the same bindings, a different network */
+    b.config.hidden[0].ne = 100;
+    b.config.train.epochs = 7;
+    ein_cell_result ok = make_result(EIN_CELL_OK, 70, 71);
+    ck_assert_int_eq(ein_results_append_cell(r, "exp", &a, "r", &ok, &err), EIN_OK);
+    ck_assert_int_eq(ein_results_append_cell(r, "exp", &b, "r", &ok, &err), EIN_OK);
+    ein_results_close(r);
+    char path[600];
+    snprintf(path, sizeof path, "%s/cells.jsonl", dir);
+    FILE *f = fopen(path, "ab");     /* a record from before "config" existed */
+    fputs("{\"id\":\"00000000c0ffee09\",\"experiment\":\"exp\",\"status\":\"ok\",\"epochs\":3,"
+          "\"bindings\":{\"variant\":\"ln\",\"eps\":0},\"final\":{\"test_acc\":50}}\n", f);
+    fclose(f);
+
+    ein_record_list l;
+    ck_assert_int_eq(ein_results_read(dir, &l, &err), EIN_OK);
+    ck_assert_int_eq(l.n, 3);
+    ck_assert_int_eq(l.n_bad, 0);
+    static char keys[2][400][96], values[2][400][1100];
+    int nk[2] = { config_lines(&a.config, keys[0], values[0], 400),
+                  config_lines(&b.config, keys[1], values[1], 400) };
+    ck_assert_int_gt(nk[0], 20);
+    for (int c = 0; c < 2; c++) {
+        const ein_record *rec = ein_record_find(&l, c ? b.id : a.id);
+        ck_assert_int_eq(rec->n_config, nk[c]);     /* one member per line, none lost */
+        for (int k = 0; k < nk[c]; k++) {
+            char type = 0;
+            const char *v = ein_record_setting(rec, keys[c][k], &type);
+            ck_assert_msg(v != NULL, "%s missing", keys[c][k]);
+            const char *want = values[c][k];
+            char *end;
+            double x = strtod(want, &end);
+            if (strcmp(want, "nan") == 0)
+                ck_assert_msg(type == 'z', "%s = nan should be null", keys[c][k]);
+            else if (strcmp(want, "true") == 0 || strcmp(want, "false") == 0)
+                ck_assert_msg(type == 'b' && strcmp(v, want) == 0, "%s", keys[c][k]);
+            else if (*want && !*end && isfinite(x))
+                ck_assert_msg(type == 'n' && strtod(v, NULL) == x, "%s = %s read %c %s", keys[c][k],
+                              want, type, v);
+            else
+                ck_assert_msg(type == 's' && strcmp(v, want) == 0, "%s = '%s' read %c '%s'",
+                              keys[c][k], want, type, v);
+        }
+    }
+    const ein_record *old = ein_record_find(&l, "00000000c0ffee09");
+    ck_assert_int_eq(old->n_config, 0);
+    ck_assert(old->final_test_acc == 50);
+    ck_assert_ptr_null(ein_record_setting(old, keys[0][0], NULL));
+
+    /* the differing settings: exactly the lines that differ (the old record
+     * without a configuration does not make every setting differ) */
+    const char **set = NULL;
+    int nset = ein_records_differing_settings(&l, &set);
+    char want[1024] = "", got[1024] = "";
+    ck_assert_int_eq(nk[0], nk[1]);
+    for (int k = 0; k < nk[0]; k++) {
+        ck_assert_str_eq(keys[0][k], keys[1][k]);
+        if (strcmp(values[0][k], values[1][k]) != 0)
+            strcat(strcat(want, keys[0][k]), ",");     /* a few short keys */
+    }
+    for (int k = 0; k < nset; k++)
+        strcat(strcat(got, set[k]), ",");
+    ck_assert_str_eq(got, want);
+    ck_assert_int_eq(nset, 2);                       /* the width and the epochs */
+    free(set);
+
+    /* summary.csv: one column per differing setting, NA for the old record */
+    ck_assert_int_eq(ein_results_write_summary_csv(dir, &err), EIN_OK);
+    snprintf(path, sizeof path, "%s/summary.csv", dir);
+    char *csv = tu_read_file(path, NULL);
+    char head[1200], rows[3][600];
+    snprintf(head, sizeof head, "id,experiment,variant,eps,%s,status,", got);
+    char *p = strstr(head, ",,");
+    memmove(p, p + 1, strlen(p));
+    ck_assert_msg(strncmp(csv, head, strlen(head)) == 0, "%s\nwant %s", csv, head);
+    snprintf(rows[0], sizeof rows[0], "\n%s,exp,ln,0,500,50,ok,", a.id);
+    snprintf(rows[1], sizeof rows[1], "\n%s,exp,ln,0,100,7,ok,", b.id);
+    snprintf(rows[2], sizeof rows[2], "\n00000000c0ffee09,exp,ln,0,NA,NA,ok,");
+    for (int k = 0; k < 3; k++)
+        ck_assert_msg(strstr(csv, rows[k]) != NULL, "%s\nwant %s", csv, rows[k] + 1);
+    free(csv);
+    ein_record_list_free(&l);
+    free(a.bindings);
+    free(b.bindings);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* Split one CSV line (RFC 4180 quoting) into fields; returns the count. */
 static int csv_split(const char *line, char fields[][128], int max)
 {
@@ -362,6 +482,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(tc, append_and_read_back);
     tcase_add_test(tc, torn_last_line_ignored_and_repaired);
     tcase_add_test(tc, json_escaping);
+    tcase_add_test(tc, config_recorded_and_differing_settings);
     tcase_add_test(tc, summary_csv_columns_and_values);
     tcase_add_test(tc, source_hash_and_fresh_moves_aside);
     tcase_add_test(tc, full_disk_clear_error_records_intact);

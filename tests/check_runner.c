@@ -546,23 +546,8 @@ END_TEST
  * row) and DIR/grid.ein with 8 cells of `epochs` epochs. */
 static void write_tiny_grid(const char *dir, int n_train, int epochs)
 {
-    ein_err err = {0};
-    int dim = 784;
-    uint8_t *px = calloc((size_t)n_train * (size_t)dim, 1), *lab = calloc((size_t)n_train, 1);
-    for (int i = 0; i < n_train; i++) {
-        lab[i] = (uint8_t)(i % 10);
-        for (int j = 0; j < 28; j++)
-            px[(size_t)i * (size_t)dim + (size_t)(lab[i] * 2) * 28 + (size_t)j] = 200;
-    }
-    char a[600], b[600];
-    snprintf(a, sizeof a, "%s/train-images-idx3-ubyte", dir);
-    snprintf(b, sizeof b, "%s/train-labels-idx1-ubyte", dir);
-    ck_assert_int_eq(ein_idx_write(a, false, n_train, 28, 28, px, b, lab, &err), EIN_OK);
-    snprintf(a, sizeof a, "%s/t10k-images-idx3-ubyte", dir);
-    snprintf(b, sizeof b, "%s/t10k-labels-idx1-ubyte", dir);
-    ck_assert_int_eq(ein_idx_write(a, false, n_train < 50 ? n_train : 50, 28, 28, px, b, lab, &err), EIN_OK);
-    free(px);
-    free(lab);
+    char a[600];
+    ck_assert_int_eq(tu_write_tiny_idx(dir, n_train), 0);
     char text[2048];
     snprintf(text, sizeof text,
              "experiment tiny {\n"
@@ -622,7 +607,9 @@ START_TEST(einrun_kill9_then_rerun)
     snprintf(file, sizeof file, "%s/summary.csv", res);
     char *csv = tu_read_file(file, NULL);
     ck_assert_ptr_nonnull(csv);
-    const char *head = "id,experiment,eps,variant,seed,status,epochs,final_test_acc,";
+    /* the axes, then the settings they change (issue 11: never pool configurations) */
+    const char *head = "id,experiment,eps,variant,seed,data.eps,hidden.0.fwd,train.seed,status,epochs,"
+                       "final_test_acc,";
     ck_assert_msg(strncmp(csv, head, strlen(head)) == 0, "%s", csv);
     int lines = 0;
     for (char *p = csv; *p; p++)

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#include <stdint.h>
 #include <sys/wait.h>
+#include "ein/data.h"
 
 char *tu_read_file(const char *path, size_t *len)
 {
@@ -116,4 +118,32 @@ int tu_close(double a, double b, double rtol, double atol)
     if (isnan(a) || isnan(b))
         return 0;
     return fabs(a - b) <= atol + rtol * fabs(b);
+}
+
+int tu_write_tiny_idx(const char *dir, int n_train)
+{
+    ein_err err = {0};
+    int dim = 784;
+    uint8_t *px = calloc((size_t)n_train * (size_t)dim, 1), *lab = calloc((size_t)n_train, 1);
+    if (px == NULL || lab == NULL) {
+        free(px);
+        free(lab);
+        return -1;
+    }
+    for (int i = 0; i < n_train; i++) {
+        lab[i] = (uint8_t)(i % 10);
+        for (int j = 0; j < 28; j++)
+            px[(size_t)i * (size_t)dim + (size_t)(lab[i] * 2) * 28 + (size_t)j] = 200;
+    }
+    char a[1200], b[1200];
+    snprintf(a, sizeof a, "%s/train-images-idx3-ubyte", dir);
+    snprintf(b, sizeof b, "%s/train-labels-idx1-ubyte", dir);
+    int rc = ein_idx_write(a, false, n_train, 28, 28, px, b, lab, &err) == EIN_OK ? 0 : -1;
+    snprintf(a, sizeof a, "%s/t10k-images-idx3-ubyte", dir);
+    snprintf(b, sizeof b, "%s/t10k-labels-idx1-ubyte", dir);
+    if (rc == 0 && ein_idx_write(a, false, n_train < 50 ? n_train : 50, 28, 28, px, b, lab, &err) != EIN_OK)
+        rc = -1;
+    free(px);
+    free(lab);
+    return rc;
 }

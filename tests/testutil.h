@@ -25,6 +25,11 @@ int tu_run(const char *cmd, char **out);
 /* Path of the einrun binary under test ($EIN_EINRUN, else build/float/einrun). */
 const char *tu_einrun(void);
 
+/* DIR/{train,t10k}-{images,labels}-idx{3,1}-ubyte: n_train 28×28 images
+ * (n_test = min(n_train, 50) for the test set), learnable: label i % 10,
+ * row 2·label bright.  0 on success. */
+int tu_write_tiny_idx(const char *dir, int n_train);
+
 /* |a - b| <= atol + rtol |b| */
 int tu_close(double a, double b, double rtol, double atol);
 

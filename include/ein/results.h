@@ -75,7 +75,20 @@ typedef struct ein_record {
     int best_epoch;
     int n_final_layers;                /* M9 per hidden layer at the final epoch (NaN if absent) */
     ein_layer_metrics final_layer[EIN_MAX_HIDDEN];
+    char folder[EIN_PATH_MAX];         /* the folder it was read from */
+    int n_config;                      /* settings in its "config"; 0 in older records */
+    char *leaves;                      /* owned by the list: the config/, final/ and best/ */
+    size_t leaves_len, leaves_cap;     /* leaves, packed (see ein_record_next_leaf) */
 } ein_record;
+
+/* One leaf of a record: `path` as in the JSON with '/' between the levels
+ * ("config/train.epochs", "final/test_acc", "final/layers/0/var"), `text` the
+ * value as written (strings unquoted), `type` 's' string, 'n' number,
+ * 'b' true/false, 'z' null. */
+typedef struct ein_record_leaf {
+    const char *path, *text;
+    char type;
+} ein_record_leaf;
 
 typedef struct ein_record_list {
     int n;
@@ -89,10 +102,25 @@ void ein_record_list_free(ein_record_list *l);
 const ein_record *ein_record_find(const ein_record_list *l, const char *id);
 /* The value of binding `name`, or NULL. */
 const char *ein_record_binding(const ein_record *rec, const char *name, bool *is_number);
+/* Walk the leaves: start with *pos = 0; false after the last one. */
+bool ein_record_next_leaf(const ein_record *rec, size_t *pos, ein_record_leaf *leaf);
+/* The leaf at `path` ("config/data.eps"), or NULL. */
+const char *ein_record_leaf_at(const ein_record *rec, const char *path, char *type);
+/* The value of setting `path` ("train.epochs") from the record's "config",
+ * or NULL (an older record, or a setting this configuration does not have). */
+const char *ein_record_setting(const ein_record *rec, const char *path, char *type);
+
+/* The settings that tell the records' configurations apart: every setting
+ * path whose value differs between the records that carry a "config", or
+ * that only some of them have, in the order of the canonical text.  *out
+ * (malloc'd; the caller frees the array, the strings belong to the records)
+ * receives the paths; returns their count, or -1 when out of memory. */
+int ein_records_differing_settings(const ein_record_list *l, const char ***out);
 
 /* Regenerate DIR/summary.csv from DIR/cells.jsonl (temp file, fsync, rename).
  * Columns: id, experiment, one per binding name (union over records, first-
- * seen order), status, epochs, final_test_acc, best_test_acc, best_epoch,
+ * seen order), one per differing setting (ein_records_differing_settings,
+ * named by its path, unless a binding has that name), status, epochs, final_test_acc, best_test_acc, best_epoch,
  * final_train_acc, final_task_loss, final_inorm_loss, final_test_loss,
  * seconds, message.  NA for a missing value. */
 ein_code ein_results_write_summary_csv(const char *dir, ein_err *err);

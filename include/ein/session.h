@@ -69,7 +69,8 @@ typedef struct ein_session_run_options {
     int jobs;                      /* <= 0: online cores */
     bool fail_fast, quiet;
     const char *save_weights;      /* NULL: none */
-    const char *by;                /* summary grouping; NULL: the main axes */
+    const char *by;                /* summary grouping; NULL: the default keys (summary.h) */
+    const char *metric;            /* summarized metric; NULL: final test accuracy */
     int top;                       /* top-K median; <= 0: 10 */
     bool no_summary;               /* skip the summary table */
     FILE *out, *log;               /* summary and per-epoch lines / progress and messages */
@@ -94,9 +95,23 @@ ein_code ein_session_run(const ein_cell_list *view, ein_data_cache *dc,
                          const ein_session_run_options *opt, ein_session_report *report,
                          ein_err *err);
 
-/* Regenerate DIR/summary.csv and print the summary table of DIR's records
- * (`only`, may be NULL: just these cells), with an optional Mann-Whitney
- * comparison (`compare`, summary.h). */
+/* What `einrun summary` prints: the records of one or more folders. */
+typedef struct ein_summary_request {
+    const char *const *dirs;       /* borrowed */
+    int n_dirs;
+    const char *by;                /* NULL: the default keys (summary.h) */
+    const char *metric;            /* NULL: final test accuracy */
+    const char *compare;           /* NULL: no Mann-Whitney comparison */
+    const char *csv;               /* the grouped table's file; NULL: DIR/summary_by_<keys>.csv
+                                      with one folder, none with several */
+    int top;                       /* <= 0: 10 */
+    const ein_cell_list *only;     /* NULL, or just these cells */
+} ein_summary_request;
+
+/* Regenerate each DIR/summary.csv and print the summary table of the
+ * folders' records, with an optional Mann-Whitney comparison (summary.h). */
+ein_code ein_session_summarize(const ein_summary_request *q, FILE *out, ein_err *err);
+/* The same for one folder. */
 ein_code ein_session_summary(const char *dir, const char *by, int top, const char *compare,
                              const ein_cell_list *only, FILE *out, ein_err *err);
 

@@ -19,15 +19,17 @@ typedef struct ein_layer_metrics {   /* M9, one hidden layer, pre-ReLU output z 
     double mean;        /* mean over examples of mean(z) */
     double var;         /* mean over examples of var(z) */
     double mean_sq;     /* mean over examples of mean(z²) */
-    double cos_out;     /* output alignment vs LN */
-    double cos_grad;    /* gradient alignment vs LN */
+    double cos_out;     /* output alignment vs LN; NaN unless cos_ln_out or cos_ln_grad is reported */
+    double cos_grad;    /* gradient alignment vs LN; NaN unless cos_ln_out or cos_ln_grad is reported */
 } ein_layer_metrics;
+
+/* A metric that was not measured is NaN, never 0: results write it as null. */
 
 typedef struct ein_epoch_metrics {
     int epoch;                       /* 1-based */
     double train_acc, test_acc;      /* percent */
     double task_loss;                /* mean over the epoch's training batches */
-    double inorm_loss;               /* mean over batches, summed over layers; 0 if none */
+    double inorm_loss;               /* mean over batches, summed over layers; NaN if none */
     double test_loss;                /* task loss on the test set */
     int n_hidden;
     ein_layer_metrics layer[EIN_MAX_HIDDEN];
