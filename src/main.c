@@ -9,7 +9,7 @@ void ein_cli_usage(FILE *out)
     fputs("usage: einrun FILE.ein [options]     run every cell of the file's grid\n"
           "       einrun --check FILE...        parse and check only\n"
           "       einrun fmt FILE               print FILE in canonical layout\n"
-          "       einrun summary RESULTS_DIR    summarize finished cells\n"
+          "       einrun summary RESULTS_DIR... summarize finished cells (--by, --metric, --compare)\n"
           "       einrun plot FILE.ein | DIR... draw figures with gnuplot\n"
           "       einrun --help | --version\n"
           "\n"

@@ -2,8 +2,11 @@
  * crash-safe files (docs/running.md describes them for users).
  *
  *   cells.jsonl    one JSON object per finished cell attempt (ok, diverged,
- *                  interrupted, failed); a rerun of a cell appends a new
- *                  record and the last record of an id wins
+ *                  interrupted, failed) with its bindings, its whole
+ *                  configuration ("config", one member per line of
+ *                  ein_config_write) and metrics (null when not measured);
+ *                  a rerun of a cell appends a new record and the last
+ *                  record of an id wins
  *   epochs.jsonl   one JSON object per cell per epoch, tagged with the run
  *   summary.csv    one row per cell (last record), regenerated from
  *                  cells.jsonl by write-to-temp + fsync + rename
@@ -18,7 +21,8 @@
  *
  * Ownership: ein_results_open returns a store the caller frees with
  * ein_results_close; ein_results_read fills a record list the caller frees
- * with ein_record_list_free.
+ * with ein_record_list_free.  A record owns its `leaves`: a list that drops
+ * a record frees them, one that moves a record must not free them twice.
  */
 #ifndef EIN_RESULTS_H
 #define EIN_RESULTS_H
