@@ -11,6 +11,7 @@ void ein_cli_usage(FILE *out)
           "       einrun fmt FILE               print FILE in canonical layout\n"
           "       einrun summary RESULTS_DIR... summarize finished cells (--by, --metric, --compare)\n"
           "       einrun plot FILE.ein | DIR... draw figures with gnuplot\n"
+          "       einrun eval DIR --cell ID     reopen a saved cell: evaluate or train on\n"
           "       einrun --help | --version\n"
           "\n"
           "Run `einrun FILE.ein --help` for the options of a run.\n", out);
@@ -37,6 +38,8 @@ int main(int argc, char **argv)
         return ein_cli_fmt(argc - 1, argv + 1);
     if (strcmp(cmd, "summary") == 0)
         return ein_cli_summary(argc - 1, argv + 1);
+    if (strcmp(cmd, "eval") == 0)
+        return ein_cli_eval(argc - 1, argv + 1);
     if (strcmp(cmd, "plot") == 0)
         return ein_cli_plot(argc - 1, argv + 1);
     return ein_cli_run(argc, argv);

@@ -71,7 +71,8 @@ TABLE(ein_metric_names, "metric", "metric",
       { "inorm_loss", EIN_METRIC_INORM_LOSS, false, "mean I-Norm loss over each epoch's batches (M5)" },
       { "moments", EIN_METRIC_MOMENTS, false, "per hidden layer: mean, var and mean square of pre-ReLU z (M9)" },
       { "cos_ln_out", EIN_METRIC_COS_LN_OUT, false, "per hidden layer: output alignment with layernorm (M9)" },
-      { "cos_ln_grad", EIN_METRIC_COS_LN_GRAD, false, "per hidden layer: gradient alignment with layernorm (M9)" });
+      { "cos_ln_grad", EIN_METRIC_COS_LN_GRAD, false, "per hidden layer: gradient alignment with layernorm (M9)" },
+      { "weights", EIN_METRIC_WEIGHTS, false, "not a metric: save the trained cell to RESULTS_DIR/weights/<id>/ (einrun eval)" });
 
 TABLE(ein_cell_status_names, "cell status", "cell status",
       { "ok", EIN_CELL_OK, false, "trained every epoch" },

@@ -306,6 +306,7 @@ static ein_code run_pending(const ein_cell_list *view, const int *todo, int n_to
     ein_run_options ro = {
         .jobs = jobs, .blas_threads = 0, .set_threads = ein_blas_set_threads,
         .fail_fast = opt->fail_fast, .save_weights_dir = opt->save_weights,
+        .results_dir = ein_results_dir(store),
         .run_cell = ein_data_cache_train, .ctx = dc,
         .events = { &ev, events_start, events_epoch, events_done, events_tick },
     };

@@ -8,6 +8,7 @@
 #include "ein/data.h"
 #include "ein/model.h"
 #include "ein/optim.h"
+#include "ein/weights.h"
 #include "graph_impl.h"
 
 #include <math.h>
@@ -24,6 +25,8 @@ typedef struct trainer {
     int32_t *order;
     ein_real *grad_ref, *grad_op;   /* M9 gradient alignment buffers */
     ein_rng shuffle_rng, shift_rng, eval_rng, align_rng;
+    ein_rng shuffle_final;             /* before the last epoch drew its order */
+    ein_rng eval_final, align_final;   /* where the last evaluation's streams started */
     int batch, eval_batch;
 } trainer;
 
@@ -214,6 +217,40 @@ static bool train_epoch(trainer *t, int epoch, ein_epoch_metrics *em, ein_cell_r
     return true;
 }
 
+/* Start from a saved cell: its parameters and random streams.  With
+ * eval_only, evaluate once from the streams its last evaluation started
+ * from, which reproduces that evaluation (a fixed Δ replaces the draws). */
+static ein_code resume(trainer *t, const char *dir, bool eval_only, ein_cell_result *res, ein_err *err)
+{
+    ein_train_state st;
+    ein_code rc = ein_weights_load(dir, t->m, &st, err);
+    if (rc != EIN_OK)
+        return rc;
+    t->shuffle_rng = st.shuffle;
+    t->shift_rng = st.shift;
+    t->eval_rng = eval_only ? st.eval_final : st.eval;
+    t->align_rng = eval_only ? st.align_final : st.align;
+    t->shuffle_final = st.shuffle_final;
+    t->eval_final = st.eval_final;
+    t->align_final = st.align_final;
+    res->epochs_done = st.epochs;
+    if (!eval_only)
+        return EIN_OK;
+    double t0 = ein_now();
+    ein_rng order_rng = st.shuffle_final;   /* the last epoch's order: the alignment batch */
+    ein_epoch_order(t->order, t->train->n, t->cfg->train.shuffle, &order_rng);
+    ein_epoch_metrics em;
+    memset(&em, 0, sizeof em);
+    em.epoch = st.epochs;
+    em.n_hidden = t->m->n_hidden;
+    em.train_acc = em.task_loss = em.inorm_loss = NAN;   /* nothing was trained */
+    evaluate(t, &em);
+    align(t, &em);
+    em.seconds = ein_now() - t0;
+    res->final = res->best = em;
+    return EIN_OK;
+}
+
 ein_code ein_train_cell(const ein_cell_config *cfg, const ein_dataset *train, const ein_dataset *test,
                         const ein_train_hooks *hooks, ein_cell_result *res, ein_err *err)
 {
@@ -267,20 +304,30 @@ ein_code ein_train_cell(const ein_cell_config *cfg, const ein_dataset *train, co
     ein_rng_init(&t.align_rng, seed, EIN_STREAM_SUB(EIN_STREAM_EVAL, 1));
 
     res->status = EIN_CELL_OK;
-    for (int epoch = 1; epoch <= tc->epochs; epoch++) {
+    int first_epoch = 1;
+    if (hooks && hooks->resume_dir) {
+        rc = resume(&t, hooks->resume_dir, hooks->eval_only, res, err);
+        if (rc != EIN_OK || hooks->eval_only)
+            goto done;
+        first_epoch = res->epochs_done + 1;
+    }
+    for (int epoch = first_epoch; epoch <= tc->epochs; epoch++) {
         double t0 = ein_now();
         ein_epoch_metrics em;
         memset(&em, 0, sizeof em);
         em.epoch = epoch;
         em.n_hidden = t.m->n_hidden;
+        t.shuffle_final = t.shuffle_rng;
         if (!train_epoch(&t, epoch, &em, res))
             break;
+        t.eval_final = t.eval_rng;
+        t.align_final = t.align_rng;
         evaluate(&t, &em);
         align(&t, &em);
         em.seconds = ein_now() - t0;
         res->epochs_done = epoch;
         res->final = em;
-        if (epoch == 1 || em.test_acc > res->best.test_acc)
+        if (epoch == first_epoch || em.test_acc > res->best.test_acc)
             res->best = em;
         if (hooks && hooks->on_epoch)
             hooks->on_epoch(hooks->ctx, &em);
@@ -291,7 +338,9 @@ ein_code ein_train_cell(const ein_cell_config *cfg, const ein_dataset *train, co
         }
     }
     if (hooks && hooks->save_weights_dir) {
-        rc = ein_model_save_npy(t.m, hooks->save_weights_dir, err);
+        ein_train_state st = { res->epochs_done, t.shuffle_rng, t.shift_rng, t.eval_rng, t.align_rng,
+                               t.shuffle_final, t.eval_final, t.align_final };
+        rc = ein_weights_save(hooks->save_weights_dir, t.m, &st, err);
         if (rc != EIN_OK)
             res->status = EIN_CELL_FAILED;
     }

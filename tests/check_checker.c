@@ -105,7 +105,7 @@ static const rule_case rules[] = {
       "import \"diamond_a\"\nexperiment e { train { epochs = da + db } }\n" },
     { "unknown metric",
       EXP("  report { test_acc, tst_acc }\n"),
-      "t.ein:5:22: error: unknown metric 'tst_acc' (valid: test_acc, train_acc, task_loss, inorm_loss, moments, cos_ln_out, cos_ln_grad)",
+      "t.ein:5:22: error: unknown metric 'tst_acc' (valid: test_acc, train_acc, task_loss, inorm_loss, moments, cos_ln_out, cos_ln_grad, weights)",
       EXP("  report { test_acc, cos_ln_grad }\n") },
     { "unknown forward norm",
       EXP("  norm forward = layrnorm\n"),
@@ -362,7 +362,7 @@ START_TEST(several_errors_per_run)
     int errors = 0;
     char *head = check_src(EXP("  report { tst_acc }\n  norm forward = centre\n  train {\n    lr.wx = 1\n  }\n"),
                            &errors, NULL);
-    ck_assert_str_eq(head, "t.ein:5:12: error: unknown metric 'tst_acc' (valid: test_acc, train_acc, task_loss, inorm_loss, moments, cos_ln_out, cos_ln_grad)");
+    ck_assert_str_eq(head, "t.ein:5:12: error: unknown metric 'tst_acc' (valid: test_acc, train_acc, task_loss, inorm_loss, moments, cos_ln_out, cos_ln_grad, weights)");
     ck_assert_int_eq(errors, 3);
     free(head);
     /* per-cell value rules: one report per place, however many cells break it */

@@ -129,6 +129,7 @@ typedef enum ein_metric {
     EIN_METRIC_MOMENTS,        /* per hidden layer: mean(z), var(z), mean(z²) of pre-ReLU z */
     EIN_METRIC_COS_LN_OUT,     /* per hidden layer: output alignment vs LN */
     EIN_METRIC_COS_LN_GRAD,    /* per hidden layer: gradient alignment vs LN */
+    EIN_METRIC_WEIGHTS,        /* not a metric: save the trained cell (weights.h) */
     EIN_METRIC_COUNT
 } ein_metric;
 

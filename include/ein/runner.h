@@ -49,6 +49,7 @@ typedef struct ein_run_options {
     void (*set_threads)(int n);    /* called in each worker (ein_blas_set_threads); may be NULL */
     bool fail_fast;                /* stop launching after the first failed cell */
     const char *save_weights_dir;  /* each cell writes to DIR/<id>/; NULL = none */
+    const char *results_dir;       /* cells with `report { weights }` save to DIR/weights/<id>/ */
     ein_cell_fn run_cell;
     void *ctx;
     ein_runner_events events;

@@ -60,7 +60,11 @@ typedef struct ein_train_hooks {
     void (*on_batch)(void *ctx, int epoch, long batch, long n_batches); /* may be NULL; keep cheap */
     volatile sig_atomic_t *stop;     /* non-zero: finish the current epoch, then stop (interrupted) */
     volatile sig_atomic_t *stop_now; /* non-zero: stop at the next batch */
-    const char *save_weights_dir;    /* non-NULL: write every parameter as .npy there at the end */
+    const char *save_weights_dir;    /* non-NULL: save the trained cell there at the end (weights.h) */
+    const char *resume_dir;          /* non-NULL: start from the cell saved there (weights.h) and
+                                        train on to cfg->train.epochs */
+    bool eval_only;                  /* with resume_dir: no training, one evaluation as the saved
+                                        cell's last one (same random Δ unless a fixed one is set) */
     int blas_threads;                /* > 0: run OpenBLAS with this many threads; 0: leave the
                                         count the caller set (the runner sets it per worker) */
 } ein_train_hooks;
