@@ -456,11 +456,39 @@ void ein_graph_backward(ein_graph *g)
 {
     for (int i = 0; i < g->n_nodes; i++) {
         ein_node *n = g->nodes[i];
-        if (n->op == NULL && n->grad != NULL)
+        if (n->op == NULL && n->grad != NULL && !(g->updating && n->fused_lr > 0))
             memset(n->grad, 0, (size_t)n->rows * (size_t)n->cols * sizeof(ein_real));
     }
     for (int k = 0; k < g->n_losses; k++)
         backward_pass(g, g->loss[k].node, g->loss[k].weight, g->loss[k].active);
+}
+
+void ein_graph_backward_update(ein_graph *g)
+{
+    g->updating = true;
+    ein_graph_backward(g);
+    g->updating = false;
+}
+
+bool ein_graph_fusable(const ein_graph *g, const ein_node *param)
+{
+    if (!g->compiled || param->kind != EIN_NODE_PARAM || param->grad == NULL)
+        return false;
+    int losses = 0, uses = 0;
+    for (int k = 0; k < g->n_losses; k++)
+        losses += g->loss[k].active[param->id] != 0;
+    const ein_node *consumer = NULL;
+    for (int i = param->id + 1; i < g->n_nodes; i++)
+        for (int c = 0; c < g->nodes[i]->n_child; c++)
+            if (g->nodes[i]->child[c] == param) {
+                uses++;
+                consumer = g->nodes[i];
+            }
+    if (losses != 1 || uses != 1 || !ein_op_is_matmul(consumer))
+        return false;
+    /* the other operand must not be a parameter: at most one fused per GEMM pair */
+    const ein_node *other = consumer->child[consumer->child[0] == param ? 1 : 0];
+    return other->kind != EIN_NODE_PARAM;
 }
 
 void ein_graph_grad_of(ein_graph *g, ein_node *scalar, ein_node *param, ein_real *out)
@@ -556,10 +584,11 @@ double ein_graph_op_seconds(const ein_graph *g, const char *op_name)
 
 void ein_graph_profile(ein_graph *g, bool on) { g->profile = on; }
 double ein_graph_gemm_seconds(const ein_graph *g) { return g->gemm_seconds; }
+double ein_graph_gemm_flops(const ein_graph *g) { return g->gemm_flops; }
 
 void ein_graph_profile_reset(ein_graph *g)
 {
-    g->gemm_seconds = 0;
+    g->gemm_seconds = g->gemm_flops = 0;
     for (int i = 0; i < g->n_nodes; i++)
         g->nodes[i]->seconds = 0;
 }

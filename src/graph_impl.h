@@ -32,10 +32,12 @@ struct ein_graph {
     int n_strings, cap_strings;
     const char *where;
     bool compiled, profile;
-    double gemm_seconds;
+    bool updating;         /* inside ein_graph_backward_update(): honour fused_lr */
+    double gemm_seconds, gemm_flops;
     ein_err err;           /* first construction error */
 };
 
 double ein_now(void);      /* monotonic seconds */
+bool ein_op_is_matmul(const ein_node *n);   /* ops.c */
 
 #endif

@@ -46,6 +46,13 @@ static void inorm_drives(ein_graph *g, ein_layer *L, ein_node *x, ein_node **h, 
     *i = ein_matmul(g, ein_matmul(g, ein_stop_grad(g, x), L->W_ix, false, true), L->W_ei, false, true);
 }
 
+/* (M8) B_ei is frozen in the cell or not among the layer's learning groups:
+ * nothing ever moves it from its uniform initialisation (M4). */
+static bool bei_fixed(const ein_layer *L)
+{
+    return L->bei_frozen || !(L->cfg.inhib_learn >> EIN_GROUP_BEI & 1u);
+}
+
 /* (M4) full I-Norm: returns z; sets L->local_loss (M5) */
 static ein_node *inorm_full(ein_graph *g, ein_layer *L, ein_node *x)
 {
@@ -53,7 +60,10 @@ static ein_node *inorm_full(ein_graph *g, ein_layer *L, ein_node *x)
     inorm_drives(g, L, x, &h, &i);
     ein_node *xs = ein_stop_grad(g, x);
     ein_node *q = ein_square(g, ein_matmul(g, xs, L->B_ix, false, true));
-    ein_node *d = ein_sqrt(g, ein_add_scalar(g, ein_matmul(g, q, L->B_ei, false, true), EIN_LN_EPS)); /* (M4c) */
+    /* (M4c) d = sqrt(q B_eiᵀ + ε).  A B_ei that never learns keeps its uniform
+     * initialisation 1/ne, so d is one number per example: no ne × ne GEMM. */
+    ein_node *mix = bei_fixed(L) ? ein_matmul_uniform(g, q, L->B_ei) : ein_matmul(g, q, L->B_ei, false, true);
+    ein_node *d = ein_sqrt(g, ein_add_scalar(g, mix, EIN_LN_EPS));
     ein_node *z = ein_div(g, ein_sub(g, h, ein_stop_grad(g, i)), ein_stop_grad(g, d));            /* (M4d) */
     /* (M5) u = (sg(h_E) − i) / d; L = mean_b(mean(u)² + (var(u) − 1)²) */
     ein_node *u = ein_div(g, ein_sub(g, ein_stop_grad(g, h), i), d);
@@ -220,10 +230,12 @@ ein_code ein_model_build(const ein_cell_config *cfg_in, int n_in, int n_classes,
         char prefix[16];
         snprintf(prefix, sizeof prefix, "L%d", l);
         m->hidden[l].cfg = m->cfg.hidden[l];
+        m->hidden[l].bei_frozen = m->cfg.train.frozen[EIN_GROUP_BEI];
         h = ein_layer_build(g, &m->hidden[l], l, prefix, h, width, m->cfg.train.seed);
         width = m->cfg.hidden[l].ne;
     }
     m->output.cfg = m->cfg.output;
+    m->output.bei_frozen = m->cfg.train.frozen[EIN_GROUP_BEI];
     m->logits = ein_layer_build(g, &m->output, m->n_hidden, "out", h, width, m->cfg.train.seed);
 
     /* losses (M5, M7) */

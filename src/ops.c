@@ -38,15 +38,23 @@ static void shape_fixed(ein_node *n, int rows, int cols)
 
 /* ---- matmul: C = op(A) op(B) ---------------------------------------------- */
 
-static void gemm(const ein_graph *g, bool ta, bool tb, int m, int n, int k,
-                 const ein_real *a, int lda, const ein_real *b, int ldb, ein_real beta, ein_real *c, int ldc)
+static void gemm_scaled(const ein_graph *g, bool ta, bool tb, int m, int n, int k, ein_real alpha,
+                        const ein_real *a, int lda, const ein_real *b, int ldb, ein_real beta, ein_real *c, int ldc)
 {
     ein_graph *mg = (ein_graph *)g;
     double t0 = g->profile ? ein_now() : 0;
     GEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-         m, n, k, 1, a, lda, b, ldb, beta, c, ldc);
-    if (g->profile)
+         m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    if (g->profile) {
         mg->gemm_seconds += ein_now() - t0;
+        mg->gemm_flops += 2.0 * m * n * k;
+    }
+}
+
+static void gemm(const ein_graph *g, bool ta, bool tb, int m, int n, int k,
+                 const ein_real *a, int lda, const ein_real *b, int ldb, ein_real beta, ein_real *c, int ldc)
+{
+    gemm_scaled(g, ta, tb, m, n, k, 1, a, lda, b, ldb, beta, c, ldc);
 }
 
 /* Dimensions of op(A) (m × k) and op(B) (k × n). */
@@ -67,28 +75,59 @@ static void matmul_forward(ein_node *nd)
     gemm(nd->graph, nd->iarg[0], nd->iarg[1], m, n, k, a->val, a->cols, b->val, b->cols, 0, nd->val, nd->cols);
 }
 
-static void matmul_backward(ein_node *nd)
+/* Where a child's gradient GEMM goes: its gradient (alpha 1), or, for a
+ * fused-SGD parameter inside ein_graph_backward_update(), its value with
+ * alpha = −lr (graph.h).  Either way beta = 1. */
+static ein_real *grad_target(const ein_node *c, ein_real *alpha)
+{
+    if (c->graph->updating && c->fused_lr > 0) {
+        *alpha = (ein_real)-c->fused_lr;
+        return c->val;
+    }
+    *alpha = 1;
+    return c->grad;
+}
+
+static void matmul_backward_a(ein_node *nd, int m, int n, int k)
 {
     ein_node *a = nd->child[0], *b = nd->child[1];
     bool ta = nd->iarg[0], tb = nd->iarg[1];
+    ein_real alpha, *da = grad_target(a, &alpha);
+    if (!ta)          /* dA (m×k) += dC (m×n) · op(B)ᵀ */
+        gemm_scaled(nd->graph, false, !tb, m, k, n, alpha, nd->grad, nd->cols, b->val, b->cols, 1, da, a->cols);
+    else              /* dA (k×m) += op(B) (k×n) · dCᵀ */
+        gemm_scaled(nd->graph, tb, true, k, m, n, alpha, b->val, b->cols, nd->grad, nd->cols, 1, da, a->cols);
+}
+
+static void matmul_backward_b(ein_node *nd, int m, int n, int k)
+{
+    ein_node *a = nd->child[0], *b = nd->child[1];
+    bool ta = nd->iarg[0], tb = nd->iarg[1];
+    ein_real alpha, *db = grad_target(b, &alpha);
+    if (!tb)          /* dB (k×n) += op(A)ᵀ · dC */
+        gemm_scaled(nd->graph, !ta, false, k, n, m, alpha, a->val, a->cols, nd->grad, nd->cols, 1, db, b->cols);
+    else              /* dB (n×k) += dCᵀ · op(A) */
+        gemm_scaled(nd->graph, true, ta, n, k, m, alpha, nd->grad, nd->cols, a->val, a->cols, 1, db, b->cols);
+}
+
+static void matmul_backward(ein_node *nd)
+{
+    ein_node *a = nd->child[0], *b = nd->child[1];
     int m, n, k;
     matmul_dims(nd, &m, &n, &k);
-    const ein_graph *g = nd->graph;
-    if (wants(a)) {
-        if (!ta)      /* dA (m×k) += dC (m×n) · op(B)ᵀ */
-            gemm(g, false, !tb, m, k, n, nd->grad, nd->cols, b->val, b->cols, 1, a->grad, a->cols);
-        else          /* dA (k×m) += op(B) (k×n) · dCᵀ */
-            gemm(g, tb, true, k, m, n, b->val, b->cols, nd->grad, nd->cols, 1, a->grad, a->cols);
-    }
-    if (wants(b)) {
-        if (!tb)      /* dB (k×n) += op(A)ᵀ · dC */
-            gemm(g, !ta, false, k, n, m, a->val, a->cols, nd->grad, nd->cols, 1, b->grad, b->cols);
-        else          /* dB (n×k) += dCᵀ · op(A) */
-            gemm(g, true, ta, n, k, m, nd->grad, nd->cols, a->val, a->cols, 1, b->grad, b->cols);
-    }
+    /* a fused update of one operand comes last: the other's gradient reads its value */
+    bool a_last = nd->graph->updating && a->fused_lr > 0;
+    if (wants(a) && !a_last)
+        matmul_backward_a(nd, m, n, k);
+    if (wants(b))
+        matmul_backward_b(nd, m, n, k);
+    if (wants(a) && a_last)
+        matmul_backward_a(nd, m, n, k);
 }
 
 static const ein_op op_matmul = { "matmul", 3u, false, matmul_forward, matmul_backward };
+
+bool ein_op_is_matmul(const ein_node *n) { return n != NULL && n->op == &op_matmul; }
 
 ein_node *ein_matmul(ein_graph *g, ein_node *a, ein_node *b, bool trans_a, bool trans_b)
 {
@@ -369,6 +408,54 @@ static void row_sums(const ein_real *x, int D, double shift, double *sum, double
     }
     *sum = (s[0] + s[1]) + (s[2] + s[3]);
     *sum_sq = (q[0] + q[1]) + (q[2] + q[3]);
+}
+
+/* ---- a Bᵀ for a B whose entries are all equal ------------------------------
+ * (model.md M4) B_ei frozen at its uniform initialisation makes q B_eiᵀ one
+ * number per example, B[0][0]·Σ_k q_k: rows × 1 (consumers broadcast it),
+ * no ne × ne GEMM forward or backward.  The caller guarantees uniformity
+ * (a parameter no loss and no optimizer step may change); B gets no gradient. */
+
+static void matmul_uniform_forward(ein_node *nd)
+{
+    const ein_node *a = nd->child[0];
+    double c = nd->child[1]->val[0];
+    for (int r = 0; r < nd->rows; r++) {
+        double s, unused;
+        row_sums(a->val + (size_t)r * a->cols, a->cols, 0, &s, &unused);
+        nd->val[r] = (ein_real)(c * s);
+    }
+}
+
+static void matmul_uniform_backward(ein_node *nd)
+{
+    ein_node *a = nd->child[0];
+    if (!wants(a))
+        return;
+    ein_real c = nd->child[1]->val[0];
+    for (int r = 0; r < nd->rows; r++) {
+        ein_real g = c * nd->grad[r];
+        ein_real *da = a->grad + (size_t)r * a->cols;
+        for (int k = 0; k < a->cols; k++)
+            da[k] += g;
+    }
+}
+
+static const ein_op op_matmul_uniform = { "matmul_uniform", 1u, false, matmul_uniform_forward,
+                                          matmul_uniform_backward };
+
+ein_node *ein_matmul_uniform(ein_graph *g, ein_node *a, ein_node *b)
+{
+    ein_node *ch[2] = { a, b };
+    ein_node *n = ein_graph_node(g, &op_matmul_uniform, 2, ch);
+    if (n == NULL)
+        return NULL;
+    if (b->per_example || b->cols != a->cols) {
+        ein_graph_fail(g, "matmul_uniform: B must be a fixed matrix with %d columns", a->cols);
+        return NULL;
+    }
+    shape_like(n, a, 1);
+    return n;
 }
 
 /* ---- reductions ------------------------------------------------------------ */

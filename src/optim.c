@@ -8,9 +8,12 @@
 typedef struct param_state {
     ein_node *node;
     ein_real *m, *v;        /* momentum / Adam first moment; Adam second moment */
+    bool fused;             /* plain SGD inside its gradient GEMM (ein_optim_backward_step) */
 } param_state;
 
 struct ein_optim {
+    ein_graph *graph;
+    int n_fused;
     ein_optimizer kind;
     ein_group_settings group[EIN_GROUP_COUNT];
     double beta1, beta2, eps;
@@ -37,6 +40,20 @@ void ein_group_settings_from_config(const ein_train_config *t, ein_group_setting
     }
 }
 
+/* Plain SGD (no momentum, no decay, not frozen) on a parameter whose
+ * gradient is one GEMM (graph.h) is done inside that GEMM. */
+static void mark_fused(ein_optim *opt, param_state *ps)
+{
+    ein_node *n = ps->node;
+    const ein_group_settings *gs = &opt->group[n->group];
+    if (opt->kind != EIN_OPT_SGD || gs->momentum != 0 || gs->weight_decay != 0 || gs->frozen ||
+        n->loss_route == 0 || !(gs->lr > 0) || !ein_graph_fusable(opt->graph, n))
+        return;
+    ps->fused = true;
+    n->fused_lr = gs->lr;
+    opt->n_fused++;
+}
+
 ein_optim *ein_optim_new(ein_graph *g, ein_optimizer kind, const ein_group_settings groups[EIN_GROUP_COUNT],
                          double adam_beta1, double adam_beta2, double adam_eps, ein_err *err)
 {
@@ -46,6 +63,7 @@ ein_optim *ein_optim_new(ein_graph *g, ein_optimizer kind, const ein_group_setti
         return NULL;
     }
     opt->kind = kind;
+    opt->graph = g;
     memcpy(opt->group, groups, sizeof opt->group);
     opt->beta1 = adam_beta1;
     opt->beta2 = adam_beta2;
@@ -81,6 +99,7 @@ ein_optim *ein_optim_new(ein_graph *g, ein_optimizer kind, const ein_group_setti
             opt->params[k].v = p;
             p += len;
         }
+        mark_fused(opt, &opt->params[k]);
         k++;
     }
     return opt;
@@ -90,6 +109,9 @@ void ein_optim_free(ein_optim *opt)
 {
     if (opt == NULL)
         return;
+    for (int k = 0; k < opt->n; k++)
+        if (opt->params[k].fused)
+            opt->params[k].node->fused_lr = 0;
     free(opt->params);
     free(opt->state);
     free(opt);
@@ -102,7 +124,9 @@ static void clamp_param(ein_node *n)
         n->val[i] = n->val[i] > 0 ? n->val[i] : 0;
 }
 
-void ein_optim_step(ein_optim *opt)
+/* The update of every parameter from its gradient; with `skip_fused`, the
+ * parameters a fused backward already moved only get their clamp. */
+static void step(ein_optim *opt, bool skip_fused)
 {
     opt->t++;
     double bc1 = 1 - pow(opt->beta1, (double)opt->t), bc2 = 1 - pow(opt->beta2, (double)opt->t);
@@ -112,6 +136,11 @@ void ein_optim_step(ein_optim *opt)
         const ein_group_settings *gs = &opt->group[n->group];
         if (gs->frozen || n->loss_route == 0)
             continue;
+        if (skip_fused && ps->fused) {
+            if (gs->clamp_nonneg)
+                clamp_param(n);
+            continue;
+        }
         size_t len = (size_t)n->rows * (size_t)n->cols;
         ein_real *w = n->val;
         const ein_real *grad = n->grad;
@@ -150,6 +179,21 @@ void ein_optim_step(ein_optim *opt)
         }
     }
 }
+
+void ein_optim_step(ein_optim *opt) { step(opt, false); }
+
+void ein_optim_backward_step(ein_optim *opt)
+{
+    if (opt->n_fused == 0) {
+        ein_graph_backward(opt->graph);
+        step(opt, false);
+        return;
+    }
+    ein_graph_backward_update(opt->graph);
+    step(opt, true);
+}
+
+int ein_optim_n_fused(const ein_optim *opt) { return opt->n_fused; }
 
 void ein_optim_clamp(ein_optim *opt)
 {

@@ -194,8 +194,7 @@ static bool train_epoch(trainer *t, int epoch, ein_epoch_metrics *em, ein_cell_r
         inorm_sum += inorm * count;
         correct += count_correct(m, labels, count);
         seen += count;
-        ein_graph_backward(m->graph);
-        ein_optim_step(t->opt);
+        ein_optim_backward_step(t->opt);
         if (t->hooks && t->hooks->on_batch)
             t->hooks->on_batch(t->hooks->ctx, epoch, b + 1, n_batches);
         if (t->hooks && stop_requested(t->hooks->stop_now)) {

@@ -1,13 +1,20 @@
 /* bench_step.c — one training step of the M7 network (784 → 500 → 500 → 10)
  * per variant, at batch 32 and 128, with one BLAS thread: step time, the
  * share of it inside GEMM (engine profiling), the same GEMM calls replayed
- * alone, and peak RSS.  Targets (issue 3): ≥ 80 % of the step inside sgemm at
- * batch 128, ≥ 60 % at batch 32.  Run by `make bench`. */
+ * alone, the step's GEMM work as a share of one core's FMA peak (measured
+ * here, by an FMA loop), each step against the E/I + LN step of its batch,
+ * and peak RSS.  Targets (issue 15, batch 32): I-Norm + GradNorm ≤ 1.6 × E/I
+ * + LN; GEMM share ≥ 90 %; E/I + LN ≥ 70 % of the FMA peak; no allocation in
+ * the step; peak RSS < 100 MB.  Run by `make bench`. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "ein/graph.h"
 #include "ein/model.h"
@@ -32,8 +39,61 @@ static const variant variants[] = {
 };
 
 #define ROUNDS 5
+#define N_VARIANTS (sizeof variants / sizeof variants[0])
 
-static void bench(const variant *v, int batch, int steps)
+typedef struct result {
+    double step, gemm_share, flops;      /* seconds, fraction, GEMM flops per step */
+} result;
+
+#if defined(__x86_64__)
+#ifdef EIN_REAL_DOUBLE
+typedef __m256d vec;
+#define VEC_SET _mm256_set1_pd
+#define VEC_FMA _mm256_fmadd_pd
+#else
+typedef __m256 vec;
+#define VEC_SET _mm256_set1_ps
+#define VEC_FMA _mm256_fmadd_ps
+#endif
+#define VEC_LANES (int)(sizeof(vec) / sizeof(ein_real))
+
+/* One core's FMA peak in ein_real flops per second: 12 independent chains of
+ * 256-bit FMAs (enough to cover latency × throughput on every AVX2 core). */
+__attribute__((target("avx2,fma"))) static double fma_peak_run(long iters)
+{
+    vec acc[12], mul = VEC_SET((ein_real)0.999999), add = VEC_SET((ein_real)1e-7);
+    for (int k = 0; k < 12; k++)
+        acc[k] = VEC_SET((ein_real)(1 + k));
+    double t0 = ein_now();
+    for (long i = 0; i < iters; i++)
+        for (int k = 0; k < 12; k++) {
+            acc[k] = VEC_FMA(acc[k], mul, add);
+            __asm__ volatile("" : "+x"(acc[k]));   /* keep every FMA: no folding */
+        }
+    double t = ein_now() - t0;
+    ein_real lanes[VEC_LANES];
+    memcpy(lanes, &acc[11], sizeof lanes);
+    if (lanes[0] == 42)                 /* keep the chains live */
+        fputs("", stderr);
+    return 2.0 * VEC_LANES * 12 * (double)iters / t;
+}
+
+/* Best of ROUNDS runs of ~0.1 s (the machine is shared); 0 without AVX2/FMA. */
+static double fma_peak(void)
+{
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+        return 0;
+    double best = 0;
+    for (int r = 0; r < 2 * ROUNDS; r++)
+        best = fmax(best, fma_peak_run(20 * 1000 * 1000));
+    return best;
+}
+#else
+static double fma_peak(void) { return 0; }
+#endif
+
+static result bench(const variant *v, int batch, int steps, double peak, double ln_step)
 {
     ein_cell_config cfg;
     ein_config_defaults(&cfg);
@@ -68,20 +128,18 @@ static void bench(const variant *v, int batch, int steps)
 
     for (int s = 0; s < 10; s++) {                 /* warm up caches and BLAS buffers */
         ein_graph_forward(m->graph, m->train_plan);
-        ein_graph_backward(m->graph);
-        ein_optim_step(opt);
+        ein_optim_backward_step(opt);
     }
     /* The machine is shared: every time is the best of ROUNDS rounds (the
      * round least disturbed by other processes), each the mean of its steps. */
     long allocs = ein_graph_alloc_count(m->graph);
     int per_round = steps / ROUNDS > 0 ? steps / ROUNDS : 1;
-    double step = INFINITY, profiled = INFINITY, gemm_in_step = INFINITY, gemm_alone = INFINITY;
+    double step = INFINITY, profiled = INFINITY, gemm_in_step = INFINITY, gemm_alone = INFINITY, flops = 0;
     for (int r = 0; r < ROUNDS; r++) {
         double t0 = ein_now();
         for (int s = 0; s < per_round; s++) {
             ein_graph_forward(m->graph, m->train_plan);
-            ein_graph_backward(m->graph);
-            ein_optim_step(opt);
+            ein_optim_backward_step(opt);
         }
         step = fmin(step, (ein_now() - t0) / per_round);
     }
@@ -91,13 +149,13 @@ static void bench(const variant *v, int batch, int steps)
         double t0 = ein_now();
         for (int s = 0; s < per_round; s++) {
             ein_graph_forward(m->graph, m->train_plan);
-            ein_graph_backward(m->graph);
-            ein_optim_step(opt);
+            ein_optim_backward_step(opt);
         }
         double t = (ein_now() - t0) / per_round;
         if (t < profiled) {
             profiled = t;
             gemm_in_step = ein_graph_gemm_seconds(m->graph) / per_round;
+            flops = ein_graph_gemm_flops(m->graph) / per_round;
         }
     }
     ein_graph_profile(m->graph, false);
@@ -107,11 +165,17 @@ static void bench(const variant *v, int batch, int steps)
             ein_graph_replay_gemm(m->graph);
         gemm_alone = fmin(gemm_alone, (ein_now() - t0) / per_round);
     }
-    printf("%-16s %5d %10.3f %10.3f %10.3f %9.1f%% %9.1f%% %s\n", v->name, batch, 1e3 * step,
+    char of_peak[16] = "-", vs_ln[16] = "-";
+    if (peak > 0)
+        snprintf(of_peak, sizeof of_peak, "%.1f%%", 100 * flops / step / peak);
+    if (ln_step > 0)
+        snprintf(vs_ln, sizeof vs_ln, "%.2fx", step / ln_step);
+    printf("%-16s %5d %9.3f %9.3f %9.3f %9.1f%% %9.1f%% %8.1f %8s %7s %s\n", v->name, batch, 1e3 * step,
            1e3 * gemm_in_step, 1e3 * gemm_alone, 100 * gemm_in_step / profiled, 100 * gemm_alone / step,
-           ein_graph_alloc_count(m->graph) == allocs ? "" : "ALLOCATED IN STEP");
+           1e-9 * flops / step, of_peak, vs_ln, ein_graph_alloc_count(m->graph) == allocs ? "" : "ALLOCATED IN STEP");
     ein_optim_free(opt);
     ein_model_free(m);
+    return (result){ step, gemm_in_step / profiled, flops };
 }
 
 int main(int argc, char **argv)
@@ -121,11 +185,31 @@ int main(int argc, char **argv)
     const char *forced = getenv("OPENBLAS_CORETYPE");
     printf("bench_step: M7 net 784-500-500-10, SGD, %s, 1 BLAS thread, OpenBLAS core %s (OPENBLAS_CORETYPE=%s)\n",
            EIN_REAL_NAME, ein_blas_corename(), forced ? forced : "unset");
-    printf("%-16s %5s %10s %10s %10s %10s %10s\n", "variant", "batch", "step ms", "gemm ms", "gemm-only",
-           "gemm/step", "alone/step");
-    for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++)
-        for (int batch = 32; batch <= 128; batch *= 4)
-            bench(&variants[i], batch, batch == 32 ? steps : steps / 2);
+    double peak = fma_peak();
+    if (peak > 0)
+        printf("one core's FMA peak (measured): %.1f GFLOP/s %s\n", 1e-9 * peak, EIN_REAL_NAME);
+    else
+        printf("one core's FMA peak: not measured (no AVX2/FMA)\n");
+    printf("%-16s %5s %9s %9s %9s %10s %10s %8s %8s %7s\n", "variant", "batch", "step ms", "gemm ms", "gemm-only",
+           "gemm/step", "alone/step", "GFLOP/s", "of peak", "x ei_ln");
+    static const int batches[2] = { 32, 128 };
+    result res[N_VARIANTS][2];
+    for (int b = 0; b < 2; b++) {
+        double ln_step = 0;
+        for (size_t i = 0; i < N_VARIANTS; i++) {    /* ei_ln (index 1) first: the others' yardstick */
+            size_t v = i == 0 ? 1 : i == 1 ? 0 : i;
+            res[v][b] = bench(&variants[v], batches[b], batches[b] == 32 ? steps : steps / 2, peak, ln_step);
+            if (v == 1)
+                ln_step = res[v][b].step;
+        }
+    }
+    double worst_share = 1;
+    for (size_t v = 0; v < N_VARIANTS; v++)
+        for (int b = 0; b < 2; b++)
+            worst_share = fmin(worst_share, res[v][b].gemm_share);
+    printf("targets at batch 32: inorm_gn/ei_ln %.2fx (<= 1.6), ei_ln %.1f%% of FMA peak (>= 70%%); "
+           "lowest GEMM share %.1f%% (>= 90%%)\n", res[4][0].step / res[1][0].step,
+           peak > 0 ? 100 * res[1][0].flops / res[1][0].step / peak : 0, 100 * worst_share);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("peak RSS %.1f MB\n", ru.ru_maxrss / 1024.0);

@@ -416,6 +416,89 @@ START_TEST(inorm_routing)
 }
 END_TEST
 
+/* (M4c) a B_ei that never learns stays uniform, so q B_eiᵀ becomes one row
+ * sum per example (matmul_uniform) instead of an ne × ne GEMM.  The same net
+ * with B_ei learning takes the general GEMM path: forward values, both losses
+ * and every other parameter's gradient agree to rounding. */
+static ein_model *inorm_path(bool bei_learns)
+{
+    ein_cell_config cfg;
+    ein_config_defaults(&cfg);
+    cfg.train.seed = 11;
+    cfg.train.frozen[EIN_GROUP_BEI] = !bei_learns;
+    for (int l = 0; l < cfg.n_hidden; l++) {
+        cfg.hidden[l].ne = 12;
+        cfg.hidden[l].fwd = EIN_FWD_INORM;
+        cfg.hidden[l].bwd = EIN_BWD_FULL;
+        if (bei_learns)
+            cfg.hidden[l].inhib_learn = (1u << EIN_GROUP_WIX) | (1u << EIN_GROUP_BIX) | (1u << EIN_GROUP_BEI);
+    }
+    cfg.losses[cfg.n_losses++] = (ein_loss_config){ .kind = EIN_LOSS_INORM, .weight = -1,
+                                                    .groups = EIN_GROUPS_DEFAULT };
+    ein_model *m = NULL;
+    ein_err err = { 0 };
+    ck_assert_msg(ein_model_build(&cfg, 30, 10, 5, true, &m, &err) == EIN_OK, "%s", err.msg);
+    ck_assert(ein_model_init(m, &err) == EIN_OK);
+    for (int l = 0; l < 2; l++) {       /* away from init, where the I-Norm loss is ~0 */
+        ein_node *bix = m->hidden[l].B_ix;
+        for (int k = 0; k < bix->rows * bix->cols; k++)
+            bix->val[k] *= (ein_real)(1.25 + 0.01 * (k % 7));
+        ein_node *wix = m->hidden[l].W_ix;
+        for (int k = 0; k < wix->rows * wix->cols; k++)
+            wix->val[k] *= (ein_real)(1.1 + 0.02 * (k % 5));
+    }
+    random_input(m, 5, 8);
+    ein_graph_forward(m->graph, m->train_plan);
+    ein_graph_backward(m->graph);
+    return m;
+}
+
+static int count_op(const ein_model *m, const char *name)
+{
+    int count = 0;
+    for (int i = 0; i < ein_graph_n_nodes(m->graph); i++) {
+        const ein_node *n = ein_graph_nodes(m->graph, i);
+        count += n->op != NULL && strcmp(n->op->name, name) == 0;
+    }
+    return count;
+}
+
+static void expect_same(const ein_real *a, const ein_real *b, size_t len, const char *what)
+{
+    const double tol = sizeof(ein_real) == 4 ? 2e-5 : 1e-12;
+    double scale = 0;
+    for (size_t k = 0; k < len; k++)
+        scale = fmax(scale, fabs((double)b[k]));
+    ck_assert_msg(scale > 0, "%s is all zero", what);
+    for (size_t k = 0; k < len; k++)
+        ck_assert_msg(fabs((double)a[k] - b[k]) <= tol * scale, "%s[%zu]: row-sum path %.9g, GEMM path %.9g",
+                      what, k, (double)a[k], (double)b[k]);
+}
+
+START_TEST(inorm_uniform_bei_equals_gemm)
+{
+    ein_model *fast = inorm_path(false), *general = inorm_path(true);
+    ck_assert_int_eq(count_op(fast, "matmul_uniform"), 2);
+    ck_assert_int_eq(count_op(general, "matmul_uniform"), 0);
+    ck_assert_int_eq(count_op(general, "matmul") - count_op(fast, "matmul"), 2);
+    expect_same(fast->logits->val, general->logits->val, 5 * 10, "logits");
+    expect_same(fast->task_loss->val, general->task_loss->val, 1, "task loss");
+    expect_same(fast->inorm_loss->val, general->inorm_loss->val, 1, "I-Norm loss");
+    expect_same(fast->x->grad, general->x->grad, 5 * 30, "grad x");
+    const char *names[] = { "W_ex", "b", "W_ix", "B_ix" };
+    for (int l = 0; l < 2; l++) {
+        const ein_layer *F = &fast->hidden[l], *G = &general->hidden[l];
+        expect_same(F->z->val, G->z->val, 5 * 12, "z");
+        const ein_node *fp[] = { F->W_ex, F->b, F->W_ix, F->B_ix }, *gp[] = { G->W_ex, G->b, G->W_ix, G->B_ix };
+        for (int k = 0; k < 4; k++)
+            expect_same(fp[k]->grad, gp[k]->grad, (size_t)fp[k]->rows * (size_t)fp[k]->cols, names[k]);
+        ck_assert(abs_sum(G->B_ei) > 0);            /* the general path really trains B_ei */
+    }
+    ein_model_free(fast);
+    ein_model_free(general);
+}
+END_TEST
+
 START_TEST(npy_files)
 {
     ein_model *m = build(EIN_FWD_LAYERNORM, EIN_BWD_NONE, 12, 6, 2);
@@ -510,6 +593,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(tc, inorm_hand_example);
     tcase_add_test(tc, inorm_sub_hand_example);
     tcase_add_test(tc, inorm_routing);
+    tcase_add_test(tc, inorm_uniform_bei_equals_gemm);
     tcase_add_test(tc, npy_files);
     tcase_add_test(tc, output_must_match_classes);
     tcase_add_test(tc, inorm_needs_enough_inputs);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ein/graph.h"
+#include "ein/model.h"
 #include "ein/ops.h"
 #include "ein/optim.h"
 
@@ -407,6 +408,143 @@ START_TEST(default_config_is_the_paper_setup)
 }
 END_TEST
 
+/* Fused SGD (optim.h): a parameter is updated inside its gradient GEMM only
+ * when that GEMM is its whole gradient — one matmul consumer whose other
+ * operand is not a parameter, one loss — and under plain SGD. */
+START_TEST(fused_only_for_one_gemm)
+{
+    ein_graph *g = ein_graph_new(3);
+    ein_node *x = ein_graph_input(g, "x", 4);
+    ein_node *once = ein_graph_param(g, "once", 2, 4, EIN_GROUP_WEX);
+    ein_node *twice = ein_graph_param(g, "twice", 2, 4, EIN_GROUP_WEX);
+    ein_node *two_losses = ein_graph_param(g, "two_losses", 2, 4, EIN_GROUP_WEX);
+    ein_node *bias = ein_graph_param(g, "bias", 1, 2, EIN_GROUP_BIAS);
+    ein_node *left = ein_graph_param(g, "left", 3, 2, EIN_GROUP_WIX);
+    ein_node *right = ein_graph_param(g, "right", 2, 2, EIN_GROUP_WIX);
+    ein_node *h = ein_add(g, ein_matmul(g, x, once, false, true), bias);
+    h = ein_add(g, h, ein_matmul(g, x, twice, false, true));
+    h = ein_add(g, h, ein_matmul(g, ein_scale(g, x, 2), twice, false, true));
+    ein_node *shared = ein_matmul(g, x, two_losses, false, true);
+    ein_node *pp = ein_sum(g, ein_matmul(g, left, right, false, false));   /* param × param */
+    ein_graph_add_loss(g, ein_add(g, ein_sum(g, ein_mul(g, h, shared)), pp), 1, EIN_GROUPS_ALL);
+    ein_graph_add_loss(g, ein_sum(g, ein_square(g, shared)), 1, EIN_GROUPS_ALL);
+    ck_assert_int_eq(ein_graph_compile(g, NULL), EIN_OK);
+    ck_assert(ein_graph_fusable(g, once));
+    ck_assert(!ein_graph_fusable(g, twice));       /* two consumers: two gradient GEMMs */
+    ck_assert(!ein_graph_fusable(g, two_losses));  /* two backward passes reach it */
+    ck_assert(!ein_graph_fusable(g, bias));        /* its gradient is a column sum */
+    ck_assert(!ein_graph_fusable(g, left) && !ein_graph_fusable(g, right));
+    ck_assert(!ein_graph_fusable(g, x));
+
+    ein_group_settings s[EIN_GROUP_COUNT];
+    settings_zero(s);
+    s[EIN_GROUP_WEX].lr = s[EIN_GROUP_BIAS].lr = s[EIN_GROUP_WIX].lr = 0.1;
+    ein_optim *opt = ein_optim_new(g, EIN_OPT_SGD, s, 0.9, 0.999, 1e-8, NULL);
+    ck_assert_int_eq(ein_optim_n_fused(opt), 1);
+    ck_assert(once->fused_lr == 0.1);
+    ein_optim_free(opt);
+    ck_assert(once->fused_lr == 0);                 /* the graph forgets a freed optimizer */
+    ein_optim *adam = ein_optim_new(g, EIN_OPT_ADAM, s, 0.9, 0.999, 1e-8, NULL);
+    ck_assert_int_eq(ein_optim_n_fused(adam), 0);
+    ein_optim_free(adam);
+    const char *why[] = { "momentum", "weight decay", "frozen", "lr 0" };
+    for (int k = 0; k < 4; k++) {
+        ein_group_settings t[EIN_GROUP_COUNT];
+        memcpy(t, s, sizeof t);
+        t[EIN_GROUP_WEX].momentum = k == 0 ? 0.9 : 0;
+        t[EIN_GROUP_WEX].weight_decay = k == 1 ? 0.01 : 0;
+        t[EIN_GROUP_WEX].frozen = k == 2;
+        t[EIN_GROUP_WEX].lr = k == 3 ? 0 : 0.1;
+        ein_optim *o = ein_optim_new(g, EIN_OPT_SGD, t, 0.9, 0.999, 1e-8, NULL);
+        ck_assert_msg(ein_optim_n_fused(o) == 0, "fused despite %s", why[k]);
+        ein_optim_free(o);
+    }
+    ein_graph_free(g);
+}
+END_TEST
+
+/* The M7 network, E/I + LN and I-Norm + GradNorm (with its local loss),
+ * trained 6 steps twice from the same init: backward then step, and the
+ * fused ein_optim_backward_step.  Every parameter agrees to rounding (the
+ * Dale clamps included), and the fused steps allocate nothing. */
+static ein_model *small_net(ein_fwd_norm fwd, ein_bwd_norm bwd)
+{
+    ein_cell_config cfg;
+    ein_config_defaults(&cfg);
+    cfg.train.seed = 3;
+    for (int l = 0; l < cfg.n_hidden; l++) {
+        cfg.hidden[l].ne = 12;
+        cfg.hidden[l].fwd = fwd;
+        cfg.hidden[l].bwd = bwd;
+    }
+    if (fwd == EIN_FWD_INORM)
+        cfg.losses[cfg.n_losses++] = (ein_loss_config){ .kind = EIN_LOSS_INORM, .weight = -1,
+                                                        .groups = EIN_GROUPS_DEFAULT };
+    ein_model *m = NULL;
+    ein_err err = { 0 };
+    ck_assert_msg(ein_model_build(&cfg, 20, 10, 6, false, &m, &err) == EIN_OK, "%s", err.msg);
+    ck_assert(ein_model_init(m, &err) == EIN_OK);
+    return m;
+}
+
+static void feed(ein_model *m, int step)
+{
+    uint64_t s = 77 + (uint64_t)step;
+    for (int k = 0; k < 6 * 20; k++) {
+        s = s * 6364136223846793005u + 1442695040888963407u;
+        m->x->val[k] = (ein_real)((double)(s >> 11) / 9007199254740992.0);
+    }
+    int32_t *labels = ein_graph_labels(m->graph);
+    for (int b = 0; b < 6; b++)
+        labels[b] = (b * 7 + step) % 10;
+}
+
+START_TEST(fused_step_equals_backward_then_step)
+{
+    const ein_fwd_norm fwd[2] = { EIN_FWD_LAYERNORM, EIN_FWD_INORM };
+    const ein_bwd_norm bwd[2] = { EIN_BWD_NONE, EIN_BWD_FULL };
+    const double tol = sizeof(ein_real) == 4 ? 1e-5 : 1e-13;
+    for (int v = 0; v < 2; v++) {
+        ein_model *a = small_net(fwd[v], bwd[v]), *b = small_net(fwd[v], bwd[v]);
+        ein_group_settings s[EIN_GROUP_COUNT];
+        ein_group_settings_from_config(&a->cfg.train, s);
+        for (int k = 0; k < EIN_GROUP_COUNT; k++)
+            s[k].lr *= 20;                      /* big steps, so the clamps bite */
+        ein_optim *oa = ein_optim_new(a->graph, EIN_OPT_SGD, s, 0.9, 0.999, 1e-8, NULL);
+        ein_optim *ob = ein_optim_new(b->graph, EIN_OPT_SGD, s, 0.9, 0.999, 1e-8, NULL);
+        ck_assert_int_eq(ein_optim_n_fused(ob), 9);
+        long allocs = ein_graph_alloc_count(b->graph);
+        for (int step = 0; step < 6; step++) {
+            feed(a, step);
+            feed(b, step);
+            ein_graph_forward(a->graph, a->train_plan);
+            ein_graph_forward(b->graph, b->train_plan);
+            ein_graph_backward(a->graph);
+            ein_optim_step(oa);
+            ein_optim_backward_step(ob);
+        }
+        ck_assert_int_eq(ein_graph_alloc_count(b->graph), allocs);
+        int zeros = 0;
+        for (int i = 0; i < ein_graph_n_nodes(a->graph); i++) {
+            const ein_node *pa = ein_graph_nodes(a->graph, i), *pb = ein_graph_nodes(b->graph, i);
+            if (pa->kind != EIN_NODE_PARAM)
+                continue;
+            for (int k = 0; k < pa->rows * pa->cols; k++) {
+                zeros += pb->group == EIN_GROUP_WEX && pb->val[k] == 0;
+                ck_assert_msg(fabs((double)pa->val[k] - pb->val[k]) <= tol * (1 + fabs((double)pa->val[k])),
+                              "%s[%d]: backward+step %.9g, fused %.9g", pa->name, k, (double)pa->val[k],
+                              (double)pb->val[k]);
+            }
+        }
+        ck_assert_msg(zeros > 0, "no W_ex weight reached the clamp");
+        ein_optim_free(oa);
+        ein_optim_free(ob);
+        ein_model_free(a);
+        ein_model_free(b);
+    }
+}
+END_TEST
+
 Suite *ein_test_suite(void)
 {
     Suite *s = suite_create("optim");
@@ -424,6 +562,8 @@ Suite *ein_test_suite(void)
     tcase_add_test(tc, step_after_backward_allocates_nothing);
     tcase_add_test(tc, matches_double_reference);
     tcase_add_test(tc, default_config_is_the_paper_setup);
+    tcase_add_test(tc, fused_only_for_one_gemm);
+    tcase_add_test(tc, fused_step_equals_backward_then_step);
     suite_add_tcase(s, tc);
     return s;
 }

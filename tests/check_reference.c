@@ -272,7 +272,9 @@ static const struct {
 static const char *const layer_names[] = { "L0", "L1", "out" };
 static const char *const param_names[] = { "W_ex", "W_ix", "W_ei", "B_ix", "B_ei", "b" };
 
-START_TEST(reference_step)
+/* `fused`: the training path, plain SGD inside the weight-gradient GEMMs
+ * (ein_optim_backward_step); otherwise backward, then the optimizer step. */
+static void reference_step_run(int _i, bool fused)
 {
     char path[256];
     snprintf(path, sizeof path, REF_DIR "%s", step_cases[_i].file);
@@ -333,8 +335,15 @@ START_TEST(reference_step)
     ein_graph_forward(m->graph, m->train_plan);
     expect_close(f, "logits", m->logits->val, batch, 10);
     expect_close(f, "task_loss", m->task_loss->val, 1, 1);
-    ein_graph_backward(m->graph);
-    ein_optim_step(opt);
+    if (fused) {
+        /* every weight matrix that learns: W_ex, W_ix, W_ei (B_ix for I-Norm,
+         * whose W_ei is frozen) of the two hidden layers and the output */
+        ck_assert_int_eq(ein_optim_n_fused(opt), step_cases[_i].kind == EIN_LAYER_E_ONLY ? 2 + 3 : 9);
+        ein_optim_backward_step(opt);
+    } else {
+        ein_graph_backward(m->graph);
+        ein_optim_step(opt);
+    }
     for (int l = 0; l < 3; l++)
         for (int p = 0; p < 6; p++) {
             snprintf(name, sizeof name, "after.%s.%s", layer_names[l], param_names[p]);
@@ -347,6 +356,11 @@ START_TEST(reference_step)
     ein_model_free(m);
     ref_free(f);
 }
+
+START_TEST(reference_step) { reference_step_run(_i, false); }
+END_TEST
+
+START_TEST(reference_step_fused) { reference_step_run(_i, true); }
 END_TEST
 
 /* Every reference file has its test: a file added to the folder without a
@@ -379,6 +393,7 @@ Suite *ein_test_suite(void)
     TCase *tc = tcase_create("paper implementation");
     tcase_add_loop_test(tc, reference_layer, 0, (int)(sizeof layer_cases / sizeof layer_cases[0]));
     tcase_add_loop_test(tc, reference_step, 0, (int)(sizeof step_cases / sizeof step_cases[0]));
+    tcase_add_loop_test(tc, reference_step_fused, 0, (int)(sizeof step_cases / sizeof step_cases[0]));
     tcase_add_test(tc, every_file_has_a_case);
     suite_add_tcase(s, tc);
     return s;

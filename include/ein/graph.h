@@ -80,6 +80,8 @@ struct ein_node {
     const char *name;                 /* copied into the graph; may be NULL */
     const char *where;                /* source location of the construct that made it */
     double seconds;                   /* cumulative forward+backward time when profiling */
+    double fused_lr;                  /* > 0: ein_graph_backward_update() applies plain SGD with
+                                         this rate inside the parameter's one gradient GEMM */
 };
 
 /* ---- building ---------------------------------------------------------- */
@@ -141,6 +143,20 @@ void ein_graph_backward(ein_graph *g);
  * `scalar`'s ancestors.  Allocates nothing. */
 void ein_graph_grad_of(ein_graph *g, ein_node *scalar, ein_node *param, ein_real *out);
 
+/* Fused SGD (the optimizer's business, optim.h).  A parameter whose whole
+ * gradient in a training backward is one GEMM — it feeds exactly one node, a
+ * matmul whose other operand is not a parameter, and exactly one loss
+ * reaches it — can be updated inside that GEMM:
+ * θ ← θ − lr·∂L/∂θ is the GEMM with alpha = −lr, beta = 1 into θ itself, so
+ * the gradient is never written or read.  Only that matmul reads θ, and it
+ * reads it (for its other operand's gradient) before the update.
+ * ein_graph_fusable() says whether `param` qualifies (after compile). */
+bool ein_graph_fusable(const ein_graph *g, const ein_node *param);
+/* ein_graph_backward(), except that every parameter with fused_lr > 0 is
+ * updated in place by its GEMM; its grad buffer is neither zeroed nor
+ * written (stale).  ein_graph_backward() and grad_of ignore fused_lr. */
+void ein_graph_backward_update(ein_graph *g);
+
 /* ---- inspection -------------------------------------------------------- */
 
 int ein_graph_n_nodes(const ein_graph *g);
@@ -166,6 +182,8 @@ void ein_graph_write_dot(const ein_graph *g, FILE *out);
  * node->seconds and GEMM time in ein_graph_gemm_seconds().  Off by default. */
 void ein_graph_profile(ein_graph *g, bool on);
 double ein_graph_gemm_seconds(const ein_graph *g);
+/* Floating-point operations (2·m·n·k per call) of the GEMMs timed so far. */
+double ein_graph_gemm_flops(const ein_graph *g);
 void ein_graph_profile_reset(ein_graph *g);
 /* Profiled forward+backward seconds summed over the nodes whose op is named
  * `op_name` ("matmul", "rownorm", ...; NULL = every op node). */

@@ -23,6 +23,8 @@ typedef struct ein_layer {
     int n_in;
     ein_node *W_ex, *W_ix, *W_ei, *b;   /* M1; W_ix/W_ei NULL for E-only layers */
     ein_node *B_ix, *B_ei;          /* M4 divisive inhibition, I-Norm layers only */
+    bool bei_frozen;                /* the cell freezes B_ei (set before ein_layer_build): with
+                                       B_ei outside inhib_learn, M4's d is a row sum (uniform B_ei) */
     ein_node *z;                    /* pre-ReLU output used by M9 moments: M1 z before any
                                        norm for E/I layers, the normalized z (M4d) for I-Norm */
     ein_node *gradnorm;             /* the M6 transform node, or NULL (fa_center keeps its

@@ -13,6 +13,10 @@
 #define EIN_LN_EPS 1e-5   /* ε_ln of model.md */
 
 ein_node *ein_matmul(ein_graph *g, ein_node *a, ein_node *b, bool trans_a, bool trans_b);
+/* a bᵀ for a fixed b whose entries all equal b[0][0] (the caller's promise,
+ * e.g. a frozen uniform B_ei, model.md M4): b[0][0]·Σ_k a_k, one number per
+ * row (rows × 1); b gets no gradient. */
+ein_node *ein_matmul_uniform(ein_graph *g, ein_node *a, ein_node *b);
 ein_node *ein_add(ein_graph *g, ein_node *a, ein_node *b);
 ein_node *ein_sub(ein_graph *g, ein_node *a, ein_node *b);
 ein_node *ein_mul(ein_graph *g, ein_node *a, ein_node *b);

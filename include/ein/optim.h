@@ -36,6 +36,15 @@ void ein_optim_free(ein_optim *opt);
  * then the sign clamps. */
 void ein_optim_step(ein_optim *opt);
 
+/* Backward and update in one: the same as ein_graph_backward() then
+ * ein_optim_step(), to rounding, except that a parameter under plain SGD
+ * whose gradient is one GEMM (ein_graph_fusable) is updated inside that
+ * GEMM (alpha = −lr, beta = 1), then clamped; its gradient buffer is left
+ * stale.  Training uses this; tests that read gradients use the two calls. */
+void ein_optim_backward_step(ein_optim *opt);
+/* How many parameters ein_optim_backward_step() updates inside a GEMM. */
+int ein_optim_n_fused(const ein_optim *opt);
+
 /* Apply only the sign clamps (e.g. after loading parameters). */
 void ein_optim_clamp(ein_optim *opt);
 
