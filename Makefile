@@ -6,6 +6,8 @@
 #   make asan       the same suites under AddressSanitizer + UBSan
 #   make demo       install, build, run examples/quickstart.ein
 #   make bench      benchmarks (speed/memory targets live here, not in unit tests)
+#   make bench-torch   the same steps in PyTorch beside ein's (installs python3-torch;
+#                   not part of make check)
 #   make REAL=double   build everything with double-precision tensors
 #   make fuzz       fuzz each target in tests/fuzz/ for FUZZ_SECONDS (default 60) with
 #                   libFuzzer (FUZZ_ENGINE=afl: AFL++'s afl-fuzz); tests/fuzz/README.md
@@ -67,7 +69,7 @@ BENCH_SUPPORT := $(filter-out %/testmain.o,$(TEST_SUPPORT))
 BENCH_SRC := $(wildcard tests/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check check-one asan demo bench bench-one clean tests fuzz fuzz-bins fuzz-deps
+.PHONY: all deps check check-one asan demo bench bench-one bench-torch clean tests fuzz fuzz-bins fuzz-deps
 .SUFFIXES:
 .DELETE_ON_ERROR:
 # Objects made by pattern rules are not intermediates to throw away: keep them
@@ -168,6 +170,12 @@ fuzz-deps:
 fuzz: deps fuzz-deps
 	@$(MAKE) --no-print-directory FUZZ=$(FUZZ_ENGINE) OPT=-O2 fuzz-bins
 	@sh tests/fuzz/run.sh $(FUZZ_ENGINE) build/$(REAL)-fuzz-$(FUZZ_ENGINE)/fuzz $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
+
+# Debian's PyTorch runs under Debian's python3 (not whatever python3 is first on PATH).
+bench-torch: deps
+	@sh tools/install-deps.sh --torch
+	@$(MAKE) --no-print-directory REAL=float build/float/tests/bench_step
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 /usr/bin/python3 tests/bench_torch.py build/float/tests/bench_step
 
 demo: deps
 	@$(MAKE) --no-print-directory einrun
