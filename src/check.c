@@ -15,6 +15,7 @@
 #include "ein/grid.h"
 #include "ein/names.h"
 #include "ein/parse.h"
+#include "ein/schema.h"
 
 /* ---- names ------------------------------------------------------------- */
 
@@ -46,17 +47,16 @@ typedef struct checker {
     int depth;
 } checker;
 
-static const char *const train_settings[] = {
-    "optimizer", "lr", "lr.wex", "lr.bias", "lr.wix", "lr.bix", "lr.wei", "lr.bei",
-    "momentum", "momentum_inhib", "weight_decay", "adam.beta1", "adam.beta2", "adam.eps",
-    "epochs", "batch", "shuffle", "seed", "clamp", "frozen",
-};
-#define N_TRAIN_SETTINGS (sizeof train_settings / sizeof train_settings[0])
-
-const char *const *ein_train_settings(size_t *n)
+/* The `train { PATH = ... }` paths: the schema's train.* settings. */
+static int train_paths(const char **out, int max)
 {
-    *n = N_TRAIN_SETTINGS;
-    return train_settings;
+    size_t n;
+    const ein_setting_def *schema = ein_schema(&n);
+    int k = 0;
+    for (size_t i = 0; i < n && k < max; i++)
+        if (schema[i].scope == EIN_SCOPE_CELL && !strncmp(schema[i].path, "train.", 6))
+            out[k++] = schema[i].path + 6;
+    return k;
 }
 
 /* Did-you-mean among the spellings of a name table. */
@@ -424,13 +424,14 @@ static void check_experiment(checker *c, const ein_stmt *x)
                 for (int j = 0; j < st->n_path && len < sizeof path; j++)
                     len += (size_t)snprintf(path + len, sizeof path - len, "%s%s", j ? "." : "",
                                             st->path[j].name);
-                bool known = false;
-                for (size_t j = 0; j < N_TRAIN_SETTINGS; j++)
-                    known |= !strcmp(train_settings[j], path);
+                char full[160];
+                snprintf(full, sizeof full, "train.%s", path);
                 ein_loc ploc = ein_loc_span(st->path[0].loc, st->path[st->n_path - 1].loc);
-                if (!known) {
+                if (!ein_schema_find(EIN_SCOPE_CELL, full)) {
+                    const char *known[64];
+                    int nk = train_paths(known, 64);
                     if (ein_diag_error(c->diag, ploc, "unknown train setting '%s'", path))
-                        ein_diag_suggest(c->diag, path, train_settings, N_TRAIN_SETTINGS);
+                        ein_diag_suggest(c->diag, path, known, (size_t)nk);
                 }
                 for (int j = 0; j < n_settings; j++) {
                     const ein_setting *o = settings[j];

@@ -219,6 +219,22 @@ static int parse_run_args(int argc, char **argv, run_args *a)
     return 0;
 }
 
+/* True when the first error is located in a command-line override: a bad
+ * command line (64), not a bad file (2). */
+static bool override_error(const ein_diag *diag, const ein_override *ov, int n_ov)
+{
+    for (size_t i = 0; i < ein_diag_count(diag); i++) {
+        const ein_diagnostic *dg = ein_diag_get(diag, i);
+        if (dg->severity != EIN_ERROR)
+            continue;
+        for (int k = 0; k < n_ov; k++)
+            if (dg->loc.file == ov[k].name_loc.file)
+                return true;
+        return false;
+    }
+    return false;
+}
+
 int ein_cli_run(int argc, char **argv)
 {
     run_args a;
@@ -232,7 +248,6 @@ int ein_cli_run(int argc, char **argv)
     ein_diag *diag = ein_diag_new();
     ein_program *ovp[64] = {0};
     ein_override ov[64];
-    char ov_names[64][EIN_NAME_MAX];
     ein_selection sel = {0};
     ein_data_cache *dc = ein_data_cache_new();
     if (!diag || !dc) {
@@ -250,19 +265,13 @@ int ein_cli_run(int argc, char **argv)
         status = ein_exit_status(err.code != EIN_OK ? err.code : EIN_ERR_LANG);
         goto out;
     }
-    /* Command-line overrides NAME=EXPR. */
-    for (int i = 0; i < a.n_ov; i++) {
-        const char *eq = strchr(a.ov_text[i], '=');
-        ovp[i] = ein_parse_text(diag, "<command line>", eq + 1, strlen(eq + 1), EIN_PARSE_EXPR, NULL);
-        if (!ovp[i] || !ovp[i]->expr) {
+    /* Command-line overrides NAME=EXPR and PATH=EXPR (grid.h). */
+    for (int i = 0; i < a.n_ov; i++)
+        if (!ein_override_parse(diag, "<command line>", a.ov_text[i], &ov[i], &ovp[i])) {
             ein_diag_print(diag, stderr);
             status = ein_exit_status(EIN_ERR_USAGE);
             goto out;
         }
-        snprintf(ov_names[i], EIN_NAME_MAX, "%.*s", (int)(eq - a.ov_text[i]), a.ov_text[i]);
-        ov[i].name = ov_names[i];
-        ov[i].value = ovp[i]->expr;
-    }
     ein_select_options so = {
         .experiment = a.experiment, .ov = ov, .n_ov = a.n_ov, .where = a.where,
         .max_cells = a.max_cells, .epochs = a.epochs, .limit_train = a.limit_train,
@@ -270,7 +279,7 @@ int ein_cli_run(int argc, char **argv)
     ein_code sc = ein_session_select(m, &so, &sel, &err);
     if (sc == EIN_ERR_LANG) {
         ein_diag_print(diag, stderr);
-        status = ein_exit_status(EIN_ERR_LANG);
+        status = ein_exit_status(override_error(diag, ov, a.n_ov) ? EIN_ERR_USAGE : EIN_ERR_LANG);
         goto out;
     } else if (sc != EIN_OK) {
         fprintf(stderr, "einrun: %s\n", err.msg);

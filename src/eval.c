@@ -12,6 +12,7 @@
 
 #include "ein/config.h"
 #include "ein/names.h"
+#include "ein/schema.h"
 
 #define MAX_CALL_DEPTH 64
 #define MAX_RANGE 100000
@@ -649,20 +650,24 @@ static ein_value *record_of(ein_eval *ev, const char *tag, const char *const *na
     return r;
 }
 
+/* The schema's rule for the layer setting `name` (schema.h). */
+static bool layer_rule(ein_eval *ev, const char *name, const ein_value *v)
+{
+    return ein_setting_validate(ev, ein_schema_find(EIN_SCOPE_LAYER, name), name, v);
+}
+
 /* ei(...) / e_only(...) → a "layer" record with every field filled (M1, M2, M3). */
 static const ein_value *make_layer(ein_eval *ev, int b, const bound_args *a, ein_loc loc)
 {
     static const char *const names[] = { "kind", "ne", "ni", "act", "init", "fwd", "bwd", "learn" };
     const ein_value *f[8];
-    long long i;
     bool ok = true;
     f[0] = ein_value_sym(ev->arena, b == B_EI ? "ei" : "e_only", loc);
     f[1] = a->v[0];
-    ok &= ein_want_int(ev, a->v[0], "ne", 1, &i);
+    ok &= layer_rule(ev, "ne", a->v[0]);
     if (b == B_EI) {
         f[2] = a->v[1] ? a->v[1] : ein_value_sym(ev->arena, "auto", loc);
-        if (!(f[2]->kind == EIN_V_SYM && strcmp(f[2]->s, "auto") == 0))
-            ok &= ein_want_int(ev, f[2], "ni", 1, &i);
+        ok &= layer_rule(ev, "ni", f[2]);
     } else {
         f[2] = ein_value_int(ev->arena, 0, loc);
     }
@@ -670,18 +675,16 @@ static const ein_value *make_layer(ein_eval *ev, int b, const bound_args *a, ein
     /* auto: relu in a hidden layer, none in the output layer (M7) */
     f[3] = a->v[act_i] ? a->v[act_i] : ein_value_sym(ev->arena, "auto", loc);
     if (a->v[act_i])
-        ok &= ein_want_name(ev, f[3], &ein_act_names, NULL) >= 0;
+        ok &= layer_rule(ev, "act", f[3]);
     f[4] = a->v[init_i] ? a->v[init_i] : ein_value_sym(ev->arena, "lognormal", loc);
-    ok &= ein_want_name(ev, f[4], &ein_init_names, NULL) >= 0;
+    ok &= layer_rule(ev, "init", f[4]);
     if (b == B_EI) {
         f[5] = a->v[4] ? a->v[4] : ein_value_sym(ev->arena, "inherit", loc);
         ok &= ein_want_name(ev, f[5], &ein_fwd_norm_names, "inherit") != -1;
         f[6] = a->v[5] ? a->v[5] : ein_value_sym(ev->arena, "inherit", loc);
         ok &= ein_want_name(ev, f[6], &ein_bwd_norm_names, "inherit") != -1;
         f[7] = a->v[6] ? a->v[6] : ein_value_sym(ev->arena, "auto", loc);
-        unsigned m;
-        if (!(f[7]->kind == EIN_V_SYM && strcmp(f[7]->s, "auto") == 0))
-            ok &= ein_want_groups(ev, f[7], "group", &m);
+        ok &= layer_rule(ev, "learn", f[7]);
     } else {
         /* M3: an E-only layer is always followed by layernorm */
         f[5] = ein_value_sym(ev->arena, "layernorm", loc);
@@ -724,37 +727,20 @@ static const ein_value *make_data(ein_eval *ev, const bound_args *a, ein_loc loc
             if (!v)
                 return oom(ev, loc);
         } else {
-            const char *s;
-            double d;
-            long long i;
-            bool bo;
+            /* the schema's rule for each setting (data.eps, data.limit_train, ...;
+             * batch and shuffle are train.batch and train.shuffle) */
+            char path[32];
+            snprintf(path, sizeof path, "%s.%s", !strcmp(p, "batch") || !strcmp(p, "shuffle") ? "train" : "data", p);
+            const ein_setting_def *d = ein_schema_find(EIN_SCOPE_CELL, path);
             bool is_none = v->kind == EIN_V_SYM && strcmp(v->s, "none") == 0;
-            bool optional = !strcmp(p, "batch") || !strcmp(p, "shuffle") || !strcmp(p, "fixed_delta");
-            if (is_none && optional) {
-                /* none: not set here (batch and shuffle then come from train) */
-            } else if (k <= 4) {
-                ok &= ein_want_string(ev, v, p, &s);
-            } else if (!strcmp(p, "eps")) {
-                if (ein_want_num(ev, v, "eps", &d) && !(d >= 0 && d <= 1)) {
-                    ein_eval_error(ev, v->loc, "eps must be in [0, 1], got %g", d);
-                    ok = false;
-                }
-            } else if (!strcmp(p, "batch")) {
-                ok &= ein_want_int(ev, v, "batch", 1, &i);
-            } else if (!strcmp(p, "shuffle") || !strcmp(p, "shift_train") || !strcmp(p, "shift_test")) {
-                ok &= ein_want_bool(ev, v, p, &bo);
-            } else if (!strcmp(p, "limit_train") || !strcmp(p, "limit_test")) {
-                ok &= ein_want_int(ev, v, p, 0, &i);
-            } else if (!strcmp(p, "fixed_delta")) {
-                if (ein_want_num(ev, v, "fixed_delta", &d) && !(d >= -1 && d <= 1)) {
-                    ein_eval_error(ev, v->loc, "fixed_delta must be in [-1, 1], got %g", d);
-                    ok = false;
-                }
-            } else if (!strcmp(p, "pixels")) {
-                ok &= ein_want_int(ev, v, p, 1, &i);
-            } else {
-                ok &= ein_want_int(ev, v, p, 2, &i);
-            }
+            bool optional = !strcmp(p, "batch") || !strcmp(p, "shuffle");
+            long long i;
+            if (is_none && optional)
+                ;   /* none: not set here (batch and shuffle then come from train) */
+            else if (d)
+                ok &= ein_setting_validate(ev, d, p, v);
+            else   /* pixels, classes: checked against the network, not settings */
+                ok &= ein_want_int(ev, v, p, strcmp(p, "pixels") ? 2 : 1, &i);
         }
         names[n] = p;
         f[n++] = v;
@@ -773,15 +759,9 @@ static const ein_value *make_loss(ein_eval *ev, int b, const bound_args *a, ein_
     f[1] = b == B_CROSS_ENTROPY && a->v[0] ? a->v[0] : ein_value_num(ev->arena, 0.1, loc);
     if (!f[0] || !f[1])
         return oom(ev, loc);
-    double d;
-    if (b == B_CROSS_ENTROPY && a->v[0]) {
-        if (!ein_want_num(ev, f[1], "smoothing", &d))
-            return NULL;
-        if (!(d >= 0 && d < 1)) {   /* M7: a probability */
-            ein_eval_error(ev, f[1]->loc, "smoothing must be in [0, 1), got %g", d);
-            return NULL;
-        }
-    }
+    if (b == B_CROSS_ENTROPY && a->v[0] &&
+        !ein_setting_validate(ev, ein_schema_find(EIN_SCOPE_LOSS, "smoothing"), "smoothing", f[1]))
+        return NULL;
     ein_value *r = record_of(ev, "loss", names, f, b == B_CROSS_ENTROPY ? 2 : 1, loc);
     return r ? r : oom(ev, loc);
 }

@@ -13,6 +13,8 @@
 
 #include "ein/lower.h"
 #include "ein/names.h"
+#include "ein/parse.h"
+#include "ein/schema.h"
 
 /* ---- ids and random numbers -------------------------------------------- */
 
@@ -78,6 +80,11 @@ typedef struct expander {
     const ein_override *ov;
     int n_ov;
     bool *ov_used;
+    ein_setting_override sov[64];    /* overrides of settings (paths), for the lowering */
+    int n_sov;
+    ein_axis sweep[64];              /* `train.lr=[...]`: an axis named by the path */
+    ein_expr sweep_value[64];        /* the name that reads the sweep axis in a cell */
+    int n_sweep;
 } expander;
 
 static const ein_expr *override_for(expander *E, const char *name)
@@ -462,6 +469,76 @@ static bool collect(expander *E, const ein_axis *axes, int n)
     return ok;
 }
 
+/* ---- overrides of settings ------------------------------------------- */
+
+static ein_loc override_loc(const ein_override *o)
+{
+    return o->name_loc.line > 0 ? o->name_loc : o->value->loc;
+}
+
+static void unknown_override(expander *E, const ein_override *o)
+{
+    ein_eval_error(&E->ev, override_loc(o), "no axis, binding or setting named '%s' to override", o->name);
+    /* `lr` for train.lr: the setting whose path ends with the name */
+    char paths[256][96];
+    size_t n = ein_schema_paths(paths, 256), len = strlen(o->name);
+    for (size_t i = 0; i < n; i++) {
+        size_t pl = strlen(paths[i]);
+        if (pl > len && paths[i][pl - len - 1] == '.' && !strcmp(paths[i] + pl - len, o->name)) {
+            ein_diag_note(E->ev.diag, override_loc(o), "did you mean the setting '%s'?", paths[i]);
+            return;
+        }
+    }
+}
+
+static bool is_setting_path(const char *name)
+{
+    return strchr(name, '.') || strchr(name, '[');
+}
+
+/* Overrides whose name is a setting path: resolved against the schema,
+ * lists turned into sweep axes.  Bare names are left for the axes and
+ * bindings (override_for). */
+static bool setting_overrides(expander *E)
+{
+    for (int i = 0; i < E->n_ov; i++) {
+        const ein_override *o = &E->ov[i];
+        if (!is_setting_path(o->name))
+            continue;
+        E->ov_used[i] = true;
+        ein_setting_override *so = &E->sov[E->n_sov];
+        char near[96];
+        if (E->n_sov == 64) {
+            ein_eval_error(&E->ev, override_loc(o), "too many setting overrides (at most 64)");
+            return false;
+        }
+        if (!ein_setting_lookup(o->name, &so->ref, near, sizeof near)) {
+            ein_eval_error(&E->ev, override_loc(o), "unknown setting '%s'", o->name);
+            if (near[0])
+                ein_diag_note(E->ev.diag, override_loc(o), "did you mean '%s'? (einrun help settings lists them)",
+                              near);
+            return false;
+        }
+        so->path = o->name;
+        so->at = override_loc(o);
+        so->value = o->value;
+        if (o->value->kind == EIN_EXPR_LIST || o->value->kind == EIN_EXPR_RANGE) {
+            if (E->n_sweep == 64) {
+                ein_eval_error(&E->ev, override_loc(o), "too many swept settings (at most 64)");
+                return false;
+            }
+            ein_axis *a = &E->sweep[E->n_sweep];
+            ein_expr *read = &E->sweep_value[E->n_sweep++];
+            *a = (ein_axis){ .kind = EIN_AXIS_IN, .loc = so->at, .value = (ein_expr *)o->value };
+            a->name = (ein_ident){ .name = o->name, .loc = so->at };
+            *read = (ein_expr){ .kind = EIN_EXPR_NAME, .loc = o->value->loc, .name = o->name };
+            so->value = read;
+        }
+        E->n_sov++;
+    }
+    return true;
+}
+
 /* ---- cells ------------------------------------------------------------- */
 
 typedef struct cell_vec {
@@ -648,10 +725,12 @@ static bool expand(expander *E, ein_cell_list *out)
                 return false;
         }
     }
+    for (int i = 0; i < E->n_sweep; i++)
+        if (!add_dim(E, &E->sweep[i]))
+            return false;
     for (int i = 0; i < E->n_ov; i++)
         if (!E->ov_used[i] && !ein_scope_has(E->globals, E->ov[i].name)) {
-            ein_eval_error(&E->ev, E->ov[i].value->loc, "no axis or binding named '%s' to override",
-                           E->ov[i].name);
+            unknown_override(E, &E->ov[i]);
             return false;
         }
     long long total = 1;
@@ -683,7 +762,7 @@ static bool expand(expander *E, ein_cell_list *out)
         ein_scope *s = cell_scope(E, idx);
         int keep = s ? keep_cell(E, s) : -1;
         if (keep == 1) {
-            bool lowered = ein_lower_experiment(&E->ev, s, x, &cell.config);
+            bool lowered = ein_lower_experiment(&E->ev, s, x, E->sov, E->n_sov, &cell.config);
             cell.bindings = lowered ? cell_bindings(E, idx, s, &cell.n_bindings) : NULL;
             if (cell.bindings) {
                 cell.index = cv.n;
@@ -781,6 +860,8 @@ bool ein_grid_expand(const ein_module *m, const char *experiment, const ein_over
         }
     }
     if (ok)
+        ok = setting_overrides(&E);
+    if (ok)
         ok = expand(&E, out);
     if (ok) {
         snprintf(out->experiment, sizeof out->experiment, "%s", x->experiment.name.name);
@@ -802,4 +883,46 @@ void ein_grid_print(const ein_cell_list *list, FILE *out)
             fprintf(out, "%s%s=%s", k ? " " : "  ", c->bindings[k].name, c->bindings[k].text);
         fputc('\n', out);
     }
+}
+
+bool ein_override_parse(ein_diag *diag, const char *source, const char *text, ein_override *ov,
+                        ein_program **prog)
+{
+    *prog = NULL;
+    memset(ov, 0, sizeof *ov);
+    size_t len = strlen(text);
+    const char *eq = strchr(text, '=');
+    size_t name_end = eq ? (size_t)(eq - text) : len;
+    while (name_end > 0 && text[name_end - 1] == ' ')
+        name_end--;
+    size_t name_start = 0;
+    while (name_start < name_end && text[name_start] == ' ')
+        name_start++;
+    ein_program *p = ein_parse_override(diag, source, text, len, eq ? (size_t)(eq - text) + 1 : len, NULL);
+    int file = ein_diag_n_sources(diag) - 1;
+    ein_loc name_loc = { .file = file, .line = 1, .col = (int)name_start + 1, .end_line = 1,
+                         .end_col = (int)name_end + 1, .start = (uint32_t)name_start,
+                         .end = (uint32_t)name_end };
+    if (!eq || name_end == name_start) {
+        ein_program_free(p);
+        ein_diag_error(diag, name_loc, "an override is NAME=VALUE (e.g. train.lr=0.05 or 'eps=[0, 0.5]')");
+        return false;
+    }
+    if (!p || !p->expr) {
+        ein_program_free(p);
+        return false;
+    }
+    char *name = ein_program_alloc(p, name_end - name_start + 1);
+    if (!name) {
+        ein_program_free(p);
+        ein_diag_error(diag, name_loc, "out of memory");
+        return false;
+    }
+    memcpy(name, text + name_start, name_end - name_start);
+    name[name_end - name_start] = '\0';
+    ov->name = name;
+    ov->value = p->expr;
+    ov->name_loc = name_loc;
+    *prog = p;
+    return true;
 }

@@ -2,10 +2,14 @@
  * (include/ein/lower.h).  Defaults are model.md's (config.c); only what the
  * program says is overwritten. */
 #include "ein/lower.h"
+#include "ein/schema.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+
+#define LOWER_MAX_WRITTEN 256
 
 typedef struct lowering {
     ein_eval *ev;
@@ -14,6 +18,10 @@ typedef struct lowering {
     bool ok;
     long long pixels, classes;
     const ein_value *data_batch;     /* batch given in data = ..., or NULL */
+    int data_batch_n;
+    ein_loc hidden_loc[EIN_MAX_HIDDEN];   /* the `hidden` line of each hidden layer */
+    struct { ein_setting_ref ref; ein_loc at; } written[LOWER_MAX_WRITTEN];
+    int n_written;                   /* settings with a context rule, as written */
 } lowering;
 
 static void where_of(lowering *L, ein_loc loc, char *buf)
@@ -50,34 +58,59 @@ static const ein_value *want_tag(lowering *L, const ein_value *v, const char *ta
 
 static void copy_str(char *dst, size_t n, const char *src) { snprintf(dst, n, "%s", src); }
 
+/* Record a setting written in the program, for the context rules that can
+ * only be judged once the whole cell is known (ein_setting_check_context). */
+static void written(lowering *L, const ein_setting_def *d, int target, const char *loss, ein_loc at)
+{
+    if (L->n_written == LOWER_MAX_WRITTEN)
+        return;
+    ein_setting_ref *r = &L->written[L->n_written].ref;
+    r->def = d;
+    r->target = target;
+    snprintf(r->loss, sizeof r->loss, "%s", loss ? loss : "");
+    L->written[L->n_written++].at = at;
+}
+
+/* Store v into setting `path` of the cell through the schema; `what` names
+ * it in messages. */
+static bool apply(lowering *L, ein_setting_scope scope, const char *path, int target, const char *what,
+                  const ein_value *v, ein_loc at)
+{
+    ein_setting_ref ref = { .def = ein_schema_find(scope, path), .target = target };
+    if (!ref.def || !ein_setting_apply(L->ev, &ref, what, v, at, L->cfg)) {
+        L->ok = false;
+        return false;
+    }
+    if (ref.def->context)
+        written(L, ref.def, target, NULL, at);
+    return true;
+}
+
 static void lower_data(lowering *L, const ein_stmt *s)
 {
     const ein_value *v = eval(L, s->data.value);
     if (!v || !(v = want_tag(L, v, "data", "data", "a data set (idx(...) or fashion_mnist(...))")))
         return;
-    ein_data_config *d = &L->cfg->data;
     double x;
     for (int i = 0; i < v->rec.n; i++) {
         const char *k = v->rec.fields[i].name;
         const ein_value *f = v->rec.fields[i].value;
-        if (!strcmp(k, "dir")) copy_str(d->dir, sizeof d->dir, f->s);
-        else if (!strcmp(k, "train_images")) copy_str(d->train_images, sizeof d->train_images, f->s);
-        else if (!strcmp(k, "train_labels")) copy_str(d->train_labels, sizeof d->train_labels, f->s);
-        else if (!strcmp(k, "test_images")) copy_str(d->test_images, sizeof d->test_images, f->s);
-        else if (!strcmp(k, "test_labels")) copy_str(d->test_labels, sizeof d->test_labels, f->s);
-        else if (!strcmp(k, "eps") && ein_value_number(f, &x)) d->eps = x;
-        else if (!strcmp(k, "shift_train")) d->shift_train = f->b;
-        else if (!strcmp(k, "shift_test")) d->shift_test = f->b;
-        else if (!strcmp(k, "limit_train") && ein_value_number(f, &x)) d->limit_train = (long)x;
-        else if (!strcmp(k, "limit_test") && ein_value_number(f, &x)) d->limit_test = (long)x;
-        else if (!strcmp(k, "fixed_delta") && ein_value_number(f, &x)) d->fixed_test_delta = x;
-        else if (!strcmp(k, "pixels") && ein_value_number(f, &x)) L->pixels = (long long)x;
-        else if (!strcmp(k, "classes") && ein_value_number(f, &x)) L->classes = (long long)x;
-        else if (!strcmp(k, "batch") && ein_value_number(f, &x)) {
-            L->cfg->train.batch = (int)x;
-            L->data_batch = f;
-        } else if (!strcmp(k, "shuffle") && f->kind == EIN_V_BOOL) {
-            L->cfg->train.shuffle = f->b;
+        char path[64];
+        snprintf(path, sizeof path, "data.%s", k);
+        if (!strcmp(k, "pixels") && ein_value_number(f, &x)) {
+            L->pixels = (long long)x;
+        } else if (!strcmp(k, "classes") && ein_value_number(f, &x)) {
+            L->classes = (long long)x;
+        } else if (!strcmp(k, "batch") || !strcmp(k, "shuffle")) {
+            if (is_sym(f, "none"))
+                continue;   /* not set here: train { } says it */
+            snprintf(path, sizeof path, "train.%s", k);
+            if (apply(L, EIN_SCOPE_CELL, path, 0, k, f, f->loc) && !strcmp(k, "batch")) {
+                L->data_batch = f;
+                L->data_batch_n = L->cfg->train.batch;
+            }
+        } else if (ein_schema_find(EIN_SCOPE_CELL, path)) {
+            apply(L, EIN_SCOPE_CELL, path, 0, k, f, f->loc);
         }
     }
 }
@@ -94,43 +127,34 @@ static int norm_kind(lowering *L, const ein_value *v, bool backward)
     return k;   /* aliases (gradnorm = full, M6) parse to their value */
 }
 
-static void lower_layer(lowering *L, const ein_value *v, ein_layer_config *l, ein_loc where,
-                        bool output, ein_fwd_norm net_fwd, ein_bwd_norm net_bwd)
+/* One layer record (ei(...)/e_only(...), M1, M3) → the layer's settings.
+ * `inherit` takes the network's norm; `auto` activation is ReLU in a hidden
+ * layer and none in the output layer (M7). */
+static void lower_layer(lowering *L, const ein_value *v, int target, ein_loc where, ein_fwd_norm net_fwd,
+                        ein_bwd_norm net_bwd)
 {
-    double x;
-    const ein_value *f;
-    l->kind = is_sym(ein_value_field(v, "kind"), "e_only") ? EIN_LAYER_E_ONLY : EIN_LAYER_EI;
-    ein_value_number(ein_value_field(v, "ne"), &x);
-    l->ne = (int)x;
-    f = ein_value_field(v, "ni");
-    l->ni = ein_value_number(f, &x) ? (int)x : -1;
-    if (l->kind == EIN_LAYER_E_ONLY)
-        l->ni = -1;
-    f = ein_value_field(v, "act");
-    if (is_sym(f, "auto"))   /* M7: ReLU after hidden layers, none after the output */
-        l->act = output ? EIN_ACT_NONE : EIN_ACT_RELU;
-    else
-        l->act = is_sym(f, "none") ? EIN_ACT_NONE : EIN_ACT_RELU;
-    l->init = is_sym(ein_value_field(v, "init"), "exponential") ? EIN_INIT_EXPONENTIAL : EIN_INIT_LOGNORMAL;
-    f = ein_value_field(v, "fwd");
-    if (is_sym(f, "inherit"))
-        l->fwd = output ? EIN_FWD_NONE : net_fwd;
-    else
-        l->fwd = (ein_fwd_norm)norm_kind(L, f, false);
-    f = ein_value_field(v, "bwd");
-    if (is_sym(f, "inherit"))
-        l->bwd = output ? EIN_BWD_NONE : net_bwd;
-    else
-        l->bwd = (ein_bwd_norm)norm_kind(L, f, true);
-    f = ein_value_field(v, "learn");
-    l->inhib_learn = EIN_GROUPS_DEFAULT;
-    if (f && !is_sym(f, "auto")) {
-        unsigned m;
-        if (ein_want_groups(L->ev, f, "group", &m))
-            l->inhib_learn = m;
-        else
-            L->ok = false;
+    bool output = target == EIN_TARGET_OUTPUT;
+    ein_layer_config *l = output ? &L->cfg->output : &L->cfg->hidden[target];
+    bool e_only = is_sym(ein_value_field(v, "kind"), "e_only");
+    for (int i = 0; i < v->rec.n; i++) {
+        const char *k = v->rec.fields[i].name;
+        const ein_value *f = v->rec.fields[i].value;
+        if ((!strcmp(k, "ni") || !strcmp(k, "fwd")) && e_only)
+            continue;   /* no inhibitory units, always layernorm: resolved (M3) */
+        if (!strcmp(k, "act") && is_sym(f, "auto"))
+            l->act = output ? EIN_ACT_NONE : EIN_ACT_RELU;
+        else if ((!strcmp(k, "fwd") || !strcmp(k, "bwd")) && is_sym(f, "inherit")) {
+            if (k[0] == 'f')
+                l->fwd = output ? EIN_FWD_NONE : net_fwd;
+            else
+                l->bwd = output ? EIN_BWD_NONE : net_bwd;
+        } else if (!strcmp(k, "learn") && is_sym(f, "auto"))
+            l->inhib_learn = EIN_GROUPS_DEFAULT;
+        else if (ein_schema_find(EIN_SCOPE_LAYER, k))
+            apply(L, EIN_SCOPE_LAYER, k, target, k, f, f->loc);
     }
+    if (e_only)
+        l->ni = -1;
     where_of(L, where, l->where);
 }
 
@@ -176,13 +200,15 @@ static void lower_network(lowering *L, const ein_stmt *x, const ein_stmt *net)
                                n, L->pixels);
                 L->ok = false;
             }
+            cfg->input = (int)n;
+            where_of(L, v->loc, cfg->input_where);
             continue;
         }
         const char *what = d->role == EIN_ROLE_OUTPUT ? "output layer" : "hidden layer";
         if (!want_tag(L, v, "layer", what, "a layer (ei(...) or e_only(...))"))
             continue;
         if (d->role == EIN_ROLE_OUTPUT) {
-            lower_layer(L, v, &cfg->output, d->loc, true, fwd, bwd);
+            lower_layer(L, v, EIN_TARGET_OUTPUT, d->loc, fwd, bwd);
             if (cfg->output.kind != EIN_LAYER_EI) {
                 ein_eval_error(L->ev, d->value->loc, "the output layer must be an E/I layer (ei(...))");
                 L->ok = false;
@@ -207,8 +233,10 @@ static void lower_network(lowering *L, const ein_stmt *x, const ein_stmt *net)
             L->ok = false;
             continue;
         }
-        for (long long r = 0; r < rep; r++)
-            lower_layer(L, v, &cfg->hidden[cfg->n_hidden++], d->loc, false, fwd, bwd);
+        for (long long r = 0; r < rep; r++) {
+            L->hidden_loc[cfg->n_hidden] = d->loc;
+            lower_layer(L, v, cfg->n_hidden++, d->loc, fwd, bwd);
+        }
     }
     if (!have_output)
         where_of(L, net->loc, cfg->output.where);
@@ -241,19 +269,15 @@ static void lower_losses(lowering *L, const ein_stmt *x)
         copy_str(l->name, sizeof l->name, s->loss.name.name);
         l->weight = l->kind == EIN_LOSS_TASK ? 1.0 : -1.0;   /* inorm: λ by variant (M5) */
         const ein_value *sm = ein_value_field(v, "smoothing");
-        double d;
-        l->label_smoothing = sm && ein_value_number(sm, &d) ? d : 0.0;
+        int target = cfg->n_losses - 1;
+        if (sm)
+            apply(L, EIN_SCOPE_LOSS, "smoothing", target, "smoothing", sm, sm->loc);
         if (s->loss.weight) {
             const ein_value *w = eval(L, s->loss.weight);
-            if (w && ein_want_num(L->ev, w, "loss weight", &d)) {
-                if (d < 0) {
-                    ein_eval_error(L->ev, w->loc, "loss weight must not be negative, got %g", d);
-                    L->ok = false;
-                }
-                l->weight = d;
-            } else {
+            if (w)
+                apply(L, EIN_SCOPE_LOSS, "weight", target, "loss weight", w, w->loc);
+            else
                 L->ok = false;
-            }
         }
         l->groups = EIN_GROUPS_DEFAULT;
         if (s->loss.n_updates > 0) {
@@ -282,28 +306,6 @@ static void lower_losses(lowering *L, const ein_stmt *x)
 
 /* ---- train (M7, M8) ---------------------------------------------------- */
 
-static bool want_prob(lowering *L, const ein_value *v, const char *what, double *out)
-{
-    if (!ein_want_num(L->ev, v, what, out))
-        return false;
-    if (!(*out >= 0 && *out < 1)) {
-        ein_eval_error(L->ev, v->loc, "%s must be in [0, 1), got %g", what, *out);
-        return false;
-    }
-    return true;
-}
-
-static bool want_positive(lowering *L, const ein_value *v, const char *what, double *out)
-{
-    if (!ein_want_num(L->ev, v, what, out))
-        return false;
-    if (!(*out > 0)) {
-        ein_eval_error(L->ev, v->loc, "%s must be positive, got %g", what, *out);
-        return false;
-    }
-    return true;
-}
-
 static void setting_path(const ein_setting *st, char *buf, size_t n)
 {
     size_t len = 0;
@@ -312,84 +314,35 @@ static void setting_path(const ein_setting *st, char *buf, size_t n)
         len += (size_t)snprintf(buf + len, n - len, "%s%s", j ? "." : "", st->path[j].name);
 }
 
-/* pass 0: everything except the single-group learning rates; pass 1: those,
- * so lr.bix wins over lr.wix whatever the order (M8). */
+/* One `train { PATH = VALUE }` setting through the schema (train.PATH).
+ * pass 0: all but the single-group learning rates; pass 1: those, so lr.bix
+ * wins over lr.wix whatever the order (M8).  `frozen` adds to the default
+ * set (B_ei stays frozen unless `frozen = none`). */
 static void lower_setting(lowering *L, const ein_setting *st, int pass)
 {
-    ein_train_config *t = &L->cfg->train;
-    char p[128];
+    char p[128], path[160];
     setting_path(st, p, sizeof p);
-    bool single = !strcmp(p, "lr.wex") || !strcmp(p, "lr.bias") || !strcmp(p, "lr.bix") ||
-                  !strcmp(p, "lr.bei");
-    if ((pass == 1) != single)
-        return;
+    snprintf(path, sizeof path, "train.%s", p);
+    const ein_setting_def *d = ein_schema_find(EIN_SCOPE_CELL, path);
+    if (!d || (pass == 1) != ((d->flags & EIN_SF_LATE) != 0))
+        return;   /* an unknown path is the checker's error */
     const ein_value *v = eval(L, st->value);
     if (!v)
         return;
-    double d;
-    long long i;
-    bool b, ok = true;
-    if (!strcmp(p, "optimizer")) {
-        int k = ein_want_name(L->ev, v, &ein_optimizer_names, NULL);
-        ok = k >= 0;
-        if (ok)
-            t->optimizer = (ein_optimizer)k;
-    } else if (!strncmp(p, "lr", 2)) {
-        if ((ok = want_positive(L, v, p, &d))) {
-            if (!strcmp(p, "lr"))
-                t->lr[EIN_GROUP_WEX] = t->lr[EIN_GROUP_BIAS] = d;
-            else if (!strcmp(p, "lr.wix"))
-                t->lr[EIN_GROUP_WIX] = t->lr[EIN_GROUP_BIX] = d;
-            else if (!strcmp(p, "lr.wei"))
-                t->lr[EIN_GROUP_WEI] = t->lr[EIN_GROUP_BEI] = d;
-            else
-                t->lr[ein_group_parse(p + 3)] = d;
-        }
-    } else if (!strcmp(p, "momentum")) {
-        ok = want_prob(L, v, p, &t->momentum);
-    } else if (!strcmp(p, "momentum_inhib")) {
-        ok = want_prob(L, v, p, &t->momentum_inhib);
-    } else if (!strcmp(p, "weight_decay")) {
-        if ((ok = ein_want_num(L->ev, v, p, &d)) && d < 0) {
-            ein_eval_error(L->ev, v->loc, "weight_decay must not be negative, got %g", d);
-            ok = false;
-        }
-        t->weight_decay = d;
-    } else if (!strcmp(p, "adam.beta1")) {
-        ok = want_prob(L, v, p, &t->adam_beta1);
-    } else if (!strcmp(p, "adam.beta2")) {
-        ok = want_prob(L, v, p, &t->adam_beta2);
-    } else if (!strcmp(p, "adam.eps")) {
-        ok = want_positive(L, v, p, &t->adam_eps);
-    } else if (!strcmp(p, "epochs")) {
-        if ((ok = ein_want_int(L->ev, v, p, 1, &i)))
-            t->epochs = (int)i;
-    } else if (!strcmp(p, "batch")) {
-        if ((ok = ein_want_int(L->ev, v, p, 1, &i))) {
-            if (L->data_batch && i != t->batch) {
-                ein_eval_error(L->ev, v->loc, "batch is %lld here but %d in data", i, t->batch);
-                ok = false;
-            }
-            t->batch = (int)i;
-        }
-    } else if (!strcmp(p, "shuffle")) {
-        if ((ok = ein_want_bool(L->ev, v, p, &b)))
-            t->shuffle = b;
-    } else if (!strcmp(p, "clamp")) {
-        if ((ok = ein_want_bool(L->ev, v, p, &b)))
-            t->clamp = b;
-    } else if (!strcmp(p, "seed")) {
-        if ((ok = ein_want_int(L->ev, v, p, 0, &i)))
-            t->seed = (uint64_t)i;
-    } else if (!strcmp(p, "frozen")) {
-        unsigned m = 0;
-        bool none = is_sym(v, "none") || (v->kind == EIN_V_LIST && v->list.n == 0);
-        if (none || (ok = ein_want_groups(L->ev, v, "group", &m)))
-            for (int g = 0; g < EIN_GROUP_COUNT; g++)
-                t->frozen[g] = (m >> g) & 1u;
-    }
-    if (!ok)
+    ein_train_config *t = &L->cfg->train;
+    bool before[EIN_GROUP_COUNT];
+    memcpy(before, t->frozen, sizeof before);
+    ein_loc at = ein_loc_span(st->path[0].loc, st->path[st->n_path - 1].loc);
+    if (!apply(L, EIN_SCOPE_CELL, path, 0, p, v, at))
+        return;
+    if (!strcmp(p, "batch") && L->data_batch && t->batch != L->data_batch_n) {
+        ein_eval_error(L->ev, v->loc, "batch is %d here but %d in data", t->batch, L->data_batch_n);
         L->ok = false;
+    }
+    bool cleared = is_sym(v, "none") || (v->kind == EIN_V_LIST && v->list.n == 0);
+    if (!strcmp(p, "frozen") && !cleared)
+        for (int g = 0; g < EIN_GROUP_COUNT; g++)
+            t->frozen[g] = t->frozen[g] || before[g];
 }
 
 static void lower_train(lowering *L, const ein_stmt *x)
@@ -403,42 +356,108 @@ static void lower_train(lowering *L, const ein_stmt *x)
         }
 }
 
-/* ---- the experiment ---------------------------------------------------- */
-
-bool ein_lower_experiment(ein_eval *ev, ein_scope *scope, const ein_stmt *x, ein_cell_config *cfg)
+static void lower_report(lowering *L, const ein_stmt *x)
 {
-    lowering L = { .ev = ev, .scope = scope, .cfg = cfg, .ok = true, .pixels = 784, .classes = 10 };
-    ein_config_defaults(cfg);
-    const ein_stmt *net = NULL;
-    for (int i = 0; i < x->experiment.n_stmts; i++) {
-        const ein_stmt *s = x->experiment.stmts[i];
-        if (s->kind == EIN_STMT_DATA)
-            lower_data(&L, s);
-        else if (s->kind == EIN_STMT_NETWORK)
-            net = s;
-    }
-    lower_network(&L, x, net);
-    lower_losses(&L, x);
-    lower_train(&L, x);
     for (int i = 0; i < x->experiment.n_stmts; i++) {
         const ein_stmt *s = x->experiment.stmts[i];
         if (s->kind != EIN_STMT_REPORT)
             continue;
         if (s->report.path)
-            copy_str(cfg->results_dir, sizeof cfg->results_dir, s->report.path);
+            copy_str(L->cfg->results_dir, sizeof L->cfg->results_dir, s->report.path);
         for (int k = 0; k < s->report.n_metrics; k++) {
             int m = ein_metric_parse(s->report.metrics[k].name);
             if (m >= 0)
-                cfg->metrics |= 1u << m;
+                L->cfg->metrics |= 1u << m;
         }
     }
+}
+
+/* ---- overrides and the rules of the whole cell ------------------------ */
+
+/* Command-line / REPL settings (`train.lr=0.05`), after the program's own
+ * and in two passes like train { } (single-group learning rates last). */
+static void lower_overrides(lowering *L, const ein_setting_override *ov, int n_ov)
+{
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < n_ov; i++) {
+            const ein_setting_override *o = &ov[i];
+            if ((pass == 1) != ((o->ref.def->flags & EIN_SF_LATE) != 0))
+                continue;
+            const ein_value *v = eval(L, o->value);
+            if (!v)
+                continue;
+            if (!ein_setting_apply(L->ev, &o->ref, o->path, v, o->at, L->cfg)) {
+                L->ok = false;
+                continue;
+            }
+            if (o->ref.def->context)
+                written(L, o->ref.def, o->ref.target, o->ref.loss, o->at);
+        }
+}
+
+/* Rules that need the resolved cell: a setting written where it does not
+ * apply (momentum_inhib under adam, learn on a layer that is not I-Norm),
+ * and an I-Norm layer that no I-Norm loss trains (M4 comes with M5). */
+static void check_cell(lowering *L)
+{
+    const ein_cell_config *cfg = L->cfg;
+    for (int i = 0; i < L->n_written; i++)
+        if (!ein_setting_check_context(L->ev, &L->written[i].ref, L->written[i].at, cfg))
+            L->ok = false;
+    bool inorm_loss = false;
+    for (int k = 0; k < cfg->n_losses; k++)
+        inorm_loss |= cfg->losses[k].kind == EIN_LOSS_INORM && cfg->losses[k].weight > 0;
+    for (int i = 0; i < cfg->n_hidden && !inorm_loss; i++) {
+        ein_fwd_norm f = cfg->hidden[i].fwd;
+        if (f != EIN_FWD_INORM && f != EIN_FWD_INORM_SUB)
+            continue;
+        ein_eval_error(L->ev, L->hidden_loc[i],
+                       "hidden layer %d is an I-Norm layer (fwd = %s) but no I-Norm loss trains its "
+                       "inhibition: add `loss inorm = inorm_loss()` (with a positive weight)",
+                       i, ein_fwd_norm_name(f));
+        L->ok = false;
+        break;
+    }
+}
+
+/* ---- the experiment ---------------------------------------------------- */
+
+bool ein_lower_experiment(ein_eval *ev, ein_scope *scope, const ein_stmt *x,
+                          const ein_setting_override *ov, int n_ov, ein_cell_config *cfg)
+{
+    lowering *L = calloc(1, sizeof *L);
+    if (!L) {
+        ein_eval_error(ev, x->loc, "out of memory");
+        return false;
+    }
+    *L = (lowering){ .ev = ev, .scope = scope, .cfg = cfg, .ok = true, .pixels = 784, .classes = 10 };
+    ein_config_defaults(cfg);
+    for (int i = 0; i < EIN_MAX_HIDDEN; i++)
+        L->hidden_loc[i] = x->experiment.name.loc;
+    const ein_stmt *net = NULL;
+    for (int i = 0; i < x->experiment.n_stmts; i++) {
+        const ein_stmt *s = x->experiment.stmts[i];
+        if (s->kind == EIN_STMT_DATA)
+            lower_data(L, s);
+        else if (s->kind == EIN_STMT_NETWORK)
+            net = s;
+    }
+    lower_network(L, x, net);
+    lower_losses(L, x);
+    lower_train(L, x);
+    lower_report(L, x);
     /* locals are lowered only through their uses; evaluate them all once so a
      * broken one is reported even when nothing reads it */
     for (int i = 0; i < x->experiment.n_stmts; i++) {
         const ein_stmt *s = x->experiment.stmts[i];
         if (s->kind == EIN_STMT_BIND && !ein_scope_get(ev, scope, s->bind.name.name, s->bind.name.loc))
-            L.ok = false;
+            L->ok = false;
     }
+    lower_overrides(L, ov, n_ov);
     ein_config_resolve(cfg);
-    return L.ok;
+    if (L->ok)
+        check_cell(L);
+    bool ok = L->ok;
+    free(L);
+    return ok;
 }

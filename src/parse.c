@@ -19,8 +19,10 @@ ein_program *ein_parse_buffer(ein_diag *diag, const char *name, const char *text
     return ein_parse_text(diag, name, text, len, EIN_PARSE_PROGRAM, info);
 }
 
-ein_program *ein_parse_text(ein_diag *diag, const char *name, const char *text, size_t len,
-                            ein_parse_mode mode, ein_parse_info *info)
+/* Parse text[start, len) in `mode`; the whole text is the registered source,
+ * so locations (and carets) count from its first byte. */
+static ein_program *parse_from(ein_diag *diag, const char *name, const char *text, size_t len,
+                               size_t start, ein_parse_mode mode, ein_parse_info *info)
 {
     ein_parse_info dummy;
     if (!info)
@@ -59,11 +61,22 @@ ein_program *ein_parse_text(ein_diag *diag, const char *name, const char *text, 
     st->len = slen;
     st->line = 1;
     st->col = 1;
+    if (start > slen)
+        start = slen;
+    for (size_t i = 0; i < start; i++) {   /* locations of the skipped head */
+        if (src[i] == '\n') {
+            st->line++;
+            st->col = 1;
+        } else if (((unsigned char)src[i] & 0xC0) != 0x80) {
+            st->col++;
+        }
+    }
+    st->off = (uint32_t)start;
     st->last_end = (ein_loc){ .file = file, .line = 1, .col = 1, .end_line = 1, .end_col = 2 };
     st->tokens_since_lex_error = 1 << 20;
     st->start_token = mode == EIN_PARSE_REPL ? START_REPL : mode == EIN_PARSE_EXPR ? START_EXPR : 0;
 
-    YY_BUFFER_STATE buf = ein_yy_scan_bytes(src, (int)slen, scanner);
+    YY_BUFFER_STATE buf = ein_yy_scan_bytes(src + start, (int)(slen - start), scanner);
     int rc = buf ? ein_yyparse(scanner, st) : 2;
     if (buf)
         ein_yy_delete_buffer(buf, scanner);
@@ -95,6 +108,18 @@ ein_program *ein_parse_text(ein_diag *diag, const char *name, const char *text, 
         return NULL;
     }
     return prog;
+}
+
+ein_program *ein_parse_text(ein_diag *diag, const char *name, const char *text, size_t len,
+                            ein_parse_mode mode, ein_parse_info *info)
+{
+    return parse_from(diag, name, text, len, 0, mode, info);
+}
+
+ein_program *ein_parse_override(ein_diag *diag, const char *name, const char *text, size_t len,
+                                size_t value_at, ein_parse_info *info)
+{
+    return parse_from(diag, name, text, len, value_at, EIN_PARSE_EXPR, info);
 }
 
 ein_program *ein_parse_file(ein_diag *diag, const char *path, ein_parse_info *info, ein_err *err)

@@ -201,6 +201,14 @@ const ein_setting_def *ein_schema(size_t *n)
     return schema;
 }
 
+const ein_setting_def *ein_schema_find(ein_setting_scope scope, const char *path)
+{
+    for (size_t i = 0; i < N_SCHEMA; i++)
+        if (schema[i].scope == scope && !strcmp(schema[i].path, path))
+            return &schema[i];
+    return NULL;
+}
+
 /* ---- paths -------------------------------------------------------------- */
 
 /* "hidden[3].ne" → target 3, rest "ne"; "hidden.ne" → ALL_HIDDEN; "output.ne"

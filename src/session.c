@@ -142,20 +142,31 @@ ein_code ein_session_select(const ein_module *m, const ein_select_options *opt,
 {
     memset(out, 0, sizeof *out);
     ein_cell_list *list = &out->list, *view = &out->view;
-    if (!ein_grid_expand(m, opt->experiment, opt->ov, opt->n_ov, list))
+    /* --epochs / --limit-train are the settings train.epochs and
+     * data.limit_train: part of a cell's configuration and of its id (grid.c
+     * computes ids after every override), so a quick run never passes for
+     * the full one. */
+    ein_override ov[66];
+    ein_program *extra[2] = { NULL, NULL };
+    int n_ov = 0;
+    for (int i = 0; i < opt->n_ov && n_ov < 64; i++)
+        ov[n_ov++] = opt->ov[i];
+    struct { long n; const char *path, *source; } sugar[2] = {
+        { opt->epochs, "train.epochs", "--epochs" }, { opt->limit_train, "data.limit_train", "--limit-train" },
+    };
+    bool ok = true;
+    for (int k = 0; k < 2 && ok; k++)
+        if (sugar[k].n > 0) {
+            char text[64];
+            snprintf(text, sizeof text, "%s=%ld", sugar[k].path, sugar[k].n);
+            ok = ein_override_parse(m->diag, sugar[k].source, text, &ov[n_ov], &extra[k]);
+            n_ov += ok;
+        }
+    ok = ok && ein_grid_expand(m, opt->experiment, ov, n_ov, list);
+    ein_program_free(extra[0]);
+    ein_program_free(extra[1]);
+    if (!ok)
         return EIN_ERR_LANG;
-    /* --epochs / --limit-train change what a cell computes, so they are part
-     * of its configuration and therefore of its id: results of a quick run
-     * never pass for those of the full one. */
-    for (int i = 0; i < list->n; i++) {
-        ein_cell *c = &list->cells[i];
-        if (opt->epochs > 0)
-            c->config.train.epochs = (int)opt->epochs;
-        if (opt->limit_train > 0)
-            c->config.data.limit_train = opt->limit_train;
-        if (opt->epochs > 0 || opt->limit_train > 0)
-            ein_cell_id(list->experiment, &c->config, c->id);
-    }
     *view = *list;
     view->n = 0;
     view->cells = calloc((size_t)(list->n > 0 ? list->n : 1), sizeof *view->cells);

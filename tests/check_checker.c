@@ -191,6 +191,28 @@ static const rule_case rules[] = {
       EXP("  train {\n    momentum = 1.5\n  }\n"),
       "t.ein:6:16: error: momentum must be in [0, 1), got 1.5",
       EXP("  train {\n    momentum = 0.9\n  }\n") },
+    { "momentum_inhib under adam does not apply (schema context)",
+      EXP("  train {\n    optimizer = adam\n    momentum_inhib = 0.5\n  }\n"),
+      "t.ein:7:5: error: 'train.momentum_inhib' does not apply here: the optimizer is adam "
+      "(it applies to optimizer = sgd); Adam's first-moment decay is train.adam.beta1",
+      EXP("  train {\n    optimizer = sgd\n    momentum_inhib = 0.5\n  }\n") },
+    { "adam.beta1 under sgd does not apply",
+      EXP("  train {\n    adam.beta1 = 0.8\n  }\n"),
+      "t.ein:6:5: error: 'train.adam.beta1' does not apply here: the optimizer is sgd "
+      "(it applies to optimizer = adam); SGD's counterpart is train.momentum",
+      EXP("  train {\n    optimizer = adam\n    adam.beta1 = 0.8\n  }\n") },
+    { "learn on a LayerNorm layer does not apply",
+      EXP("  network {\n    hidden ei(ne = 100, fwd = layernorm, learn = [wix])\n    output ei_output()\n  }\n"),
+      "t.ein:6:50: error: 'hidden[0].learn' does not apply here: this layer's forward norm is layernorm, "
+      "not I-Norm (it applies to I-Norm layers); use train.frozen to stop a group from learning",
+      EXP("  network {\n    hidden ei(ne = 100, fwd = inorm, learn = [wix])\n    output ei_output()\n  }\n") },
+    { "an I-Norm layer needs its I-Norm loss",
+      EXP("  network {\n    hidden ei(ne = 100, fwd = inorm)\n    output ei_output()\n  }\n"
+          "  loss task = cross_entropy()\n"),
+      "t.ein:6:5: error: hidden layer 0 is an I-Norm layer (fwd = inorm) but no I-Norm loss trains its "
+      "inhibition: add `loss inorm = inorm_loss()` (with a positive weight)",
+      EXP("  network {\n    hidden ei(ne = 100, fwd = inorm)\n    output ei_output()\n  }\n"
+          "  loss task = cross_entropy()\n  loss inorm = inorm_loss()\n") },
     { "learning rate must be positive",
       EXP("  train {\n    lr.wix = 0\n  }\n"),
       "t.ein:6:14: error: lr.wix must be positive, got 0",

@@ -303,7 +303,7 @@ START_TEST(overrides)
     done(&x);
     const char *ov2[] = { "epss=[1]" };
     x = expand_ov(src, ov2, 1);
-    ck_assert_str_eq(x.first_error, "override:1:1: error: no axis or binding named 'epss' to override");
+    ck_assert_str_eq(x.first_error, "override:1:1: error: no axis, binding or setting named 'epss' to override");
     ck_assert_int_eq(x.list.n, 0);
     done(&x);
 }

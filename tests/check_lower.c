@@ -155,8 +155,11 @@ START_TEST(inorm_loss_by_default)
     ck_assert_str_eq(cfg.losses[1].where, "t.ein:1:12");
     cfg = lower_one("experiment e { norm forward = layernorm }\n");
     ck_assert_int_eq(cfg.n_losses, 1);
-    cfg = lower_one("experiment e { norm forward = inorm  loss task = cross_entropy() }\n");
-    ck_assert_int_eq(cfg.n_losses, 1);                             /* declared losses are all */
+    cfg = lower_one("experiment e { norm forward = inorm  loss task = cross_entropy()"
+                    "  loss local = inorm_loss() weight 0.5 }\n");
+    ck_assert_int_eq(cfg.n_losses, 2);                             /* declared losses are all */
+    ck_assert_str_eq(cfg.losses[1].name, "local");
+    ck_assert(cfg.losses[1].weight == 0.5);
 }
 END_TEST
 
@@ -192,10 +195,6 @@ START_TEST(train_settings)
         "    lr.wix = 0.2\n"
         "    lr.wei = 0.003\n"
         "    lr.bei = 0.004\n"
-        "    optimizer = adam\n"
-        "    adam.beta1 = 0.8\n"
-        "    adam.beta2 = 0.99\n"
-        "    adam.eps = 1e-6\n"
         "    momentum = 0.9\n"
         "    momentum_inhib = 0.5\n"
         "    weight_decay = 0.0001\n"
@@ -213,8 +212,7 @@ START_TEST(train_settings)
     ck_assert(t->lr[EIN_GROUP_BIX] == 0.5);
     ck_assert(t->lr[EIN_GROUP_WEI] == 0.003);
     ck_assert(t->lr[EIN_GROUP_BEI] == 0.004);
-    ck_assert_int_eq(t->optimizer, EIN_OPT_ADAM);
-    ck_assert(t->adam_beta1 == 0.8 && t->adam_beta2 == 0.99 && t->adam_eps == 1e-6);
+    ck_assert_int_eq(t->optimizer, EIN_OPT_SGD);
     ck_assert(t->momentum == 0.9 && t->momentum_inhib == 0.5 && t->weight_decay == 0.0001);
     ck_assert_int_eq(t->epochs, 3);
     ck_assert_int_eq(t->batch, 64);
@@ -222,6 +220,13 @@ START_TEST(train_settings)
     ck_assert_uint_eq(t->seed, 42);
     ck_assert(!t->clamp);
     ck_assert(!t->frozen[EIN_GROUP_WEX] && t->frozen[EIN_GROUP_WEI] && t->frozen[EIN_GROUP_BEI]);
+    cfg = lower_one("experiment e {\n  train {\n    optimizer = adam\n    adam.beta1 = 0.8\n"
+                    "    adam.beta2 = 0.99\n    adam.eps = 1e-6\n    frozen = [wix]\n  }\n}\n");
+    t = &cfg.train;
+    ck_assert_int_eq(t->optimizer, EIN_OPT_ADAM);
+    ck_assert(t->adam_beta1 == 0.8 && t->adam_beta2 == 0.99 && t->adam_eps == 1e-6);
+    /* frozen adds to the default set: B_ei stays frozen (M8) */
+    ck_assert(t->frozen[EIN_GROUP_WIX] && t->frozen[EIN_GROUP_BEI] && !t->frozen[EIN_GROUP_WEX]);
 }
 END_TEST
 

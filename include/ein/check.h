@@ -73,7 +73,4 @@ ein_scope *ein_module_globals(const ein_module *m, ein_eval *ev);
  * writes it to buf and returns buf, or NULL when none exists. */
 char *ein_stdlib_dir(const ein_check_options *opt, char *buf, size_t n);
 
-/* Names valid as `train { PATH = ... }` settings, for messages and the REPL. */
-const char *const *ein_train_settings(size_t *n);
-
 #endif

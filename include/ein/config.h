@@ -136,6 +136,7 @@ typedef enum ein_metric {
 typedef struct ein_cell_config {
     ein_data_config data;
     int input;                     /* values per image the network takes (M7: 784) */
+    char input_where[EIN_WHERE_MAX];/* the `input N` line, for a mismatch with the data */
     int n_hidden;
     ein_layer_config hidden[EIN_MAX_HIDDEN];
     ein_layer_config output;       /* M7: E/I, ne = 10, ni = 1, no norm, no nonlinearity */

@@ -37,13 +37,26 @@
 
 #define EIN_GRID_MAX_CELLS 100000
 
-/* A command-line override `name=EXPR`: replaces the domain of the axis (or
- * zip member) `name`, else the value of a derived value, experiment-local or
- * top-level binding called `name`.  The expression is borrowed. */
+/* A command-line override `NAME=EXPR`: replaces the domain of the axis (or
+ * zip member) NAME, else the value of a derived value, experiment-local or
+ * top-level binding called NAME.  A NAME with a '.' or '[' is a setting path
+ * (schema.h: `train.lr=0.05`, `hidden[0].fwd=layernorm`) set in every cell
+ * after the program's own settings; with a list value (`train.lr=[0.01,
+ * 0.05]`) it becomes a grid axis of that name, varying fastest.  Either way
+ * it is applied before cell ids are computed.  Strings and the expression
+ * are borrowed; name_loc (line 0: none) puts carets under the name. */
 typedef struct ein_override {
     const char *name;
     const ein_expr *value;
+    ein_loc name_loc;
 } ein_override;
+
+/* Parse "NAME=EXPR" (spaces around '=' allowed) shown as `source` in
+ * messages ("<command line>").  On success *prog owns the expression and
+ * the name (free it with ein_program_free after the expansion); false after
+ * a located error in diag. */
+bool ein_override_parse(ein_diag *diag, const char *source, const char *text, ein_override *ov,
+                        ein_program **prog);
 
 /* Expand `experiment` (NULL: the file's only experiment) into `out` (zeroed
  * by the caller or freshly freed).  Returns true on success; on failure

@@ -29,10 +29,24 @@
 #include "ein/ast.h"
 #include "ein/config.h"
 #include "ein/eval.h"
+#include "ein/schema.h"
+
+/* A setting given outside the program (`einrun f.ein train.lr=0.05`, the
+ * REPL's :set): applied after the program's own settings, before the cell
+ * is resolved, so the cell id covers it. */
+typedef struct ein_setting_override {
+    ein_setting_ref ref;         /* the resolved path (schema.h) */
+    const char *path;            /* as written, for messages */
+    ein_loc at;                  /* the path, for errors about the setting */
+    const ein_expr *value;       /* evaluated in the cell's scope */
+} ein_setting_override;
 
 /* `scope` holds the experiment's locals, axes and derived values for this
- * cell (grid.c builds it).  Returns false when any rule was broken. */
+ * cell (grid.c builds it).  Then the overrides, the resolution of the
+ * "-1 = default" fields, and the rules of the whole cell: a setting that
+ * does not apply where it is written, an I-Norm layer with no I-Norm loss.
+ * Returns false when any rule was broken. */
 bool ein_lower_experiment(ein_eval *ev, ein_scope *scope, const ein_stmt *experiment,
-                          ein_cell_config *cfg);
+                          const ein_setting_override *ov, int n_ov, ein_cell_config *cfg);
 
 #endif

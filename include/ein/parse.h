@@ -53,6 +53,14 @@ typedef enum ein_parse_mode {
 ein_program *ein_parse_text(ein_diag *diag, const char *name, const char *text, size_t len,
                             ein_parse_mode mode, ein_parse_info *info);
 
+/* A command-line override "PATH=EXPR" (or the REPL's ":set PATH = EXPR"):
+ * the whole text is registered as the source, so an error about the name
+ * can put its caret under the name, and EXPR — text[value_at, len) — is
+ * parsed as one expression into program->expr with locations that count
+ * from the start of the text. */
+ein_program *ein_parse_override(ein_diag *diag, const char *name, const char *text, size_t len,
+                                size_t value_at, ein_parse_info *info);
+
 /* Read and parse a file.  When the file cannot be read, returns NULL with
  * `err` set to EIN_ERR_IO and a message such as
  *   "cannot open 'x.ein': No such file or directory"

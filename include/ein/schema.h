@@ -99,6 +99,9 @@ struct ein_setting_def {
 /* The schema, in canonical-text order. */
 const ein_setting_def *ein_schema(size_t *n);
 
+/* The setting `path` of a scope ("data.eps" in the cell, "ne" in a layer), or NULL. */
+const ein_setting_def *ein_schema_find(ein_setting_scope scope, const char *path);
+
 /* A path resolved against a cell: which setting, and which layer or loss. */
 #define EIN_TARGET_ALL_HIDDEN (-1)
 #define EIN_TARGET_OUTPUT     (-2)
