@@ -12,6 +12,7 @@ void ein_cli_usage(FILE *out)
           "       einrun summary RESULTS_DIR... summarize finished cells (--by, --metric, --compare)\n"
           "       einrun plot FILE.ein | DIR... draw figures with gnuplot\n"
           "       einrun eval DIR --cell ID     reopen a saved cell: evaluate or train on\n"
+          "       einrun help [TOPIC]           settings, norms, groups, metrics (generated references)\n"
           "       einrun --help | --version\n"
           "\n"
           "Run `einrun FILE.ein --help` for the options of a run.\n", out);
@@ -36,6 +37,8 @@ int main(int argc, char **argv)
         return ein_cli_check(argc - 1, argv + 1);
     if (strcmp(cmd, "fmt") == 0)
         return ein_cli_fmt(argc - 1, argv + 1);
+    if (strcmp(cmd, "help") == 0)
+        return ein_cli_help(argc - 1, argv + 1);
     if (strcmp(cmd, "summary") == 0)
         return ein_cli_summary(argc - 1, argv + 1);
     if (strcmp(cmd, "eval") == 0)

@@ -65,13 +65,30 @@ static data_entry *data_find(const ein_data_cache *dc, const ein_data_config *cf
     return NULL;
 }
 
+/* A network whose input is not the images' pixel count would train on a
+ * prefix of each image (or read past it): stop before any cell starts. */
+static ein_code check_input(const ein_cell_config *cfg, const ein_dataset *d, ein_err *err)
+{
+    if (cfg->input == d->dim)
+        return EIN_OK;
+    return ein_err_set(err, EIN_ERR_DATA, "%s: images have %d values (%d x %d) but the network's input is %d (%s)",
+                       d->images_path, d->dim, d->rows, d->cols, cfg->input,
+                       cfg->input_where[0] ? cfg->input_where : "the default network: input 784");
+}
+
 ein_code ein_data_cache_load(ein_data_cache *dc, const ein_cell_list *list, const int *todo,
                              int n, ein_err *err)
 {
     for (int i = 0; i < n; i++) {
-        const ein_data_config *cfg = &list->cells[todo[i]].config.data;
-        if (data_find(dc, cfg))
+        const ein_cell_config *cell = &list->cells[todo[i]].config;
+        const ein_data_config *cfg = &cell->data;
+        const data_entry *have = data_find(dc, cfg);
+        if (have) {
+            ein_code c = check_input(cell, have->train, err);
+            if (c != EIN_OK)
+                return c;
             continue;
+        }
         if (dc->n == dc->cap) {
             int cap = dc->cap ? 2 * dc->cap : 4;
             data_entry *e = realloc(dc->e, (size_t)cap * sizeof *e);
@@ -86,7 +103,11 @@ ein_code ein_data_cache_load(ein_data_cache *dc, const ein_cell_list *list, cons
         ein_code c = ein_dataset_load(cfg, EIN_SPLIT_TRAIN, &e->train, err);
         if (c == EIN_OK)
             c = ein_dataset_load(cfg, EIN_SPLIT_TEST, &e->test, err);
+        if (c == EIN_OK)
+            c = check_input(cell, e->train, err);
         if (c != EIN_OK) {
+            ein_dataset_free(e->test);
+            e->test = NULL;
             ein_dataset_free(e->train);
             e->train = NULL;
             return c;

@@ -12,6 +12,7 @@ int ein_cli_run(int argc, char **argv);      /* einrun FILE.ein [options]       
 int ein_cli_summary(int argc, char **argv);  /* einrun summary RESULTS_DIR        (src/cli_run.c)   */
 int ein_cli_eval(int argc, char **argv);     /* einrun eval RESULTS_DIR --cell ID  (src/cli_eval.c)  */
 int ein_cli_plot(int argc, char **argv);     /* einrun plot FILE.ein | RESULTS_DIR (src/cli_plot.c)  */
+int ein_cli_help(int argc, char **argv);     /* einrun help [TOPIC]               (src/cli_help.c)  */
 
 void ein_cli_usage(FILE *out);               /* the --help text                   (src/main.c)      */
 
