@@ -96,8 +96,8 @@ void ein_config_resolve(ein_cell_config *cfg)
     layer_resolve(&cfg->output);
     for (int k = 0; k < cfg->n_losses; k++) {
         ein_loss_config *loss = &cfg->losses[k];
-        if (loss->kind == EIN_LOSS_INORM && loss->weight < 0)
-            loss->weight = any_sub ? 0.001 : 0.01;   /* M5 */
+        if (loss->weight < 0)   /* auto: 1 for the task loss, λ by variant (M5) */
+            loss->weight = loss->kind == EIN_LOSS_TASK ? 1.0 : any_sub ? 0.001 : 0.01;
     }
     if (cfg->train.momentum_inhib < 0)
         cfg->train.momentum_inhib = cfg->train.momentum;

@@ -491,6 +491,19 @@ static void unknown_override(expander *E, const ein_override *o)
     }
 }
 
+/* A list (or range) of values is a sweep; for a setting whose value is
+ * itself a list (a set of groups or metrics), a list of lists. */
+static bool is_sweep(const ein_setting_def *d, const ein_expr *e)
+{
+    if (e->kind == EIN_EXPR_RANGE)
+        return true;
+    if (e->kind != EIN_EXPR_LIST)
+        return false;
+    if (d->type != EIN_TYPE_SET)
+        return true;
+    return e->list.n_items > 0 && e->list.items[0]->kind == EIN_EXPR_LIST;
+}
+
 static bool is_setting_path(const char *name)
 {
     return strchr(name, '.') || strchr(name, '[');
@@ -522,7 +535,7 @@ static bool setting_overrides(expander *E)
         so->path = o->name;
         so->at = override_loc(o);
         so->value = o->value;
-        if (o->value->kind == EIN_EXPR_LIST || o->value->kind == EIN_EXPR_RANGE) {
+        if (is_sweep(so->ref.def, o->value)) {
             if (E->n_sweep == 64) {
                 ein_eval_error(&E->ev, override_loc(o), "too many swept settings (at most 64)");
                 return false;

@@ -19,6 +19,7 @@ typedef struct lowering {
     long long pixels, classes;
     const ein_value *data_batch;     /* batch given in data = ..., or NULL */
     int data_batch_n;
+    bool losses_declared;            /* the experiment has loss statements */
     ein_loc hidden_loc[EIN_MAX_HIDDEN];   /* the `hidden` line of each hidden layer */
     struct { ein_setting_ref ref; ein_loc at; } written[LOWER_MAX_WRITTEN];
     int n_written;                   /* settings with a context rule, as written */
@@ -287,10 +288,17 @@ static void lower_losses(lowering *L, const ein_stmt *x)
         }
         where_of(L, s->loc, l->where);
     }
-    if (any)
+    L->losses_declared = any;
+}
+
+/* No loss statement: the task loss, plus the local I-Norm loss when some
+ * hidden layer is an I-Norm layer (M4 comes with M5) — decided after the
+ * layer overrides, so `hidden.fwd=inorm` on the command line brings its loss. */
+static void default_losses(lowering *L, const ein_stmt *x)
+{
+    ein_cell_config *cfg = L->cfg;
+    if (L->losses_declared)
         return;
-    /* No loss statement: the task loss, plus the local I-Norm loss when some
-     * hidden layer is an I-Norm layer (M4 comes with M5). */
     for (int i = 0; i < cfg->n_hidden; i++)
         if (cfg->hidden[i].fwd == EIN_FWD_INORM || cfg->hidden[i].fwd == EIN_FWD_INORM_SUB) {
             ein_loss_config *l = &cfg->losses[cfg->n_losses++];
@@ -375,13 +383,16 @@ static void lower_report(lowering *L, const ein_stmt *x)
 /* ---- overrides and the rules of the whole cell ------------------------ */
 
 /* Command-line / REPL settings (`train.lr=0.05`), after the program's own
- * and in two passes like train { } (single-group learning rates last). */
-static void lower_overrides(lowering *L, const ein_setting_override *ov, int n_ov)
+ * and in two passes like train { } (single-group learning rates last);
+ * `losses` picks the loss settings (applied once the losses are known) or
+ * all others. */
+static void lower_overrides(lowering *L, const ein_setting_override *ov, int n_ov, bool losses)
 {
     for (int pass = 0; pass < 2; pass++)
         for (int i = 0; i < n_ov; i++) {
             const ein_setting_override *o = &ov[i];
-            if ((pass == 1) != ((o->ref.def->flags & EIN_SF_LATE) != 0))
+            if ((pass == 1) != ((o->ref.def->flags & EIN_SF_LATE) != 0) ||
+                (o->ref.def->scope == EIN_SCOPE_LOSS) != losses)
                 continue;
             const ein_value *v = eval(L, o->value);
             if (!v)
@@ -453,7 +464,9 @@ bool ein_lower_experiment(ein_eval *ev, ein_scope *scope, const ein_stmt *x,
         if (s->kind == EIN_STMT_BIND && !ein_scope_get(ev, scope, s->bind.name.name, s->bind.name.loc))
             L->ok = false;
     }
-    lower_overrides(L, ov, n_ov);
+    lower_overrides(L, ov, n_ov, false);
+    default_losses(L, x);
+    lower_overrides(L, ov, n_ov, true);
     ein_config_resolve(cfg);
     if (L->ok)
         check_cell(L);

@@ -36,6 +36,12 @@ static const char *ei_layer_only(const ein_cell_config *cfg, int target)
     return !l || l->kind == EIN_LAYER_EI ? NULL : "this is an E-only layer (no inhibitory units, always layernorm)";
 }
 
+static const char *ei_output(const ein_cell_config *cfg, int target)
+{
+    return target == EIN_TARGET_OUTPUT && cfg->output.kind != EIN_LAYER_EI
+               ? "the output layer is an E/I layer (M7)" : NULL;
+}
+
 static const char *inorm_layer_only(const ein_cell_config *cfg, int target)
 {
     const ein_layer_config *l = layer_at(cfg, target);
@@ -95,7 +101,8 @@ static const ein_setting_def schema[] = {
       .ctype = EIN_C_INT, CELL(input), .doc = "values per input image; must equal the data's pixels (28 x 28 = 784)" },
     /* layers (M1, M2, M3, M4) */
     { .path = "kind", .type = EIN_TYPE_NAME, .names = &ein_layer_kind_names, .def = "ei", .ctype = EIN_C_ENUM,
-      LAYER(kind), .doc = "ei: an E/I layer (M1); e_only: excitatory only, always followed by layernorm (M3)" },
+      LAYER(kind), .context = ei_output, .applies = "hidden layers (the output layer is ei)",
+      .instead = "write the output layer as ei(...)", .doc = "ei: an E/I layer (M1); e_only: excitatory only, always followed by layernorm (M3)" },
     { .path = "ne", .type = EIN_TYPE_INT, .min = 1, .max = INT_MAX, .def = "500", .def_output = "10",
       .ctype = EIN_C_INT, LAYER(ne), .doc = "excitatory units (the layer's width)" },
     { .path = "ni", .type = EIN_TYPE_INT, .min = 1, .max = INT_MAX, .flags = EIN_SF_AUTO, .def = "auto",
@@ -385,7 +392,10 @@ static bool validate(ein_eval *ev, const ein_setting_def *d, const char *what, c
     case EIN_TYPE_STR:
         return ein_want_string(ev, v, what, str);
     case EIN_TYPE_NAME: {
-        int k = ein_want_name(ev, v, d->names, NULL);
+        /* `kind = e_only` names the builtin of that layer kind */
+        int k = v->kind == EIN_V_FUNC && v->fn.builtin >= 0 ? ein_name_parse(d->names, v->fn.name) : -1;
+        if (k < 0)
+            k = ein_want_name(ev, v, d->names, NULL);
         if (k < 0)
             return false;
         *num = k;

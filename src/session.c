@@ -389,7 +389,7 @@ ein_code ein_session_run(const ein_cell_list *view, ein_data_cache *dc,
     free(todo);
     /* The summary is regenerated whatever happened: it is derived from the
      * records, which are all on disk already. */
-    if (rc != EIN_ERR_IO && !opt->no_summary) {
+    if (rc != EIN_ERR_IO && rc != EIN_ERR_DATA && !opt->no_summary) {   /* data errors stop before any cell */
         ein_err serr = {0};
         const char *dirs[1] = { rep->dir };
         ein_summary_request q = { .dirs = dirs, .n_dirs = 1, .by = opt->by, .metric = opt->metric,
