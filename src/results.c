@@ -802,34 +802,53 @@ static void fill_layer(ein_record *r, const char *path, double x)
     else if (strcmp(key, "cos_grad") == 0) L->cos_grad = x;
 }
 
-/* Keep a config/, final/ or best/ leaf: "T path\0text\0" (T the type).
- * False when out of memory. */
-static bool keep_leaf(ein_record *r, const char *path, const char *text, char type)
-{
-    size_t np = strlen(path), nt = strlen(text), need = r->leaves_len + np + nt + 3;
-    if (need > r->leaves_cap) {
-        size_t cap = r->leaves_cap ? r->leaves_cap : 2048;
-        while (cap < need)
-            cap *= 2;
-        char *p = realloc(r->leaves, cap);
-        if (!p)
-            return false;
-        r->leaves = p;
-        r->leaves_cap = cap;
-    }
-    char *p = r->leaves + r->leaves_len;
-    *p++ = type;
-    memcpy(p, path, np + 1);
-    memcpy(p + np + 1, text, nt + 1);
-    r->leaves_len = need;
-    r->n_config += strncmp(path, "config/", 7) == 0;
-    return true;
-}
-
+/* Leaves while a line is parsed: "T path\0text\0" (T the type), copied to
+ * the list's blocks once the whole line has read. */
 typedef struct record_reader {
     ein_record *r;
-    bool oom;
+    sbuf leaves;
+    int n_config;
 } record_reader;
+
+static void keep_leaf(record_reader *rr, const char *path, const char *text, char type)
+{
+    size_t np = strlen(path) + 1, nt = strlen(text) + 1;
+    sb_reserve(&rr->leaves, 1 + np + nt);
+    if (rr->leaves.oom)
+        return;
+    char *p = rr->leaves.p + rr->leaves.len;
+    *p++ = type;
+    memcpy(p, path, np);
+    memcpy(p + np, text, nt);
+    rr->leaves.len += 1 + np + nt;
+    rr->n_config += strncmp(path, "config/", 7) == 0;
+}
+
+/* A list's leaf storage: blocks that never move, so records can point in. */
+struct ein_leaf_block {
+    struct ein_leaf_block *next;
+    size_t used, cap;
+    char data[];
+};
+
+static const char *blocks_copy(ein_record_list *l, const char *p, size_t n)
+{
+    struct ein_leaf_block *b = l->blocks;
+    if (!b || b->cap - b->used < n) {
+        size_t cap = n > 65536 ? n : 65536;
+        b = malloc(sizeof *b + cap);
+        if (!b)
+            return NULL;
+        b->next = l->blocks;
+        b->used = 0;
+        b->cap = cap;
+        l->blocks = b;
+    }
+    char *dst = b->data + b->used;
+    memcpy(dst, p, n);
+    b->used += n;
+    return dst;
+}
 
 static void fill_record(void *ctx, const char *path, const char *text, bool is_string, bool is_null)
 {
@@ -839,8 +858,7 @@ static void fill_record(void *ctx, const char *path, const char *text, bool is_s
     if (strncmp(path, "config/", 7) == 0 || strncmp(path, "final/", 6) == 0 ||
         strncmp(path, "best/", 5) == 0) {
         bool boolean = !is_string && !is_null && (strcmp(text, "true") == 0 || strcmp(text, "false") == 0);
-        if (!keep_leaf(r, path, text, is_string ? 's' : is_null ? 'z' : boolean ? 'b' : 'n'))
-            rr->oom = true;   /* the line cannot be read whole */
+        keep_leaf(rr, path, text, is_string ? 's' : is_null ? 'z' : boolean ? 'b' : 'n');
     }
     if (strcmp(path, "id") == 0) copy(r->id, sizeof r->id, text);
     else if (strcmp(path, "experiment") == 0) copy(r->experiment, sizeof r->experiment, text);
@@ -878,7 +896,9 @@ bool ein_json_walk(const char *line, size_t len, ein_json_visit visit, void *ctx
     return j.p == j.end;
 }
 
-static bool parse_record(const char *line, size_t len, ein_record *r)
+/* One line into *r, its leaves into l's blocks.  False for a line that is
+ * not a whole record; *oom when the leaves did not fit in memory. */
+static bool parse_record(const char *line, size_t len, ein_record *r, ein_record_list *l, bool *oom)
 {
     memset(r, 0, sizeof *r);
     r->seconds = r->final_test_acc = r->best_test_acc = r->final_train_acc = NAN;
@@ -888,15 +908,18 @@ static bool parse_record(const char *line, size_t len, ein_record *r)
     if (j.p >= j.end || *j.p != '{')
         return false;
     char path[256] = "";
-    record_reader rr = { r, false };
+    record_reader rr = { .r = r };
     bool ok = jr_value(&j, path, sizeof path, fill_record, &rr, 0);
     jr_ws(&j);
-    ok = ok && !rr.oom && j.p == j.end && strlen(r->id) == EIN_ID_LEN && r->status[0];
-    if (!ok) {
-        free(r->leaves);
-        r->leaves = NULL;
+    ok = ok && j.p == j.end && strlen(r->id) == EIN_ID_LEN && r->status[0];
+    if (ok && rr.leaves.len > 0) {
+        r->leaves = rr.leaves.oom ? NULL : blocks_copy(l, rr.leaves.p, rr.leaves.len);
+        r->leaves_len = rr.leaves.len;
+        r->n_config = rr.n_config;
+        *oom = r->leaves == NULL;
     }
-    return ok;
+    free(rr.leaves.p);
+    return ok && !*oom;
 }
 
 ein_code ein_results_read(const char *dir, ein_record_list *out, ein_err *err)
@@ -917,17 +940,17 @@ ein_code ein_results_read(const char *dir, ein_record_list *out, ein_err *err)
     ssize_t n;
     int rcap = 0;
     ein_record rec;
-    while ((n = getline(&line, &cap, f)) > 0) {
+    bool oom = false;
+    while (!oom && (n = getline(&line, &cap, f)) > 0) {
         out->n_lines++;
         bool whole = line[n - 1] == '\n';
-        if (!whole || !parse_record(line, (size_t)n, &rec)) {
+        if (!whole || !parse_record(line, (size_t)n, &rec, out, &oom)) {
             out->n_bad++;     /* torn or foreign line: ignored */
             continue;
         }
         copy(rec.folder, sizeof rec.folder, dir);
         ein_record *slot = (ein_record *)ein_record_find(out, rec.id);
         if (slot) {           /* a later attempt of the same cell wins */
-            free(slot->leaves);
             *slot = rec;
             continue;
         }
@@ -935,7 +958,6 @@ ein_code ein_results_read(const char *dir, ein_record_list *out, ein_err *err)
             rcap = rcap ? 2 * rcap : 64;
             ein_record *grown = realloc(out->rec, (size_t)rcap * sizeof *grown);
             if (!grown) {
-                free(rec.leaves);
                 free(line);
                 fclose(f);
                 ein_record_list_free(out);
@@ -948,19 +970,41 @@ ein_code ein_results_read(const char *dir, ein_record_list *out, ein_err *err)
     free(line);
     bool bad = ferror(f);
     fclose(f);
-    if (bad) {
+    if (bad || oom) {
         ein_record_list_free(out);
-        return ein_err_set(err, EIN_ERR_IO, "%s: read failed", path);
+        return oom ? ein_err_set(err, EIN_ERR_NOMEM, "%s: out of memory", path)
+                   : ein_err_set(err, EIN_ERR_IO, "%s: read failed", path);
     }
     return EIN_OK;
 }
 
 void ein_record_list_free(ein_record_list *l)
 {
-    for (int i = 0; i < l->n; i++)
-        free(l->rec[i].leaves);
+    for (struct ein_leaf_block *b = l->blocks, *next; b; b = next) {
+        next = b->next;
+        free(b);
+    }
     free(l->rec);
     memset(l, 0, sizeof *l);
+}
+
+ein_code ein_record_list_append(ein_record_list *dst, ein_record_list *src, ein_err *err)
+{
+    ein_record *grown = realloc(dst->rec, (size_t)(dst->n + src->n + 1) * sizeof *grown);
+    if (!grown)
+        return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
+    dst->rec = grown;
+    memcpy(dst->rec + dst->n, src->rec, (size_t)src->n * sizeof *src->rec);
+    dst->n += src->n;
+    dst->n_lines += src->n_lines;
+    dst->n_bad += src->n_bad;
+    struct ein_leaf_block **tail = &dst->blocks;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = src->blocks;     /* the leaves stay where they are: pointers into them hold */
+    src->blocks = NULL;
+    ein_record_list_free(src);
+    return EIN_OK;
 }
 
 const ein_record *ein_record_find(const ein_record_list *l, const char *id)

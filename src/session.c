@@ -235,8 +235,6 @@ ein_code ein_session_summarize(const ein_summary_request *q, FILE *out, ein_err 
                 keep = strcmp(q->only->cells[j].id, l.rec[i].id) == 0;
             if (keep)
                 l.rec[k++] = l.rec[i];
-            else
-                free(l.rec[i].leaves);
         }
         l.n = k;
     }

@@ -51,21 +51,25 @@ static int splits(const ein_record_list *l, char (*keys)[EIN_NAME_MAX], int nk, 
         return -1;
     int rc = 0;
     for (int i = 0; i < l->n && rc == 0; i++) {
+        const char *v[EIN_SUMMARY_MAX_BY];
         size_t len = 1;
         for (int k = 0; k < nk; k++) {
-            const char *v = key_value(&l->rec[i], keys[k]);
-            len += (v ? strlen(v) : 0) + 2;
+            v[k] = key_value(&l->rec[i], keys[k]);
+            len += (v[k] ? strlen(v[k]) : 0) + 2;
         }
         if (!(t[i].key = malloc(len))) {
             rc = -1;
             break;
         }
-        size_t n = 0;
+        char *p = t[i].key;
         for (int k = 0; k < nk; k++) {   /* \x01 unbound, \x02 a value; \x1f between keys */
-            const char *v = key_value(&l->rec[i], keys[k]);
-            n += (size_t)sprintf(t[i].key + n, "%c%s\x1f", v ? 2 : 1, v ? v : "");
+            size_t n = v[k] ? strlen(v[k]) : 0;
+            *p++ = v[k] ? 2 : 1;
+            memcpy(p, v[k] ? v[k] : "", n);
+            p += n;
+            *p++ = 0x1f;
         }
-        t[i].key[n] = '\0';
+        *p = '\0';
         const char *c = key_value(&l->rec[i], cand);
         t[i].cand = c ? c : "\x01";
     }
@@ -313,22 +317,12 @@ ein_code ein_summary_read(const char *const *dirs, int n, ein_record_list *out, 
     for (int d = 0; d < n; d++) {
         ein_record_list one;
         ein_code c = ein_results_read(dirs[d], &one, err);
+        if (c == EIN_OK && (c = ein_record_list_append(out, &one, err)) != EIN_OK)
+            ein_record_list_free(&one);
         if (c != EIN_OK) {
             ein_record_list_free(out);
             return c;
         }
-        ein_record *grown = realloc(out->rec, (size_t)(out->n + one.n + 1) * sizeof *grown);
-        if (!grown) {
-            ein_record_list_free(&one);
-            ein_record_list_free(out);
-            return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
-        }
-        out->rec = grown;
-        memcpy(out->rec + out->n, one.rec, (size_t)one.n * sizeof *one.rec);   /* leaves move too */
-        out->n += one.n;
-        out->n_lines += one.n_lines;
-        out->n_bad += one.n_bad;
-        free(one.rec);
     }
     return EIN_OK;
 }

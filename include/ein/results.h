@@ -21,8 +21,8 @@
  *
  * Ownership: ein_results_open returns a store the caller frees with
  * ein_results_close; ein_results_read fills a record list the caller frees
- * with ein_record_list_free.  A record owns its `leaves`: a list that drops
- * a record frees them, one that moves a record must not free them twice.
+ * with ein_record_list_free.  The records' leaves live in blocks the list
+ * owns, so records copy, move and drop freely within the list's lifetime.
  */
 #ifndef EIN_RESULTS_H
 #define EIN_RESULTS_H
@@ -81,8 +81,8 @@ typedef struct ein_record {
     ein_layer_metrics final_layer[EIN_MAX_HIDDEN];
     char folder[EIN_PATH_MAX];         /* the folder it was read from */
     int n_config;                      /* settings in its "config"; 0 in older records */
-    char *leaves;                      /* owned by the list: the config/, final/ and best/ */
-    size_t leaves_len, leaves_cap;     /* leaves, packed (see ein_record_next_leaf) */
+    const char *leaves;                /* the config/, final/ and best/ leaves, packed (see */
+    size_t leaves_len;                 /* ein_record_next_leaf), in the list's blocks */
 } ein_record;
 
 /* One leaf of a record: `path` as in the JSON with '/' between the levels
@@ -94,7 +94,10 @@ typedef struct ein_record_leaf {
     char type;
 } ein_record_leaf;
 
+struct ein_leaf_block;
+
 typedef struct ein_record_list {
+    struct ein_leaf_block *blocks;     /* owned: where the records' leaves live */
     int n;
     ein_record *rec;                   /* owned; the last record of each id, first-seen order */
     int n_lines, n_bad;                /* lines read, lines ignored (torn or malformed) */
@@ -103,6 +106,9 @@ typedef struct ein_record_list {
 /* Read DIR/cells.jsonl (a missing file is an empty list). */
 ein_code ein_results_read(const char *dir, ein_record_list *out, ein_err *err);
 void ein_record_list_free(ein_record_list *l);
+/* Move every record of `src` (and the blocks its leaves live in) to the end
+ * of `dst`; `src` is left empty.  EIN_ERR_NOMEM leaves both as they were. */
+ein_code ein_record_list_append(ein_record_list *dst, ein_record_list *src, ein_err *err);
 const ein_record *ein_record_find(const ein_record_list *l, const char *id);
 /* The value of binding `name`, or NULL. */
 const char *ein_record_binding(const ein_record *rec, const char *name, bool *is_number);
