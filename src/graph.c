@@ -53,7 +53,7 @@ ein_graph *ein_graph_new(int cap_batch)
     if (g == NULL)
         return NULL;
     g->cap_batch = cap_batch > 0 ? cap_batch : 1;
-    g->batch = g->cap_batch;
+    g->batch = g->grad_rows = g->cap_batch;
     return g;
 }
 
@@ -296,11 +296,12 @@ ein_code ein_graph_compile(ein_graph *g, ein_err *err)
         ein_node *n = g->nodes[i];
         size_t rows = n->per_example ? (size_t)g->cap_batch : (size_t)n->fixed_rows;
         size_t len = rows * (size_t)n->cols;
+        size_t grad_len = (n->per_example ? (size_t)g->grad_rows : rows) * (size_t)n->cols;
         size_t pad = 16;                      /* keep every buffer 64-byte aligned */
         if (!(n->op && n->op->alias_value))
             total += (len + pad - 1) / pad * pad;
         if (n->kind != EIN_NODE_INPUT || n->requires_grad)
-            total += (len + pad - 1) / pad * pad;
+            total += (grad_len + pad - 1) / pad * pad;
         size_t aux = (size_t)n->aux_per_row * rows + (size_t)n->aux_fixed;
         total += (aux + pad - 1) / pad * pad;
     }
@@ -313,6 +314,7 @@ ein_code ein_graph_compile(ein_graph *g, ein_err *err)
         ein_node *n = g->nodes[i];
         size_t rows = n->per_example ? (size_t)g->cap_batch : (size_t)n->fixed_rows;
         size_t len = rows * (size_t)n->cols;
+        size_t grad_len = (n->per_example ? (size_t)g->grad_rows : rows) * (size_t)n->cols;
         size_t padded = (len + 15) / 16 * 16;
         if (n->op && n->op->alias_value) {
             n->val = n->child[0]->val;
@@ -322,7 +324,7 @@ ein_code ein_graph_compile(ein_graph *g, ein_err *err)
         }
         if (n->kind != EIN_NODE_INPUT || n->requires_grad) {
             n->grad = p;
-            p += padded;
+            p += (grad_len + 15) / 16 * 16;
         }
         size_t aux = (size_t)n->aux_per_row * rows + (size_t)n->aux_fixed;
         if (aux > 0) {
@@ -334,6 +336,26 @@ ein_code ein_graph_compile(ein_graph *g, ein_err *err)
     g->compiled = true;
     ein_graph_set_batch(g, g->cap_batch);
     return EIN_OK;
+}
+
+void ein_graph_set_grad_rows(ein_graph *g, int rows)
+{
+    if (g->compiled) {
+        ein_graph_fail(g, "gradient rows set after the graph was compiled");
+        return;
+    }
+    g->grad_rows = rows < 1 ? 1 : rows > g->cap_batch ? g->cap_batch : rows;
+}
+
+/* A backward over more rows than the gradients hold is a caller's bug that
+ * would write past them: stop loudly rather than corrupt the arena. */
+static void check_grad_rows(const ein_graph *g)
+{
+    if (g->batch > g->grad_rows) {
+        fprintf(stderr, "ein: internal error: backward over %d rows, gradients held for %d\n", g->batch,
+                g->grad_rows);
+        abort();
+    }
 }
 
 ein_plan *ein_graph_plan(ein_graph *g, ein_node *const *outputs, int n_outputs)
@@ -454,6 +476,7 @@ static void backward_pass(ein_graph *g, ein_node *root, double seed, const unsig
 
 void ein_graph_backward(ein_graph *g)
 {
+    check_grad_rows(g);
     for (int i = 0; i < g->n_nodes; i++) {
         ein_node *n = g->nodes[i];
         if (n->op == NULL && n->grad != NULL && !(g->updating && n->fused_lr > 0))
@@ -493,6 +516,7 @@ bool ein_graph_fusable(const ein_graph *g, const ein_node *param)
 
 void ein_graph_grad_of(ein_graph *g, ein_node *scalar, ein_node *param, ein_real *out)
 {
+    check_grad_rows(g);
     size_t len = (size_t)param->rows * (size_t)param->cols;
     memset(out, 0, len * sizeof(ein_real));
     compute_activity(g, scalar, g->mark, is_the_leaf, param);

@@ -22,6 +22,7 @@ struct ein_graph {
     ein_node **nodes;
     int n_nodes, cap_nodes;
     int cap_batch, batch;
+    int grad_rows;         /* rows of per-example gradients (≤ cap_batch) */
     int32_t *labels;
     ein_loss_slot loss[EIN_GRAPH_MAX_LOSSES];
     int n_losses;

@@ -213,6 +213,8 @@ ein_code ein_model_build(const ein_cell_config *cfg_in, int n_in, int n_classes,
         return ein_err_set(err, EIN_ERR_NOMEM, "out of memory building the model");
     }
     ein_graph *g = m->graph;
+    if (m->cfg.train.batch > 0 && m->cfg.train.batch < cap_batch)   /* eval batches need no gradients */
+        ein_graph_set_grad_rows(g, m->cfg.train.batch);
     if (m->cfg.output.ne != n_classes) {
         ein_err_set(err, EIN_ERR_LANG, "%s%soutput layer has %d units but the data has %d classes",
                     m->cfg.output.where, m->cfg.output.where[0] ? ": " : "", m->cfg.output.ne, n_classes);

@@ -116,6 +116,7 @@ static result bench(const variant *v, int batch, int steps, double peak, double 
 {
     ein_cell_config cfg;
     ein_config_defaults(&cfg);
+    cfg.train.batch = batch;
     for (int l = 0; l < cfg.n_hidden; l++) {
         cfg.hidden[l].kind = v->kind;
         cfg.hidden[l].fwd = v->fwd;

@@ -499,6 +499,57 @@ START_TEST(inorm_uniform_bei_equals_gemm)
 }
 END_TEST
 
+/* A cell evaluates in batches bigger than it trains (ein_train_cell: 256 vs
+ * 32): gradients are held for train.batch rows only, which shrinks the arena,
+ * and training on those rows is bit-identical to a graph sized for them. */
+static ein_model *sized(int cap, int train_batch)
+{
+    ein_cell_config cfg;
+    ein_config_defaults(&cfg);
+    cfg.train.seed = 5;
+    cfg.train.batch = train_batch;
+    for (int l = 0; l < cfg.n_hidden; l++) {
+        cfg.hidden[l].ne = 12;
+        cfg.hidden[l].fwd = EIN_FWD_INORM;
+        cfg.hidden[l].bwd = EIN_BWD_FULL;
+    }
+    cfg.losses[cfg.n_losses++] = (ein_loss_config){ .kind = EIN_LOSS_INORM, .weight = -1,
+                                                    .groups = EIN_GROUPS_DEFAULT };
+    ein_model *m = NULL;
+    ein_err err = { 0 };
+    ck_assert_msg(ein_model_build(&cfg, 30, 10, cap, false, &m, &err) == EIN_OK, "%s", err.msg);
+    ck_assert(ein_model_init(m, &err) == EIN_OK);
+    return m;
+}
+
+START_TEST(gradients_only_for_training_rows)
+{
+    ein_model *big = sized(40, 8), *full = sized(40, 40), *small = sized(8, 8);
+    ck_assert_msg(ein_graph_bytes(big->graph) < ein_graph_bytes(full->graph), "%zu vs %zu bytes",
+                  ein_graph_bytes(big->graph), ein_graph_bytes(full->graph));
+    random_input(big, 40, 3);
+    ein_graph_set_batch(big->graph, 40);                 /* evaluation: all 40 rows, forward only */
+    ein_graph_forward(big->graph, big->eval_plan);
+    random_input(big, 8, 4);
+    random_input(small, 8, 4);
+    ein_graph_set_batch(big->graph, 8);
+    ein_graph_set_batch(small->graph, 8);
+    ein_graph_forward(big->graph, big->train_plan);
+    ein_graph_forward(small->graph, small->train_plan);
+    ein_graph_backward(big->graph);
+    ein_graph_backward(small->graph);
+    for (int i = 0; i < ein_graph_n_nodes(big->graph); i++) {
+        const ein_node *a = ein_graph_nodes(big->graph, i), *b = ein_graph_nodes(small->graph, i);
+        if (a->kind == EIN_NODE_PARAM)
+            ck_assert_msg(memcmp(a->grad, b->grad, (size_t)a->rows * (size_t)a->cols * sizeof(ein_real)) == 0,
+                          "%s: gradient differs", a->name);
+    }
+    ein_model_free(big);
+    ein_model_free(full);
+    ein_model_free(small);
+}
+END_TEST
+
 START_TEST(npy_files)
 {
     ein_model *m = build(EIN_FWD_LAYERNORM, EIN_BWD_NONE, 12, 6, 2);
@@ -594,6 +645,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(tc, inorm_sub_hand_example);
     tcase_add_test(tc, inorm_routing);
     tcase_add_test(tc, inorm_uniform_bei_equals_gemm);
+    tcase_add_test(tc, gradients_only_for_training_rows);
     tcase_add_test(tc, npy_files);
     tcase_add_test(tc, output_must_match_classes);
     tcase_add_test(tc, inorm_needs_enough_inputs);

@@ -114,6 +114,11 @@ void *ein_graph_keep(ein_graph *g, size_t bytes);
 /* Allocate a node (ops.c); NULL if any child is NULL or after an error. */
 ein_node *ein_graph_node(ein_graph *g, const ein_op *op, int n_child, ein_node *const *child);
 
+/* Hold per-example gradients for `rows` ≤ cap_batch rows only (default
+ * cap_batch), for a graph that evaluates in bigger batches than it trains.
+ * Before compile; a backward or grad_of over more rows is a bug (abort). */
+void ein_graph_set_grad_rows(ein_graph *g, int rows);
+
 /* Allocate every buffer and compute per-loss routing.  After this, no more
  * nodes may be added.  Returns the first construction error, if any. */
 ein_code ein_graph_compile(ein_graph *g, ein_err *err);

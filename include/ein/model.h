@@ -54,7 +54,8 @@ typedef struct ein_model {
 } ein_model;
 
 /* Build and compile.  `n_in` pixels per example, `n_classes` outputs,
- * batches of up to `cap_batch`.  `want_grad_x`: keep a gradient for the input
+ * batches of up to `cap_batch` (gradients for up to cfg->train.batch of them:
+ * training batches; evaluation may run bigger ones, forward only).  `want_grad_x`: keep a gradient for the input
  * (tests).  On failure returns the error code with err set (message names
  * the layer's source location) and *out = NULL. */
 ein_code ein_model_build(const ein_cell_config *cfg, int n_in, int n_classes, int cap_batch,
