@@ -6,7 +6,9 @@
 
 void ein_cli_usage(FILE *out)
 {
-    fputs("usage: einrun FILE.ein [options]     run every cell of the file's grid\n"
+    fputs("usage: einrun                        the REPL (docs/repl.md)\n"
+          "       einrun -i FILE.ein            the REPL with FILE loaded\n"
+          "       einrun FILE.ein [options]     run every cell of the file's grid\n"
           "       einrun --check FILE...        parse and check only\n"
           "       einrun fmt FILE               print FILE in canonical layout\n"
           "       einrun summary RESULTS_DIR... summarize finished cells (--by, --metric, --compare)\n"
@@ -20,11 +22,11 @@ void ein_cli_usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        ein_cli_usage(stderr);
-        return 64;
-    }
+    if (argc < 2)
+        return ein_cli_repl(argc, argv);
     const char *cmd = argv[1];
+    if (strcmp(cmd, "-i") == 0)
+        return ein_cli_repl(argc, argv);
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         ein_cli_usage(stdout);
         return 0;

@@ -13,6 +13,7 @@ int ein_cli_summary(int argc, char **argv);  /* einrun summary RESULTS_DIR      
 int ein_cli_eval(int argc, char **argv);     /* einrun eval RESULTS_DIR --cell ID  (src/cli_eval.c)  */
 int ein_cli_plot(int argc, char **argv);     /* einrun plot FILE.ein | RESULTS_DIR (src/cli_plot.c)  */
 int ein_cli_help(int argc, char **argv);     /* einrun help [TOPIC]               (src/cli_help.c)  */
+int ein_cli_repl(int argc, char **argv);     /* einrun | einrun -i FILE           (src/repl.c)      */
 
 void ein_cli_usage(FILE *out);               /* the --help text                   (src/main.c)      */
 
