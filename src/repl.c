@@ -73,12 +73,13 @@ static line_status read_tty(const char *prompt, char **out)
         int n = select(STDIN_FILENO + 1, &fds, NULL, NULL, NULL);
         if (interrupted) {           /* Ctrl-C: drop the line, a fresh prompt */
             interrupted = 0;
+            fputs("^C", rl_outstream);     /* where the cursor is: the end of the line */
+            fflush(rl_outstream);
             rl_free_line_state();
-            rl_callback_sigcleanup();
             rl_replace_line("", 0);
             rl_callback_handler_remove();
-            fputs("^C\n", stdout);
-            fflush(stdout);
+            fputc('\n', rl_outstream);
+            fflush(rl_outstream);
             return LINE_CANCELLED;
         }
         if (n < 0 && errno == EINTR)
