@@ -16,9 +16,11 @@
 #include "ein/diag.h"
 #include "ein/err.h"
 #include "ein/grid.h"
+#include "ein/names.h"
 #include "ein/parse.h"
 #include "ein/progress.h"
 #include "ein/results.h"
+#include "ein/schema.h"
 #include "ein/session.h"
 
 #define MAX_OV 64
@@ -1151,6 +1153,44 @@ static void show_stmt(repl *r, ein_stmt *s)
     ein_program_print(&one, r->out);
 }
 
+/* The current experiment's statement (the last one), or NULL. */
+static const ein_stmt *current_experiment(const repl *r)
+{
+    for (int i = r->n_stmt - 1; i >= 0; i--)
+        if (r->stmt[i]->kind == EIN_STMT_EXPERIMENT && !strcmp(r->stmt[i]->experiment.name.name, r->experiment))
+            return r->stmt[i];
+    return NULL;
+}
+
+/* A `train { ... }` line that sets `key` ("train.lr.bix"): the one with that
+ * path, else one whose learning-rate groups cover it (`lr.wix` sets bix, M8). */
+static bool train_provenance(repl *r, const char *key, char *buf, size_t n)
+{
+    const ein_stmt *e = current_experiment(r);
+    const ein_setting *exact = NULL, *cover = NULL;
+    const char *last = strrchr(key, '.');
+    int group = last ? ein_name_parse(&ein_group_names, last + 1) : -1;
+    for (int i = 0; e && i < e->experiment.n_stmts; i++) {
+        const ein_stmt *s = e->experiment.stmts[i];
+        for (int k = 0; s->kind == EIN_STMT_TRAIN && k < s->train.n_settings; k++) {
+            char path[EIN_NAME_MAX] = "train";
+            size_t len = 5;
+            for (int p = 0; p < s->train.settings[k].n_path; p++)
+                len += (size_t)snprintf(path + len, sizeof path - len, ".%s", s->train.settings[k].path[p].name);
+            ein_setting_ref ref;
+            if (!strcmp(path, key))
+                exact = &s->train.settings[k];
+            else if (group > 0 && !strncmp(key, "train.lr.", 9) && ein_setting_lookup(path, &ref, NULL, 0) &&
+                     ref.def->ctype == EIN_C_LR && (ref.def->groups & (unsigned)group))
+                cover = &s->train.settings[k];
+        }
+    }
+    const ein_setting *hit = exact ? exact : cover;
+    if (hit)
+        ein_diag_where(r->diag, hit->loc, buf, n);
+    return hit != NULL;
+}
+
 /* Where a configuration line's value came from. */
 static void provenance(repl *r, const char *key, const char *config, char *buf, size_t n)
 {
@@ -1162,7 +1202,17 @@ static void provenance(repl *r, const char *key, const char *config, char *buf, 
             return;
         }
     }
-    snprintf(buf, n, "the program or a default");
+    snprintf(buf, n, "the default");
+    if (!strncmp(key, "train.", 6) && train_provenance(r, key, buf, n))
+        return;
+    const ein_stmt *e = current_experiment(r);
+    for (int i = 0; e && !strncmp(key, "data.", 5) && i < e->experiment.n_stmts; i++)
+        if (e->experiment.stmts[i]->kind == EIN_STMT_DATA) {
+            char at[EIN_PATH_MAX + 32];
+            snprintf(buf, n, "the data statement at %s",
+                     ein_diag_where(r->diag, e->experiment.stmts[i]->loc, at, sizeof at));
+            return;
+        }
     const char *dot = strchr(key, '.');
     if (dot && (!strncmp(key, "hidden.", 7) || !strncmp(key, "losses.", 7) || !strncmp(key, "output.", 7))) {
         /* layers and losses carry their source location */
@@ -1219,8 +1269,9 @@ static int show_path(repl *r, const char *path)
         shown += fprintf(r->out, "%s = %s  (grid axis; %d cells in the experiment)\n", path, b->text,
                          sel.list.n) > 0;
     size_t kn = strlen(key);
+    bool all = !strcmp(path, "cell");   /* :show cell — the whole configuration */
     for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-        if (strncmp(l, key, kn) != 0 || (l[kn] != ' ' && l[kn] != '.'))
+        if (!all && (strncmp(l, key, kn) != 0 || (l[kn] != ' ' && l[kn] != '.')))
             continue;
         char lkey[EIN_NAME_MAX], from[EIN_PATH_MAX + 64];
         snprintf(lkey, sizeof lkey, "%.*s", (int)strcspn(l, " "), l);
@@ -1232,8 +1283,15 @@ static int show_path(repl *r, const char *path)
     free(config);
     if (!shown)
         fprintf(r->log, "einrun: :show: no setting, binding or axis '%s' (try :show, or TAB)\n", path);
-    else
-        fprintf(r->out, "(cell %s of %s)\n", cell->id, sel.view.experiment);
+    else {
+        ein_setting_ref ref;
+        if (ein_setting_lookup(path, &ref, NULL, 0))
+            fprintf(r->out, "# %s: %s (default %s)\n", path, ref.def->doc, ref.def->def);
+        fprintf(r->out, "(cell %s of %s", cell->id, sel.view.experiment);
+        for (int i = 0; i < r->n_ov; i++)
+            fprintf(r->out, "%s:set %s = %s", i ? ", " : "; with ", r->pool[r->ov[i]].path, r->pool[r->ov[i]].text);
+        fputs(")\n", r->out);
+    }
     ein_selection_free(&sel);
     return shown ? 0 : ein_exit_status(EIN_ERR_USAGE);
 }
@@ -1342,7 +1400,7 @@ static const repl_command_doc docs[] = {
     { ":load", "FILE", "add FILE's definitions and experiments to the session (relative imports from its folder)" },
     { ":set", "PATH = VALUE", "override a setting, axis or binding for every later :run (train.epochs, eps, ...)" },
     { ":unset", "PATH", "drop a :set" },
-    { ":show", "[NAME|PATH]", "the session's program and settings; a definition; a setting and where it came from" },
+    { ":show", "[NAME|PATH|cell]", "the session's program and settings; a definition; a setting (or the whole cell) and where each value came from" },
     { ":cells", "[FILTER]", "the cells of the current experiment with the current settings, e.g. :cells variant=ln" },
     { ":run", "[EXPERIMENT] [FILTER] [--epochs N] [--limit-train N] [--jobs N] [--quiet]",
       "run the selected cells (resumes: finished cells are kept)" },
@@ -1469,13 +1527,6 @@ static void offer(const completer *c, const char *s)
         c->add(c->ctx, s);
 }
 
-static void offer_prefixed(const completer *c, const char *prefix, const char *s)
-{
-    char buf[EIN_NAME_MAX];
-    snprintf(buf, sizeof buf, "%s%s", prefix, s);
-    offer(c, buf);
-}
-
 /* Top-level names of the session and of what it imports. */
 static void offer_names(repl *r, const completer *c)
 {
@@ -1516,26 +1567,28 @@ static void offer_axes(repl *r, const completer *c)
     r->log = log;
 }
 
+/* Every setting path of the schema (schema.h), then the axes. */
 static void offer_settings(repl *r, const completer *c)
 {
-    size_t n;
-    const char *const *train = ein_train_settings(&n);
+    static char paths[512][96];
+    size_t n = ein_schema_paths(paths, sizeof paths / sizeof *paths);
     for (size_t i = 0; i < n; i++)
-        offer_prefixed(c, "train.", train[i]);
+        offer(c, paths[i]);
     offer_axes(r, c);
 }
 
+/* A value: every name of the language's enumerations (names.h), then names in scope. */
 static void offer_values(repl *r, const completer *c)
 {
-    for (int v = 0; v < EIN_FWD_COUNT; v++)
-        offer(c, ein_fwd_norm_name((ein_fwd_norm)v));
-    for (int v = 0; v < EIN_BWD_COUNT; v++)
-        offer(c, ein_bwd_norm_name((ein_bwd_norm)v));
-    for (int v = 0; v < EIN_METRIC_COUNT; v++)
-        offer(c, ein_metric_name((ein_metric)v));
-    static const char *const words[] = { "true", "false", "none", "sgd", "adam" };
-    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
-        offer(c, words[i]);
+    static const ein_names *const tables[] = {
+        &ein_fwd_norm_names, &ein_bwd_norm_names, &ein_group_names, &ein_optimizer_names,
+        &ein_act_names, &ein_init_names, &ein_layer_kind_names, &ein_metric_names, &ein_marker_names,
+    };
+    for (size_t t = 0; t < sizeof tables / sizeof *tables; t++)
+        for (int i = 0; i < tables[t]->n; i++)
+            offer(c, tables[t]->v[i].name);
+    offer(c, "true");
+    offer(c, "false");
     offer_names(r, c);
 }
 

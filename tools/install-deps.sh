@@ -8,7 +8,7 @@
 #   install-deps.sh --torch  what `make bench-torch` needs (Debian's PyTorch)
 set -u
 
-PACKAGES="flex bison libopenblas-dev check zlib1g-dev libreadline-dev pkg-config dataset-fashion-mnist gnuplot-nox"
+PACKAGES="flex bison libopenblas-dev check zlib1g-dev libreadline-dev pkg-config dataset-fashion-mnist gnuplot-nox tmux"
 FUZZ_PACKAGES="clang libclang-rt-14-dev afl++"
 case "${1:-}" in
     --fuzz) PACKAGES=$FUZZ_PACKAGES ;;
