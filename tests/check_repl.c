@@ -56,6 +56,7 @@ START_TEST(scripted_session_runs_ablates_and_saves)
     ck_assert_int_eq(tu_write_tiny_idx(dir, 200), 0);
     write_session(dir, "script.txt",
                   ":set n = 16\n"
+                  ":set train.epochs = 2\n"
                   ":cells\n"
                   ":run variant=layernorm --jobs 1\n"
                   ":ablate n = 48\n"
@@ -79,6 +80,8 @@ START_TEST(scripted_session_runs_ablates_and_saves)
     ck_assert_int_eq(l.n, 2);
     ck_assert_str_eq(l.rec[0].status, "ok");
     ck_assert_str_eq(l.rec[1].status, "ok");
+    ck_assert_int_eq(l.rec[0].epochs, 2);   /* :set train.epochs = 2 */
+    ck_assert_int_eq(l.rec[1].epochs, 2);   /* and the ablation kept it */
     double acc[3], loss[3];
     comparison_row(out, "final test acc (%)", acc);
     ck_assert_msg(fabs(acc[0] - l.rec[0].final_test_acc) < 0.006, "%g vs %g", acc[0], l.rec[0].final_test_acc);
