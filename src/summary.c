@@ -89,11 +89,30 @@ static bool distinct_values(const ein_record_list *l, const char *name)
     return splits(l, NULL, 0, name) != 0;
 }
 
-/* Binding names (union, first-seen order); `row[i]`: the row index of a
- * sample/table axis (some binding is "name.field"). */
-static int binding_names(const ein_record_list *l, char (*names)[EIN_NAME_MAX], bool *row, int max)
+#define MAX_NAMES 128
+
+/* What a binding is (grid.c binds a configuration row as its index plus one
+ * "index.field" binding per field). */
+enum { AXIS = 'a', ROW = 'r', FIELD = 'f' };
+
+static bool integer_text(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+/* Binding names (union, first-seen order) and their kinds: ROW, the row
+ * index of a sample/table axis (integer values, and some binding is
+ * "name.field"); FIELD, "row.field" of a ROW; AXIS, anything else — a
+ * dotted axis such as the setting sweep "train.lr" is an axis. */
+static int binding_names(const ein_record_list *l, char (*names)[EIN_NAME_MAX], char *kind, int max)
 {
     int n = 0;
+    bool integer[MAX_NAMES];
     for (int i = 0; i < l->n; i++)
         for (int k = 0; k < l->rec[i].n_bind; k++) {
             const char *name = l->rec[i].bind_name[k];
@@ -102,13 +121,24 @@ static int binding_names(const ein_record_list *l, char (*names)[EIN_NAME_MAX], 
                 j++;
             if (j == n && n < max) {
                 snprintf(names[n], EIN_NAME_MAX, "%s", name);
-                row[n++] = false;
+                integer[n++] = true;
             }
+            if (j < n)
+                integer[j] = integer[j] && integer_text(l->rec[i].bind_text[k]);
         }
     for (int j = 0; j < n; j++) {
         size_t len = strlen(names[j]);
-        for (int k = 0; k < n && !row[j]; k++)
-            row[j] = strncmp(names[k], names[j], len) == 0 && names[k][len] == '.';
+        bool parent = false;
+        for (int k = 0; k < n && !parent; k++)
+            parent = strncmp(names[k], names[j], len) == 0 && names[k][len] == '.';
+        kind[j] = parent && integer[j] ? ROW : AXIS;
+    }
+    for (int j = 0; j < n; j++) {
+        const char *dot = strrchr(names[j], '.');
+        for (int k = 0; dot && k < n && kind[j] == AXIS; k++)
+            if (kind[k] == ROW && strncmp(names[k], names[j], (size_t)(dot - names[j])) == 0 &&
+                names[k][dot - names[j]] == '\0')
+                kind[j] = FIELD;
     }
     return n;
 }
@@ -127,14 +157,12 @@ static bool has_name(char (*names)[EIN_NAME_MAX], int n, const char *name)
     return false;
 }
 
-#define MAX_NAMES 128
-
 void ein_summary_default_by(const ein_record_list *l, char *buf, size_t cap)
 {
     buf[0] = '\0';
     char (*names)[EIN_NAME_MAX] = calloc(MAX_NAMES, sizeof *names);
     char (*keys)[EIN_NAME_MAX] = calloc(EIN_SUMMARY_MAX_BY, sizeof *keys);
-    bool row[MAX_NAMES];
+    char kind[MAX_NAMES];
     const char **set = NULL;
     int nset = names && keys ? ein_records_differing_settings(l, &set) : -1;
     if (nset < 0) {
@@ -142,9 +170,9 @@ void ein_summary_default_by(const ein_record_list *l, char *buf, size_t cap)
         free(keys);
         return;
     }
-    int nb = binding_names(l, names, row, MAX_NAMES), nk = 0;
+    int nb = binding_names(l, names, kind, MAX_NAMES), nk = 0;
     for (int j = 0; j < nb && nk < EIN_SUMMARY_MAX_BY; j++)
-        if (!strchr(names[j], '.') && strcmp(names[j], "seed") != 0 && !row[j])
+        if (kind[j] == AXIS && !is_seed(names[j]))
             snprintf(keys[nk++], EIN_NAME_MAX, "%s", names[j]);
     if (nk < EIN_SUMMARY_MAX_BY && !has_name(names, nb, "folder") && distinct_values(l, "folder"))
         snprintf(keys[nk++], EIN_NAME_MAX, "%s", "folder");
@@ -157,7 +185,7 @@ void ein_summary_default_by(const ein_record_list *l, char *buf, size_t cap)
         /* a setting that follows a pooled sample/table axis is pooled with it */
         bool follows = false;
         for (int j = 0; j < nb && !follows; j++)
-            if (row[j] || strchr(names[j], '.'))
+            if (kind[j] != AXIS)
                 follows = splits(l, &names[j], 1, set[s]) == 0;
         if (!follows && splits(l, keys, nk, set[s]) == 1)
             snprintf(keys[nk++], EIN_NAME_MAX, "%s", set[s]);
@@ -341,14 +369,14 @@ void ein_summary_free(ein_summary *s)
 static ein_code find_pooled(const ein_record_list *l, ein_summary *s)
 {
     char (*names)[EIN_NAME_MAX] = calloc(MAX_NAMES + 2, sizeof *names);
-    bool row[MAX_NAMES];
+    char kind[MAX_NAMES];
     const char **set = NULL;
     int nset = names ? ein_records_differing_settings(l, &set) : -1;
     if (nset < 0) {
         free(names);
         return EIN_ERR_NOMEM;
     }
-    int nb = binding_names(l, names, row, MAX_NAMES), nc = nb;
+    int nb = binding_names(l, names, kind, MAX_NAMES), nc = nb;
     snprintf(names[nc++], EIN_NAME_MAX, "folder");
     snprintf(names[nc++], EIN_NAME_MAX, "experiment");
     size_t n = 0;
@@ -358,7 +386,7 @@ static ein_code find_pooled(const ein_record_list *l, ein_summary *s)
         const char *name = c < nc ? names[c] : set[c - nc];
         if (has_name(s->by, s->n_by, name) || (c >= nb && has_name(names, nb, name)))
             continue;
-        const char *dot = c < nb ? strchr(name, '.') : NULL;
+        const char *dot = c < nb && kind[c] == FIELD ? strrchr(name, '.') : NULL;
         if (dot) {          /* a field: reported with its row index unless that is grouped */
             char parent[EIN_NAME_MAX];
             snprintf(parent, sizeof parent, "%.*s", (int)(dot - name), name);
@@ -648,12 +676,12 @@ static bool some_cell_has(const ein_record_list *l, const char *key, const char 
 static void find_compare_key(const ein_record_list *l, const char *va, const char *vb, char *key)
 {
     char (*names)[EIN_NAME_MAX] = calloc(MAX_NAMES + 2, sizeof *names);
-    bool row[MAX_NAMES];
+    char kind[MAX_NAMES];
     const char **set = NULL;
     int nset = names ? ein_records_differing_settings(l, &set) : -1;
     key[0] = '\0';
     if (nset >= 0) {
-        int nc = binding_names(l, names, row, MAX_NAMES);
+        int nc = binding_names(l, names, kind, MAX_NAMES);
         snprintf(names[nc++], EIN_NAME_MAX, "folder");
         snprintf(names[nc++], EIN_NAME_MAX, "experiment");
         for (int c = 0; c < nc + nset && !key[0]; c++) {

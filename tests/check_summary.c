@@ -568,6 +568,38 @@ START_TEST(einrun_two_widths_of_one_variant)
 }
 END_TEST
 
+/* A swept setting ('train.lr=[0.01, 0.05]' binds "train.lr") is an axis of
+ * its own, not the field of a table row, so its values are never pooled. */
+START_TEST(einrun_swept_setting_is_a_key)
+{
+    char *dir = tu_mkdtemp();
+    ck_assert_int_eq(tu_write_tiny_idx(dir, 40), 0);
+    char text[2048];
+    snprintf(text, sizeof text,
+             "experiment tiny {\n"
+             "  data = idx(dir = \"%s\", batch = 20, eps = 0)\n"
+             "  network {\n    input 784\n    hidden ei(ne = 16) x 1\n"
+             "    output ei(ne = 10, ni = 1, act = none, fwd = none, bwd = none)\n  }\n"
+             "  train { epochs = 1  lr = 0.05  lr.wix = cfg.lr_wix  seed = seed }\n"
+             "  grid {\n    cfg in table(lr_wix) {\n      0.1\n      0.2\n    }\n    seed in [1, 2]\n  }\n"
+             "  report \"%s/results\" { test_acc }\n}\n", dir, dir);
+    write_text(dir, "grid.ein", text);
+    char cmd[1400], *out = NULL;
+    snprintf(cmd, sizeof cmd, "%s %s/grid.ein 'train.lr=[0.01, 0.05]' --quiet --jobs 2", tu_einrun(), dir);
+    int rc = tu_run(cmd, &out);
+    ck_assert_msg(rc == 0, "%s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s summary %s/results", tu_einrun(), dir);
+    ck_assert_int_eq(tu_run(cmd, &out), 0);
+    ck_assert_msg(strstr(out, "train.lr  n ") != NULL && strstr(out, "\n0.01      4 ") != NULL &&
+                  strstr(out, "\n0.05      4 ") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "\npooled over: cfg, seed, ") != NULL, "%s", out);
+    free(out);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 Suite *ein_test_suite(void)
 {
     Suite *s = suite_create("summary");
@@ -582,6 +614,7 @@ Suite *ein_test_suite(void)
     TCase *cli = tcase_create("einrun");
     tcase_set_timeout(cli, 60);
     tcase_add_test(cli, einrun_two_widths_of_one_variant);
+    tcase_add_test(cli, einrun_swept_setting_is_a_key);
     suite_add_tcase(s, cli);
     return s;
 }

@@ -48,9 +48,10 @@ typedef struct ein_summary {
  * two folders stay two records. */
 ein_code ein_summary_read(const char *const *dirs, int n, ein_record_list *out, ein_err *err);
 
-/* The default keys when --by is not given: every binding name without a dot
- * except "seed" and the row index of a sample/table axis (a name that has
- * dotted fields, "cfg" beside "cfg.lr"); `folder` and `experiment` when they
+/* The default keys when --by is not given: every axis except seeds (a name
+ * ending in "seed"), the row index of a sample/table axis and its fields
+ * ("cfg" with integer values beside "cfg.lr"; a swept setting such as
+ * "train.lr" is an axis); `folder` and `experiment` when they
  * tell the cells apart; then every setting whose value differs between the
  * cells (ein_records_differing_settings) and splits the groups formed so
  * far, except seeds (a path ending in "seed") and settings that follow a
