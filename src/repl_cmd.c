@@ -36,6 +36,7 @@ typedef struct override {
     char *text;                    /* canonical value text */
     ein_program *expr;             /* the parsed value */
     char where[64];                /* "<input>:3" */
+    ein_loc name_loc;              /* PATH in the input, for messages about it */
 } override;
 
 typedef struct run_cell {
@@ -63,6 +64,7 @@ typedef struct run {
 struct repl {
     FILE *out, *log;
     ein_diag *diag;                /* this command's sink */
+    const char *input;             /* this command's input line (borrowed) */
     ein_module *module;            /* the session program, checked in this command's sink */
     int n_src, cap_src;
     source *src;
@@ -334,6 +336,7 @@ static int select_cells(repl *r, const selection_args *a, ein_selection *sel)
     for (int i = 0; i < a->n_ov; i++) {
         ov[i].name = r->pool[a->ov[i]].path;
         ov[i].value = r->pool[a->ov[i]].expr->expr;
+        ov[i].name_loc = r->pool[a->ov[i]].name_loc;
     }
     ein_select_options so = {
         .experiment = exp, .ov = ov, .n_ov = a->n_ov, .where = a->where && *a->where ? a->where : NULL,
@@ -400,10 +403,18 @@ static int parse_assignment(repl *r, char *args, const char *cmd, int line, int 
         fprintf(r->log, "einrun: usage: %s PATH = VALUE\n", cmd);
         return -1;
     }
+    /* The whole input line is the source (as einrun's command-line overrides
+     * do, grid.h), after line-1 newlines: carets show what was typed. */
+    const char *in = r->input ? r->input : args;
+    size_t pad = (size_t)(line - 1), eq_at = (size_t)(col - 1) + (size_t)(eq - args);
+    size_t name_end = eq_at;
+    while (name_end > 0 && (in[name_end - 1] == ' ' || in[name_end - 1] == '\t'))
+        name_end--;
     size_t len;
-    char *text = padded(eq + 1, line, col + (int)(eq + 1 - args), &len);
+    char *text = padded(in, line, 1, &len);
     ein_parse_info info;
-    ein_program *p = text ? ein_parse_text(r->diag, "<input>", text, len, EIN_PARSE_EXPR, &info) : NULL;
+    ein_program *p = text && eq_at < strlen(in)
+                     ? ein_parse_override(r->diag, "<input>", text, len, pad + eq_at + 1, &info) : NULL;
     free(text);
     if (!p || !p->expr) {
         print_errors(r);
@@ -416,6 +427,21 @@ static int parse_assignment(repl *r, char *args, const char *cmd, int line, int 
     o->expr = p;
     o->text = ein_expr_to_string(p->expr);
     snprintf(o->where, sizeof o->where, "<input>:%d", line);
+    o->name_loc = (ein_loc){ .file = info.file, .line = line, .col = col, .end_line = line,
+                             .end_col = col + (int)(name_end - (size_t)(col - 1)),
+                             .start = (uint32_t)(pad + (size_t)(col - 1)), .end = (uint32_t)(pad + name_end) };
+    char near[96] = "";
+    ein_setting_ref ref;
+    if (strpbrk(path, ".[") && !ein_setting_lookup(path, &ref, near, sizeof near)) {
+        /* a setting path is checked at once, experiment or not */
+        ein_diag_error(r->diag, o->name_loc, "unknown setting '%s'", path);
+        if (near[0])
+            ein_diag_note(r->diag, EIN_NO_LOC, "did you mean '%s'? (einrun help settings lists them)", near);
+        print_errors(r);
+        free(o->text);
+        ein_program_free(p);
+        return -1;
+    }
     if (!o->text || !keep_source(r, info.file)) {
         free(o->text);
         ein_program_free(p);
@@ -1495,7 +1521,9 @@ int repl_execute(repl *r, const char *text, int line, bool *quit)
     if (nl)
         *nl = '\0';
     int col = (int)(skip_space((char *)s + len) - text) + 1;
+    r->input = text;
     int st = fns[i](r, args, line, col);
+    r->input = NULL;
     free(args);
     *quit = fns[i] == cmd_quit;
     return st;

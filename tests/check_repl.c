@@ -132,6 +132,7 @@ START_TEST(errors_mid_script_are_located_and_the_session_goes_on)
         ":set a = (2\n"
         ":unset nope\n"
         "d = a + 1\n"
+        ":set train.lrr = 1\n"
         ":show d\n";
     snprintf(path, sizeof path, "%s/s.txt", dir);
     ck_assert_int_eq(tu_write_file(path, script, strlen(script)), 0);
@@ -143,6 +144,9 @@ START_TEST(errors_mid_script_are_located_and_the_session_goes_on)
     ck_assert_msg(strstr(out, "<input>:7:1: error: unknown command ':sett'; did you mean ':set'?") != NULL,
                   "%s", out);
     ck_assert_msg(strstr(out, "<input>:8:12: error:") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "    8 | :set a = (2\n") != NULL, "%s", out);   /* the line as typed */
+    ck_assert_msg(strstr(out, "<input>:11:6: error: unknown setting 'train.lrr'") != NULL &&
+                  strstr(out, "did you mean 'train.lr'?") != NULL, "%s", out);
     ck_assert_msg(strstr(out, "einrun: :unset: 'nope' is not set") != NULL, "%s", out);
     /* what was fine still happened, after the errors */
     ck_assert_msg(strstr(out, "# <input>:1:1\na = 1\n") != NULL, "%s", out);
