@@ -54,7 +54,7 @@ typedef struct ein_pstate {
     ein_loc cur_loc, prev_loc;
     int tokens_since_lex_error;/* a syntax error right after a lexical one is its echo */
     int n_errors;              /* reported for this text */
-    int start_token;           /* START_REPL / START_EXPR, handed out once; 0 for a file */
+    int start_token;           /* START_EXPR, handed out once; 0 for a file */
     bool stop;                 /* fatal (too deep, error cap): the scanner returns end of file */
     bool incomplete;           /* the first error was at end of input */
     bool nomem;
@@ -221,7 +221,7 @@ static void syntax_error(ein_pstate *st, ein_loc loc, const char *fmt, const cha
 %token <str> BACKWARD "backward" WEIGHT "weight" UPDATES "updates" ZIP "zip" SAMPLE "sample"
 %token <str> TABLE "table" WHERE "where" SEED "seed" X "x" FIGURE "figure"
 %token DOTDOT ".." EQ "==" NE "!=" LE "<=" GE ">="
-%token START_REPL START_EXPR    /* first token, chosen by the parse mode (never in the source) */
+%token START_EXPR    /* first token, chosen by the parse mode (never in the source) */
 
 %precedence IF_ELSE
 %left OR
@@ -237,7 +237,7 @@ static void syntax_error(ein_pstate *st, ein_loc loc, const char *fmt, const cha
 %type <str> name local_name
 %type <expr> expr postfix primary cell opt_weight
 %type <stmt> item decl estmt
-%type <vec> items repl_items estmts args arglist list_items fields fieldlist params paramlist
+%type <vec> items estmts args arglist list_items fields fieldlist params paramlist
 %type <vec> layers settings path axes zip_axes draws rows row metrics name_list opt_updates expr_list
 %type <num> norm_dir
 
@@ -245,20 +245,12 @@ static void syntax_error(ein_pstate *st, ein_loc loc, const char *fmt, const cha
 
 program
     : items                     { st->prog->stmts = VEC_ITEMS($1); st->prog->n_stmts = VEC_N($1); }
-    | START_REPL repl_items     { st->prog->stmts = VEC_ITEMS($2); st->prog->n_stmts = VEC_N($2); }
     | START_EXPR expr           { st->prog->expr = $2; }
     ;
 
 items
     : %empty                    { $$ = vec_new(st, sizeof(ein_stmt *)); }
     | items item                { $$ = $2 ? vec_push(st, $1, &$2) : $1; }
-    ;
-
-/* REPL input: declarations and experiment statements side by side. */
-repl_items
-    : %empty                    { $$ = vec_new(st, sizeof(ein_stmt *)); }
-    | repl_items decl           { $$ = $2 ? vec_push(st, $1, &$2) : $1; }
-    | repl_items estmt          { $$ = $2 ? vec_push(st, $1, &$2) : $1; }
     ;
 
 /* ---- top level ---------------------------------------------------------- */

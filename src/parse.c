@@ -74,7 +74,7 @@ static ein_program *parse_from(ein_diag *diag, const char *name, const char *tex
     st->off = (uint32_t)start;
     st->last_end = (ein_loc){ .file = file, .line = 1, .col = 1, .end_line = 1, .end_col = 2 };
     st->tokens_since_lex_error = 1 << 20;
-    st->start_token = mode == EIN_PARSE_REPL ? START_REPL : mode == EIN_PARSE_EXPR ? START_EXPR : 0;
+    st->start_token = mode == EIN_PARSE_EXPR ? START_EXPR : 0;
 
     YY_BUFFER_STATE buf = ein_yy_scan_bytes(src + start, (int)(slen - start), scanner);
     int rc = buf ? ein_yyparse(scanner, st) : 2;

@@ -456,25 +456,11 @@ START_TEST(contextual_keywords_are_names)
 }
 END_TEST
 
-/* REPL input may hold experiment statements; an override is one expression. */
+/* An override is one expression. */
 START_TEST(parse_modes)
 {
     ein_diag *d = ein_diag_new();
-    const char *repl = "import \"ei\"\ndata = fashion_mnist()\nnetwork { input 784 }\nw = 3\ngrid { eps in [0] }\n";
-    ein_program *p = ein_parse_text(d, "repl", repl, strlen(repl), EIN_PARSE_REPL, NULL);
-    ck_assert_ptr_nonnull(p);
-    ck_assert_int_eq(p->n_stmts, 5);
-    ck_assert_int_eq(p->stmts[0]->kind, EIN_STMT_IMPORT);
-    ck_assert_int_eq(p->stmts[1]->kind, EIN_STMT_DATA);
-    ck_assert_int_eq(p->stmts[2]->kind, EIN_STMT_NETWORK);
-    ck_assert_int_eq(p->stmts[3]->kind, EIN_STMT_BIND);
-    ck_assert_int_eq(p->stmts[4]->kind, EIN_STMT_GRID);
-    ck_assert_ptr_null(p->expr);
-    ein_program_free(p);
-
-    /* The same text is not a valid file: network needs an experiment there. */
-    ck_assert_ptr_null(ein_parse_buffer(d, "file", repl, strlen(repl), NULL));
-
+    ein_program *p;
     const char *over = "[0, 0.5] ";
     p = ein_parse_text(d, "--set eps", over, strlen(over), EIN_PARSE_EXPR, NULL);
     ck_assert_ptr_nonnull(p);

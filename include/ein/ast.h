@@ -14,9 +14,8 @@
  *   - no expression is nested deeper than EIN_AST_MAX_DEPTH, so recursive
  *     walkers need no depth checks of their own;
  *   - every table row has exactly as many values as the table has columns;
- *   - statements of kind DATA..REPORT occur only inside an experiment (or at
- *     top level of REPL input, EIN_PARSE_REPL), and IMPORT/DEF/EXPERIMENT only
- *     at top level; BIND occurs in both places.
+ *   - statements of kind DATA..REPORT occur only inside an experiment, and
+ *     IMPORT/DEF/EXPERIMENT only at top level; BIND occurs in both places.
  * The parser does not check names, types or duplicates: that is check.c.
  */
 #ifndef EIN_AST_H

@@ -40,11 +40,7 @@ ein_program *ein_parse_buffer(ein_diag *diag, const char *name,
 
 /* What a text is parsed as. */
 typedef enum ein_parse_mode {
-    EIN_PARSE_PROGRAM = 0, /* a file: imports, bindings, defs, experiments */
-    EIN_PARSE_REPL,        /* REPL input: the above plus experiment statements
-                              (`data = ...`, `network { ... }`, `grid { ... }`) at
-                              top level; a binding named like a statement keyword
-                              (`data = 1`) is read as that statement */
+    EIN_PARSE_PROGRAM = 0, /* a file, or REPL input: imports, bindings, defs, experiments */
     EIN_PARSE_EXPR         /* exactly one expression, in program->expr (command-line
                               overrides such as `eps=[0, 0.5]`) */
 } ein_parse_mode;
