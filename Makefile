@@ -69,7 +69,7 @@ BENCH_SUPPORT := $(filter-out %/testmain.o,$(TEST_SUPPORT))
 BENCH_SRC := $(wildcard tests/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check check-one asan demo bench bench-one bench-torch clean tests fuzz fuzz-bins fuzz-deps
+.PHONY: all deps check check-one asan demo bench bench-one bench-torch clean tests fuzz fuzz-bins fuzz-deps install uninstall
 .SUFFIXES:
 .DELETE_ON_ERROR:
 # Objects made by pattern rules are not intermediates to throw away: keep them
@@ -183,6 +183,23 @@ demo: deps
 
 $(GEN) $(BUILD)/obj $(BUILD)/tests:
 	@mkdir -p $@
+
+# make install PREFIX=/opt/ein: einrun finds its stdlib in PREFIX/share/ein/stdlib
+# (check.h), so an installed einrun runs from any folder.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SHARE   := $(DESTDIR)$(PREFIX)/share
+install: einrun
+	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/ein/stdlib $(SHARE)/ein/examples $(SHARE)/doc/ein
+	install -m 755 einrun $(DESTDIR)$(PREFIX)/bin/einrun
+	install -m 644 stdlib/*.ein $(SHARE)/ein/stdlib/
+	install -m 644 examples/*.ein $(SHARE)/ein/examples/
+	install -m 644 README.md docs/*.md $(SHARE)/doc/ein/
+	if [ -f docs/einrun.1 ]; then install -d $(SHARE)/man/man1 && install -m 644 docs/einrun.1 $(SHARE)/man/man1/; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/einrun $(SHARE)/man/man1/einrun.1
+	rm -rf $(SHARE)/ein $(SHARE)/doc/ein
 
 clean:
 	rm -rf build einrun

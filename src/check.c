@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -550,8 +551,13 @@ char *ein_stdlib_dir(const ein_check_options *opt, char *buf, size_t n)
             char probe[PATH_MAX + 64];
             snprintf(buf, n, "%s%s", bindir, rel[i]);
             snprintf(probe, sizeof probe, "%s/ei.ein", buf);
-            if (is_file(probe))
+            if (is_file(probe)) {
+                char *real = realpath(buf, NULL);   /* ".../bin/../share" reads badly in messages */
+                if (real && strlen(real) < n)
+                    snprintf(buf, n, "%s", real);
+                free(real);
                 return buf;
+            }
         }
     }
     snprintf(buf, n, "stdlib");
@@ -599,6 +605,33 @@ static bool find_import(const ein_check_options *opt, const char *dir, const cha
     return false;
 }
 
+/* "did you mean 'ei' (stdlib)?" for an import that is one edit away from a
+ * stdlib file. */
+static void suggest_stdlib(checker *c, const char *name, ein_loc at)
+{
+    char lib[EIN_PATH_MAX];
+    if (!ein_stdlib_dir(&c->m->options, lib, sizeof lib))
+        return;
+    DIR *d = opendir(lib);
+    if (!d)
+        return;
+    char names[64][EIN_NAME_MAX];
+    const char *cand[64];
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) && n < 64;) {
+        size_t len = strlen(e->d_name);
+        if (len > 4 && len - 4 < EIN_NAME_MAX && !strcmp(e->d_name + len - 4, ".ein")) {
+            snprintf(names[n], EIN_NAME_MAX, "%.*s", (int)(len - 4), e->d_name);
+            cand[n] = names[n];
+            n++;
+        }
+    }
+    closedir(d);
+    const char *near = ein_suggest(name, cand, (size_t)n);
+    if (near)
+        ein_diag_note(c->diag, at, "did you mean '%s' (stdlib %s/%s.ein)?", near, lib, near);
+}
+
 static void load_imports(checker *c, const ein_program *p, const char *dir)
 {
     ein_module *m = c->m;
@@ -608,8 +641,10 @@ static void load_imports(checker *c, const ein_program *p, const char *dir)
             continue;
         char path[EIN_PATH_MAX], searched[2048];
         if (!find_import(&m->options, dir, s->import.path, path, sizeof path, searched, sizeof searched)) {
-            ein_diag_error(c->diag, s->import.path_loc, "cannot find import '%s' (searched: %s)",
-                           s->import.path, searched);
+            if (ein_diag_error(c->diag, s->import.path_loc,
+                               "cannot find import '%s' (searched: %s; EIN_PATH adds folders)",
+                               s->import.path, searched))
+                suggest_stdlib(c, s->import.path, s->import.path_loc);
             continue;
         }
         char *real = realpath(path, NULL);
@@ -767,61 +802,6 @@ static void eval_globals(ein_module *m)
     }
     ein_eval_fini(&ev);
     ein_varena_free(arena);
-}
-
-ein_scope *ein_module_globals(const ein_module *m, ein_eval *ev)
-{
-    ein_scope *g = ein_scope_new(ev, NULL);
-    if (!g)
-        return NULL;
-    for (int k = 0; k <= m->n_programs; k++) {
-        const ein_program *p = k < m->n_programs ? m->programs[k] : m->root;
-        for (int i = 0; i < p->n_stmts; i++) {
-            const ein_stmt *s = p->stmts[i];
-            bool ok = true;
-            if (s->kind == EIN_STMT_BIND)
-                ok = ein_scope_add_lazy(ev, g, s->bind.name.name, s->bind.name.loc, s->bind.value);
-            else if (s->kind == EIN_STMT_DEF)
-                ok = ein_scope_add_def(ev, g, s);
-            if (!ok)
-                return NULL;
-        }
-    }
-    return g;
-}
-
-int ein_module_experiments(const ein_module *m, const ein_stmt **out, int max)
-{
-    int n = 0;
-    for (int i = 0; i < m->root->n_stmts; i++)
-        if (m->root->stmts[i]->kind == EIN_STMT_EXPERIMENT) {
-            if (n < max)
-                out[n] = m->root->stmts[i];
-            n++;
-        }
-    return n;
-}
-
-const ein_stmt *ein_module_experiment(const ein_module *m, const char *name)
-{
-    for (int i = 0; i < m->root->n_stmts; i++) {
-        const ein_stmt *s = m->root->stmts[i];
-        if (s->kind == EIN_STMT_EXPERIMENT && !strcmp(s->experiment.name.name, name))
-            return s;
-    }
-    return NULL;
-}
-
-void ein_module_free(ein_module *m)
-{
-    if (!m)
-        return;
-    for (int i = 0; i < m->n_programs; i++)
-        ein_program_free(m->programs[i]);
-    free(m->programs);
-    if (m->owns_root)
-        ein_program_free(m->root);
-    free(m);
 }
 
 ein_module *ein_check_program(ein_diag *diag, ein_program *root, const char *path,

@@ -3,10 +3,27 @@
  * they cannot drift from what the checker accepts. */
 #include "ein/cli.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "ein/names.h"
 #include "ein/schema.h"
+
+void ein_cli_usage(FILE *out)
+{
+    fputs("usage: einrun                        the REPL (docs/repl.md)\n"
+          "       einrun -i FILE.ein            the REPL with FILE loaded\n"
+          "       einrun FILE.ein [options]     run every cell of the file's grid\n"
+          "       einrun --check FILE...        parse and check only\n"
+          "       einrun fmt FILE               print FILE in canonical layout\n"
+          "       einrun summary RESULTS_DIR... summarize finished cells (--by, --metric, --compare)\n"
+          "       einrun plot FILE.ein | DIR... draw figures with gnuplot\n"
+          "       einrun eval DIR --cell ID     reopen a saved cell: evaluate or train on\n"
+          "       einrun help [TOPIC]           settings, norms, groups, metrics (generated references)\n"
+          "       einrun --help | --version\n"
+          "\n"
+          "Run `einrun FILE.ein --help` for the options of a run.\n", out);
+}
 
 static void print_names(FILE *out, const ein_names *t)
 {
@@ -28,7 +45,8 @@ static void help_usage(FILE *out)
     fputs("usage: einrun help TOPIC\n"
           "\n"
           "  settings [PATH]   every setting: path, type and range, default, where it applies\n"
-          "                    (PATH, or a part of one such as 'train.' or 'lr', narrows it)\n"
+          "                    (PATH, or a part of one such as 'train.' or 'lr', narrows it;\n"
+          "                    --markdown: the table of docs/language.md)\n"
           "  norms             forward and backward normalizations (M3, M4, M6)\n"
           "  groups            parameter groups and sets (M8)\n"
           "  optimizers, metrics, statuses, distributions\n", out);
@@ -43,6 +61,10 @@ int ein_cli_help(int argc, char **argv)
     const char *topic = argv[1];
     if (!strcmp(topic, "settings")) {
         const char *only = argc > 2 ? argv[2] : NULL;
+        if (only && !strcmp(only, "--markdown")) {
+            ein_schema_print_markdown(stdout);
+            return 0;
+        }
         if (ein_schema_print(stdout, only) == 0) {
             fprintf(stderr, "einrun: no setting path contains '%s' (einrun help settings lists them)\n", only);
             return 64;

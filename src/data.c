@@ -280,9 +280,15 @@ ein_code ein_data_paths(const ein_data_config *cfg, ein_split split,
                         char images[EIN_PATH_MAX], char labels[EIN_PATH_MAX], ein_err *err)
 {
     const char *dir = cfg->dir;
+    char based[EIN_PATH_MAX];
     if (dir[0] == '\0') {
         const char *env = getenv("EIN_DATA");
         dir = env != NULL && env[0] != '\0' ? env : EIN_DATA_DEFAULT_DIR;
+    } else if (dir[0] != '/' && cfg->base[0]) {   /* relative to the .ein file it is written in */
+        if (snprintf(based, sizeof based, "%s/%s", cfg->base, dir) >= (int)sizeof based)
+            return ein_err_set(err, EIN_ERR_USAGE, "data folder longer than %d bytes: %.64s...",
+                               EIN_PATH_MAX - 1, cfg->base);
+        dir = based;
     }
     bool train = split == EIN_SPLIT_TRAIN;
     const char *given[2] = { train ? cfg->train_images : cfg->test_images,
@@ -291,8 +297,9 @@ ein_code ein_data_paths(const ein_data_config *cfg, ein_split split,
                            train ? "train-labels-idx1-ubyte" : "t10k-labels-idx1-ubyte" };
     char *dst[2] = { images, labels };
     for (int k = 0; k < 2; k++) {
+        bool rel = given[k][0] != '\0' && given[k][0] != '/' && cfg->base[0];
         int len = given[k][0] != '\0'
-                      ? snprintf(dst[k], EIN_PATH_MAX, "%s", given[k])
+                      ? snprintf(dst[k], EIN_PATH_MAX, "%s%s%s", rel ? cfg->base : "", rel ? "/" : "", given[k])
                       : snprintf(dst[k], EIN_PATH_MAX, "%s%s%s", dir,
                                  ends_with(dir, "/") ? "" : "/", std[k]);
         if (len >= EIN_PATH_MAX)

@@ -72,6 +72,43 @@ static void written(lowering *L, const ein_setting_def *d, int target, const cha
     L->written[L->n_written++].at = at;
 }
 
+/* The folder of the .ein file a value was written in, into buf ("" for the
+ * current folder: a file there, the command line, the REPL). */
+static void folder_of(lowering *L, ein_loc written_at, char *buf, size_t n)
+{
+    const char *src = written_at.file >= 0 ? ein_diag_source_name(L->ev->diag, written_at.file) : NULL;
+    const char *slash = src && src[0] != '<' ? strrchr(src, '/') : NULL;
+    snprintf(buf, n, "%.*s", slash ? (int)(slash - src) : 0, slash ? src : "");
+}
+
+/* Data paths are kept as written (they are part of the cell's id) and read
+ * from the folder of the file they are written in (data.base). */
+static void resolve_base(lowering *L, ein_loc written_at)
+{
+    folder_of(L, written_at, L->cfg->data.base, sizeof L->cfg->data.base);
+}
+
+/* A relative path written in a .ein file is relative to that file's folder
+ * (like an import); one from the command line or the REPL ("<...>" sources)
+ * to the current folder.  `field` holds the path as written. */
+static void resolve_path(lowering *L, ein_loc written_at, char *field, size_t n)
+{
+    char dir[EIN_PATH_MAX];
+    folder_of(L, written_at, dir, sizeof dir);
+    if (!field[0] || field[0] == '/' || !dir[0])
+        return;
+    const char *src = dir;
+    const char *slash = dir + strlen(dir);
+    char buf[EIN_PATH_MAX];
+    int len = snprintf(buf, sizeof buf, "%.*s/%s", (int)(slash - src), src, field);
+    if (len < 0 || (size_t)len >= n || (size_t)len >= sizeof buf) {
+        ein_eval_error(L->ev, written_at, "path too long: %s/%s", src, field);
+        L->ok = false;
+        return;
+    }
+    memcpy(field, buf, (size_t)len + 1);
+}
+
 /* Store v into setting `path` of the cell through the schema; `what` names
  * it in messages. */
 static bool apply(lowering *L, ein_setting_scope scope, const char *path, int target, const char *what,
@@ -82,6 +119,8 @@ static bool apply(lowering *L, ein_setting_scope scope, const char *path, int ta
         L->ok = false;
         return false;
     }
+    if ((ref.def->flags & EIN_SF_PATH) && v->kind == EIN_V_STR && v->s[0])
+        resolve_base(L, v->loc);
     if (ref.def->context)
         written(L, ref.def, target, NULL, at);
     return true;
@@ -92,6 +131,7 @@ static void lower_data(lowering *L, const ein_stmt *s)
     const ein_value *v = eval(L, s->data.value);
     if (!v || !(v = want_tag(L, v, "data", "data", "a data set (idx(...) or fashion_mnist(...))")))
         return;
+    where_of(L, s->loc, L->cfg->data.where);
     double x;
     for (int i = 0; i < v->rec.n; i++) {
         const char *k = v->rec.fields[i].name;
@@ -370,8 +410,10 @@ static void lower_report(lowering *L, const ein_stmt *x)
         const ein_stmt *s = x->experiment.stmts[i];
         if (s->kind != EIN_STMT_REPORT)
             continue;
-        if (s->report.path)
+        if (s->report.path) {
             copy_str(L->cfg->results_dir, sizeof L->cfg->results_dir, s->report.path);
+            resolve_path(L, s->report.path_loc, L->cfg->results_dir, sizeof L->cfg->results_dir);
+        }
         for (int k = 0; k < s->report.n_metrics; k++) {
             int m = ein_metric_parse(s->report.metrics[k].name);
             if (m >= 0)

@@ -4,22 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-void ein_cli_usage(FILE *out)
-{
-    fputs("usage: einrun                        the REPL (docs/repl.md)\n"
-          "       einrun -i FILE.ein            the REPL with FILE loaded\n"
-          "       einrun FILE.ein [options]     run every cell of the file's grid\n"
-          "       einrun --check FILE...        parse and check only\n"
-          "       einrun fmt FILE               print FILE in canonical layout\n"
-          "       einrun summary RESULTS_DIR... summarize finished cells (--by, --metric, --compare)\n"
-          "       einrun plot FILE.ein | DIR... draw figures with gnuplot\n"
-          "       einrun eval DIR --cell ID     reopen a saved cell: evaluate or train on\n"
-          "       einrun help [TOPIC]           settings, norms, groups, metrics (generated references)\n"
-          "       einrun --help | --version\n"
-          "\n"
-          "Run `einrun FILE.ein --help` for the options of a run.\n", out);
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2)

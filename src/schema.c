@@ -73,15 +73,15 @@ static const char *task_loss_only(const ein_cell_config *cfg, int target)
  * report); changing the order or a key changes every cell id. */
 static const ein_setting_def schema[] = {
     /* data (M7) */
-    { .path = "data.dir", .type = EIN_TYPE_STR, .def = "\"\"", .ctype = EIN_C_STR, CELL(data.dir),
+    { .path = "data.dir", .type = EIN_TYPE_STR, .flags = EIN_SF_PATH, .def = "\"\"", .ctype = EIN_C_STR, CELL(data.dir),
       .doc = "folder of the four IDX files (\"\": $EIN_DATA, else the FashionMNIST package); relative to the .ein file" },
-    { .path = "data.train_images", .type = EIN_TYPE_STR, .def = "\"\"", .ctype = EIN_C_STR, CELL(data.train_images),
+    { .path = "data.train_images", .type = EIN_TYPE_STR, .flags = EIN_SF_PATH, .def = "\"\"", .ctype = EIN_C_STR, CELL(data.train_images),
       .doc = "training images file (\"\": train-images-idx3-ubyte[.gz] in dir)" },
-    { .path = "data.train_labels", .type = EIN_TYPE_STR, .def = "\"\"", .ctype = EIN_C_STR, CELL(data.train_labels),
+    { .path = "data.train_labels", .type = EIN_TYPE_STR, .flags = EIN_SF_PATH, .def = "\"\"", .ctype = EIN_C_STR, CELL(data.train_labels),
       .doc = "training labels file (\"\": train-labels-idx1-ubyte[.gz] in dir)" },
-    { .path = "data.test_images", .type = EIN_TYPE_STR, .def = "\"\"", .ctype = EIN_C_STR, CELL(data.test_images),
+    { .path = "data.test_images", .type = EIN_TYPE_STR, .flags = EIN_SF_PATH, .def = "\"\"", .ctype = EIN_C_STR, CELL(data.test_images),
       .doc = "test images file (\"\": t10k-images-idx3-ubyte[.gz] in dir)" },
-    { .path = "data.test_labels", .type = EIN_TYPE_STR, .def = "\"\"", .ctype = EIN_C_STR, CELL(data.test_labels),
+    { .path = "data.test_labels", .type = EIN_TYPE_STR, .flags = EIN_SF_PATH, .def = "\"\"", .ctype = EIN_C_STR, CELL(data.test_labels),
       .doc = "test labels file (\"\": t10k-labels-idx1-ubyte[.gz] in dir)" },
     { .path = "data.eps", .type = EIN_TYPE_NUM, .min = 0, .max = 1, .def = "0", .ctype = EIN_C_DOUBLE, CELL(data.eps),
       .doc = "luminosity shift: each image gets Delta ~ U(-eps, eps) added, then clamped to [0, 1] (M7)" },
@@ -195,7 +195,7 @@ static const ein_setting_def schema[] = {
     { .path = "report.metrics", .key = "metrics", .type = EIN_TYPE_SET, .names = &ein_metric_names,
       .def = "[test_acc, train_acc, task_loss]", .ctype = EIN_C_BITS, CELL(metrics),
       .doc = "metrics recorded every epoch (M9); a report { ... } list adds to the default" },
-    { .path = "report.dir", .key = "results_dir", .type = EIN_TYPE_STR, .flags = EIN_SF_NO_ID, .def = "\"\"",
+    { .path = "report.dir", .key = "results_dir", .type = EIN_TYPE_STR, .flags = EIN_SF_NO_ID | EIN_SF_PATH, .def = "\"\"",
       .ctype = EIN_C_STR, CELL(results_dir),
       .doc = "the results folder (\"\": results/<experiment>); relative to the .ein file" },
 };
@@ -628,6 +628,38 @@ static void type_text(const ein_setting_def *d, char *buf, size_t n)
         snprintf(buf + len, n - len, ", or auto");
     else if (d->flags & EIN_SF_NONE)
         snprintf(buf + len, n - len, ", or none");
+}
+
+/* A markdown table row: `path` | type | default | applies to | doc. */
+static void print_markdown_row(FILE *out, const ein_setting_def *d, const char *path, const char *type)
+{
+    fprintf(out, "| `%s` | %s | `%s`", path, type, d->def);
+    if (d->def_output)
+        fprintf(out, " (output `%s`)", d->def_output);
+    fprintf(out, " | %s | %s |\n", d->applies ? d->applies : "", d->doc);
+}
+
+int ein_schema_print_markdown(FILE *out)
+{
+    fputs("| setting | type | default | applies to | meaning |\n| --- | --- | --- | --- | --- |\n", out);
+    int printed = 0;
+    for (size_t i = 0; i < N_SCHEMA; i++) {
+        const ein_setting_def *d = &schema[i];
+        char path[96], type[512];
+        if (d->scope == EIN_SCOPE_CELL)
+            snprintf(path, sizeof path, "%s", d->path);
+        else if (d->scope == EIN_SCOPE_LAYER)
+            snprintf(path, sizeof path, "hidden[i].%s", d->path);
+        else
+            snprintf(path, sizeof path, "loss.NAME.%s", d->path);
+        type_text(d, type, sizeof type);
+        for (char *p = type; *p; p++)
+            if (*p == '|')
+                *p = '/';
+        print_markdown_row(out, d, path, type);
+        printed++;
+    }
+    return printed;
 }
 
 int ein_schema_print(FILE *out, const char *only)

@@ -50,7 +50,8 @@ int ein_data_cache_count(const ein_data_cache *dc)
  * batch, so cells that differ only there share one copy). */
 static bool same_data(const ein_data_config *a, const ein_data_config *b)
 {
-    return strcmp(a->dir, b->dir) == 0 && strcmp(a->train_images, b->train_images) == 0 &&
+    return strcmp(a->dir, b->dir) == 0 && strcmp(a->base, b->base) == 0 &&
+           strcmp(a->train_images, b->train_images) == 0 &&
            strcmp(a->train_labels, b->train_labels) == 0 &&
            strcmp(a->test_images, b->test_images) == 0 &&
            strcmp(a->test_labels, b->test_labels) == 0 && a->limit_train == b->limit_train &&
@@ -103,6 +104,12 @@ ein_code ein_data_cache_load(ein_data_cache *dc, const ein_cell_list *list, cons
         ein_code c = ein_dataset_load(cfg, EIN_SPLIT_TRAIN, &e->train, err);
         if (c == EIN_OK)
             c = ein_dataset_load(cfg, EIN_SPLIT_TEST, &e->test, err);
+        if (c != EIN_OK && cfg->where[0] && err) {   /* which .ein line asked for these files */
+            char msg[sizeof err->msg];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            err->code = EIN_OK;   /* replace the message: first error wins in ein_err_set */
+            ein_err_set(err, c, "%s (data = ... at %s)", msg, cfg->where);
+        }
         if (c == EIN_OK)
             c = check_input(cell, e->train, err);
         if (c != EIN_OK) {

@@ -97,7 +97,7 @@ static const rule_case rules[] = {
       "my_relu = 1\nexperiment e { train { epochs = my_relu } }\n" },
     { "missing import",
       "import \"nowhere\"\nexperiment e { }\n",
-      "t.ein:1:8: error: cannot find import 'nowhere' (searched: tests/checker, stdlib)",
+      "t.ein:1:8: error: cannot find import 'nowhere' (searched: tests/checker, stdlib; EIN_PATH adds folders)",
       "import \"local_lib\"\nexperiment e { train { epochs = local_width } }\n" },
     { "import cycle",
       "import \"cycle_a\"\nexperiment e { train { epochs = a_value } }\n",
@@ -406,7 +406,7 @@ START_TEST(import_search_order)
     ein_check_options no_path = { .stdlib_dir = "stdlib", .ein_path = "" };
     head = check_src_opts("import \"path_lib\"\nexperiment e { train { epochs = path_width } }\n",
                           &no_path, NULL, NULL);
-    ck_assert_str_eq(head, "t.ein:1:8: error: cannot find import 'path_lib' (searched: tests/checker, stdlib)");
+    ck_assert_str_eq(head, "t.ein:1:8: error: cannot find import 'path_lib' (searched: tests/checker, stdlib; EIN_PATH adds folders)");
     free(head);
     /* $EIN_PATH itself when the options leave it out */
     setenv("EIN_PATH", "tests/checker/path", 1);

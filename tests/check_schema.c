@@ -461,6 +461,92 @@ START_TEST(input_must_match_the_images)
 }
 END_TEST
 
+/* make install PREFIX=DIR: the installed einrun finds its stdlib from any
+ * folder, and an unknown import names EIN_PATH. */
+START_TEST(installed_einrun_finds_its_stdlib)
+{
+    char *dir = tu_mkdtemp();
+    char cmd[2048];
+    char *out = NULL;
+    snprintf(cmd, sizeof cmd, "MAKEFLAGS= make -s --no-print-directory install PREFIX=%s/usr 2>&1", dir);
+    ck_assert_msg(tu_run(cmd, &out) == 0, "%s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd, "cd / && %s/usr/bin/einrun --check %s/usr/share/ein/examples/quickstart.ein 2>&1",
+             dir, dir);
+    int st = tu_run(cmd, &out);
+    ck_assert_msg(st == 0, "%s", out);
+    free(out);
+    char prog[600];
+    snprintf(prog, sizeof prog, "%s/p.ein", dir);
+    const char *imp = "import \"fashon\"\n";
+    ck_assert_int_eq(tu_write_file(prog, imp, strlen(imp)), 0);
+    snprintf(cmd, sizeof cmd, "cd / && %s/usr/bin/einrun --check %s 2>&1", dir, prog);
+    st = tu_run(cmd, &out);
+    ck_assert_int_eq(st, 2);
+    char want[2048];
+    snprintf(want, sizeof want, "%s:1:8: error: cannot find import 'fashon' (searched: %s, %s/usr/share/ein/stdlib; "
+             "EIN_PATH adds folders)", prog, dir, dir);
+    ck_assert_msg(strstr(out, want), "%s", out);
+    snprintf(want, sizeof want, "note: did you mean 'fashion' (stdlib %s/usr/share/ein/stdlib/fashion.ein)?", dir);
+    ck_assert_msg(strstr(out, want), "%s", out);
+    free(out);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* Paths written in a .ein file are relative to that file; the error names
+ * the resolved path and the data statement. */
+START_TEST(paths_are_relative_to_the_file)
+{
+    char *dir = tu_mkdtemp();
+    char sub[600], file[700], cmd[2048];
+    snprintf(sub, sizeof sub, "%s/sub", dir);
+    snprintf(cmd, sizeof cmd, "mkdir -p %s", sub);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(file, sizeof file, "%s/x.ein", sub);
+    const char *text = "experiment x {\n  data = idx(dir = \"mydata\")\n  train { epochs = 1 }\n"
+                       "  report \"out\" { test_acc }\n}\n";
+    ck_assert_int_eq(tu_write_file(file, text, strlen(text)), 0);
+    char *out = NULL, *einrun = realpath(tu_einrun(), NULL);
+    ck_assert_ptr_nonnull(einrun);
+    snprintf(cmd, sizeof cmd, "cd / && %s %s --quiet 2>&1", einrun, file);
+    free(einrun);
+    int st = tu_run(cmd, &out);
+    ck_assert_int_eq(st, 74);
+    char want[2048];
+    snprintf(want, sizeof want, "einrun: %s/mydata/train-images-idx3-ubyte: No such file or directory (nor "
+             "%s/mydata/train-images-idx3-ubyte.gz) (data = ... at %s:2:3)\n", sub, sub, file);
+    ck_assert_str_eq(out, want);
+    free(out);
+    snprintf(cmd, sizeof cmd, "test -d %s/out", sub);   /* report "out": next to the file */
+    ck_assert_int_eq(system(cmd), 0);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* docs/language.md holds the generated settings table verbatim. */
+START_TEST(docs_table_is_the_schema)
+{
+    char *doc = tu_read_file("docs/language.md", NULL);
+    ck_assert_ptr_nonnull(doc);
+    const char *begin = strstr(doc, "<!-- settings:begin");
+    const char *end = strstr(doc, "<!-- settings:end -->");
+    ck_assert_msg(begin && end && end > begin, "docs/language.md has no settings block");
+    begin = strchr(begin, '\n') + 1;
+    char *gen = NULL;
+    size_t len;
+    FILE *f = open_memstream(&gen, &len);
+    ein_schema_print_markdown(f);
+    fclose(f);
+    ck_assert_msg((size_t)(end - begin) == len && !strncmp(begin, gen, len),
+                  "docs/language.md's settings table is not `einrun help settings --markdown`: regenerate it");
+    free(gen);
+    free(doc);
+}
+END_TEST
+
 Suite *ein_test_suite(void)
 {
     Suite *s = suite_create("schema");
@@ -473,6 +559,9 @@ Suite *ein_test_suite(void)
     tcase_add_test(tc, sweep_of_a_setting_is_an_axis);
     tcase_add_test(tc, help_settings_prints_the_schema);
     tcase_add_test(tc, input_must_match_the_images);
+    tcase_add_test(tc, installed_einrun_finds_its_stdlib);
+    tcase_add_test(tc, paths_are_relative_to_the_file);
+    tcase_add_test(tc, docs_table_is_the_schema);
     suite_add_tcase(s, tc);
     return s;
 }

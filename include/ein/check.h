@@ -30,22 +30,7 @@
 #include "ein/diag.h"
 #include "ein/err.h"
 #include "ein/eval.h"
-
-typedef struct ein_check_options {
-    const char *stdlib_dir;   /* NULL: search as above */
-    const char *ein_path;     /* NULL: $EIN_PATH */
-    bool no_expand;           /* true: skip expanding grids (names and static rules only) */
-} ein_check_options;
-
-typedef struct ein_module {
-    ein_diag *diag;                 /* borrowed */
-    ein_program *root;
-    bool owns_root;
-    char root_path[EIN_PATH_MAX];   /* as given; "" for a buffer */
-    int n_programs;                 /* imports, dependencies first, then... */
-    ein_program **programs;         /* ...nothing else: the root is not in this array */
-    ein_check_options options;
-} ein_module;
+#include "ein/module.h"
 
 /* Parse and check a file.  Returns the module when it has no errors; NULL
  * when it has (all reported in diag) or when the file cannot be read (err
@@ -57,17 +42,6 @@ ein_module *ein_check_file(ein_diag *diag, const char *path, const ein_check_opt
  * `path` locates relative imports ("" or NULL: the current folder). */
 ein_module *ein_check_program(ein_diag *diag, ein_program *root, const char *path,
                               const ein_check_options *opt);
-
-void ein_module_free(ein_module *m);   /* NULL is fine */
-
-/* The root program's experiments, in source order (count; *out points into the AST). */
-int ein_module_experiments(const ein_module *m, const ein_stmt **out, int max);
-/* The experiment called `name`, or NULL. */
-const ein_stmt *ein_module_experiment(const ein_module *m, const char *name);
-
-/* A scope with every top-level binding (lazy) and def of the module, imports
- * first, for evaluation (eval.h).  NULL when out of memory. */
-ein_scope *ein_module_globals(const ein_module *m, ein_eval *ev);
 
 /* The stdlib folder the checker would use (options, then the search above);
  * writes it to buf and returns buf, or NULL when none exists. */

@@ -15,7 +15,7 @@ int ein_cli_plot(int argc, char **argv);     /* einrun plot FILE.ein | RESULTS_D
 int ein_cli_help(int argc, char **argv);     /* einrun help [TOPIC]               (src/cli_help.c)  */
 int ein_cli_repl(int argc, char **argv);     /* einrun | einrun -i FILE           (src/repl.c)      */
 
-void ein_cli_usage(FILE *out);               /* the --help text                   (src/main.c)      */
+void ein_cli_usage(FILE *out);               /* the --help text                   (src/cli_help.c)  */
 
 #define EIN_VERSION "0.1.0"
 

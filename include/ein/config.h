@@ -118,6 +118,11 @@ typedef struct ein_data_config {
     bool shift_train, shift_test;  /* both true (M7) */
     double fixed_test_delta;       /* NaN = off; else evaluate with this fixed Δ for every image */
     long limit_train, limit_test;  /* 0 = all images; else the first N */
+    char base[EIN_PATH_MAX];       /* folder that relative paths above are read from: the .ein
+                                      file's where they were written ("" = the current folder);
+                                      not part of the cell's id (where the data lives is not
+                                      what the cell computes) */
+    char where[EIN_WHERE_MAX];     /* the `data = ...` statement, for messages */
 } ein_data_config;
 
 /* Metrics (model.md M9) as a bit set. */

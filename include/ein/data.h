@@ -45,7 +45,8 @@ typedef struct ein_dataset {
 /* Where the files of a split are: an explicit path in cfg (train_images, …)
  * wins; otherwise the standard name (train-images-idx3-ubyte,
  * train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte)
- * in cfg->dir, else in $EIN_DATA, else in EIN_DATA_DEFAULT_DIR.  Writes the
+ * in cfg->dir, else in $EIN_DATA, else in EIN_DATA_DEFAULT_DIR.  Relative
+ * paths of cfg are read from cfg->base when it is set.  Writes the
  * paths without ".gz" (the loader tries NAME, then NAME.gz).  Fails
  * (EIN_ERR_USAGE) only if a path does not fit EIN_PATH_MAX. */
 ein_code ein_data_paths(const ein_data_config *cfg, ein_split split,

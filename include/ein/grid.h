@@ -33,7 +33,7 @@
 #include <stdio.h>
 #include "ein/ast.h"
 #include "ein/cell.h"
-#include "ein/check.h"
+#include "ein/module.h"
 
 #define EIN_GRID_MAX_CELLS 100000
 

@@ -58,6 +58,8 @@ typedef enum ein_setting_type {
 #define EIN_SF_NEW       0x40u   /* in the canonical text only when not at its default, so
                                     adding it changed no existing cell id */
 #define EIN_SF_NO_ID     0x80u   /* in configs/<id>.txt only, never in the id (results folder) */
+#define EIN_SF_PATH      0x100u  /* a file or folder: relative to the .ein file it is written in
+                                    (command-line values: to the current folder) */
 
 /* Where a setting is stored: a field of the scope's struct (ein_cell_config,
  * ein_layer_config, ein_loss_config) of one C type. */
@@ -148,5 +150,8 @@ void ein_setting_format(const ein_setting_def *d, const ein_cell_config *cfg, in
  * and doc; with `only` (a path or a prefix such as "train."), just those.
  * Returns the number printed. */
 int ein_schema_print(FILE *out, const char *only);
+/* The same as one markdown table (docs/language.md holds it verbatim between
+ * <!-- settings --> markers; a test keeps the two equal). */
+int ein_schema_print_markdown(FILE *out);
 
 #endif
