@@ -20,6 +20,7 @@
 #include "ein/parse.h"
 #include "ein/results.h"
 #include "ein/session.h"
+#include "ein/shard.h"
 
 static void run_usage(FILE *out)
 {
@@ -49,6 +50,8 @@ static void run_usage(FILE *out)
           "                       results/<experiment>)\n"
           "  --fresh              move an existing results folder aside (DIR.<time>), start over\n"
           "  --quiet              no per-epoch lines\n"
+          "  --shard K/N          only the K-th of N disjoint shards of the selection (several\n"
+          "                       einrun processes or nodes may share one results folder)\n"
           "  --by KEYS            group the final summary by these axes or settings (default: the\n"
           "                       main axes and every setting that tells the cells apart)\n"
           "  --metric NAME        summarize this metric (default test_acc; see einrun summary --help)\n"
@@ -158,7 +161,7 @@ int ein_cli_summary(int argc, char **argv)
 /* --- einrun FILE.ein ---------------------------------------------------- */
 
 typedef struct run_args {
-    const char *file, *experiment, *where, *save_weights, *results, *by, *metric;
+    const char *file, *experiment, *where, *save_weights, *results, *by, *metric, *shard;
     long max_cells, jobs, epochs, limit_train, top;
     bool dry_run, graph, fail_fast, fresh, quiet;
     int n_ov;
@@ -189,6 +192,7 @@ static int parse_run_args(int argc, char **argv, run_args *a)
         else if (strcmp(s, "--results") == 0) VALUE(a->results);
         else if (strcmp(s, "--by") == 0) VALUE(a->by);
         else if (strcmp(s, "--metric") == 0) VALUE(a->metric);
+        else if (strcmp(s, "--shard") == 0) VALUE(a->shard);
         else if (strcmp(s, "--max-cells") == 0) COUNT(a->max_cells, 0);
         else if (strcmp(s, "--jobs") == 0 || strcmp(s, "-j") == 0) COUNT(a->jobs, 1);
         else if (strcmp(s, "--epochs") == 0) COUNT(a->epochs, 1);
@@ -249,6 +253,8 @@ int ein_cli_run(int argc, char **argv)
     ein_program *ovp[64] = {0};
     ein_override ov[64];
     ein_selection sel = {0};
+    ein_cell_list part = {0};
+    int shard_k = 1, shard_n = 1;
     ein_data_cache *dc = ein_data_cache_new();
     if (!diag || !dc) {
         fputs("einrun: out of memory\n", stderr);
@@ -287,10 +293,20 @@ int ein_cli_run(int argc, char **argv)
         goto out;
     }
     const ein_cell_list *view = &sel.view;
+    if (a.shard) {   /* --shard K/N: this writer's part of the selection */
+        if (ein_shard_parse(a.shard, &shard_k, &shard_n, &err) != EIN_OK ||
+            ein_shard_view(&sel.view, shard_k, shard_n, &part, &err) != EIN_OK) {
+            fprintf(stderr, "einrun: %s\n", err.msg);
+            status = ein_exit_status(err.code);
+            goto out;
+        }
+        view = &part;
+    }
     if (a.dry_run) {
         ein_grid_print(view, stdout);
         if (view->n != sel.list.n)
-            printf("(%d of %d cells selected)\n", view->n, sel.list.n);
+            printf("(%d of %d cells selected%s%s)\n", view->n, sel.list.n, a.shard ? ", shard " : "",
+                   a.shard ? a.shard : "");
         goto out;
     }
     if (view->n == 0) {
@@ -311,6 +327,7 @@ int ein_cli_run(int argc, char **argv)
         .results = a.results, .source = a.file, .fresh = a.fresh, .jobs = (int)a.jobs,
         .fail_fast = a.fail_fast, .quiet = a.quiet, .save_weights = a.save_weights,
         .by = a.by, .metric = a.metric, .top = (int)a.top, .out = stdout, .log = stderr,
+        .selection = &sel.view, .n_shards = shard_n,
     };
     ein_session_report rep;
     ein_code rc = ein_session_run(view, dc, &ro, &rep, &err);
@@ -329,6 +346,7 @@ out:
         status = ein_exit_status(EIN_ERR_IO);
     }
     ein_data_cache_free(dc);
+    free(part.cells);
     ein_selection_free(&sel);
     for (int i = 0; i < a.n_ov; i++)
         ein_program_free(ovp[i]);

@@ -78,6 +78,10 @@ typedef struct ein_session_run_options {
      * display saw it); may be NULL.  The REPL keeps the results (:ablate). */
     void (*on_done)(void *ctx, const ein_cell *cell, const ein_cell_result *r);
     void *ctx;
+    /* The view is shard K of n_shards (shard.h) of `selection`, the whole
+     * selection that selection.tsv records; NULL / 0: the view is all of it. */
+    const ein_cell_list *selection;
+    int n_shards;
 } ein_session_run_options;
 
 typedef struct ein_session_report {
@@ -87,7 +91,9 @@ typedef struct ein_session_report {
 } ein_session_report;
 
 /* Run the view's pending cells (resume: finished ones are kept) through the
- * runner with SIGINT/SIGTERM handling installed, then print the summary of
+ * runner with SIGINT/SIGTERM handling installed, as one of possibly many
+ * writers of the folder (its own shard of records, claims: shard.h,
+ * claim.h), then print the summary of
  * the view.  Returns the runner's code (EIN_ERR_INTERRUPTED after Ctrl-C)
  * or the first I/O / data error; cells that failed are counted in
  * report->totals.failed, not an error. */

@@ -1,0 +1,554 @@
+/* check_shard.c — many writers on one results folder: claims (take, busy,
+ * done, stale on this host and on another, pid reuse), the one loading
+ * function merging shards, the merged view, --shard K/N partitions of every
+ * example, two and three einrun processes at once, and kill -9 of a writer
+ * mid-cell taken over by another. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "ein/claim.h"
+#include "ein/results.h"
+#include "ein/shard.h"
+#include "testutil.h"
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static void write_text(const char *dir, const char *name, const char *text)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    ck_assert_int_eq(tu_write_file(path, text, strlen(text)), 0);
+}
+
+/* --- claims ------------------------------------------------------------- */
+
+#define ID_A "00000000000000aa"
+
+START_TEST(claim_take_busy_done_release)
+{
+    char *dir = tu_mkdtemp();
+    ein_err err = {0};
+    ein_claims *a = ein_claims_open(dir, "runA", &err), *b = ein_claims_open(dir, "runB", &err);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    ein_claim_state st;
+    ein_claim_info who;
+    ck_assert_int_eq(ein_claim_take(a, ID_A, &st, &who, &err), EIN_OK);
+    ck_assert_int_eq(st, EIN_CLAIM_MINE);
+    ck_assert(!who.stale);
+    /* b (this very process is alive, so the claim is not stale) must wait */
+    ck_assert_int_eq(ein_claim_take(b, ID_A, &st, &who, &err), EIN_OK);
+    ck_assert_int_eq(st, EIN_CLAIM_BUSY);
+    ck_assert_str_eq(who.run, "runA");
+    ck_assert_int_eq(who.pid, (long)getpid());
+    /* released (a failed cell): b gets it */
+    ein_claim_release(a, ID_A);
+    ck_assert_int_eq(ein_claim_take(b, ID_A, &st, &who, &err), EIN_OK);
+    ck_assert_int_eq(st, EIN_CLAIM_MINE);
+    /* a's release of a claim that is no longer its own removes nothing */
+    ein_claim_release(a, ID_A);
+    ein_claim_info ci;
+    ck_assert_int_eq(ein_claim_read(dir, ID_A, &ci), 1);
+    ck_assert_str_eq(ci.run, "runB");
+    /* done: nobody starts it again, and the marker says how it ended */
+    ck_assert_int_eq(ein_claim_done(b, ID_A, "diverged", &err), EIN_OK);
+    ck_assert_int_eq(ein_claim_take(a, ID_A, &st, &who, &err), EIN_OK);
+    ck_assert_int_eq(st, EIN_CLAIM_DONE);
+    ck_assert(who.done);
+    ck_assert_str_eq(who.status, "diverged");
+    /* close releases what is still held */
+    ck_assert_int_eq(ein_claim_take(a, "00000000000000bb", &st, NULL, &err), EIN_OK);
+    ck_assert_int_eq(st, EIN_CLAIM_MINE);
+    ein_claims_close(a);
+    ck_assert_int_eq(ein_claim_read(dir, "00000000000000bb", &ci), 0);
+    ein_claims_close(b);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* A pid that ran and is gone now. */
+static long dead_pid(void)
+{
+    pid_t p = fork();
+    if (p == 0)
+        _exit(0);
+    waitpid(p, NULL, 0);
+    return (long)p;
+}
+
+START_TEST(claim_stale_on_this_host_is_taken_over)
+{
+    char *dir = tu_mkdtemp();
+    ein_err err = {0};
+    ein_claims *c = ein_claims_open(dir, "runC", &err);
+    char host[64], line[512], name[64];
+    ein_host_name(host, sizeof host);
+    /* 1. its pid is gone */
+    snprintf(line, sizeof line, "host=%s pid=%ld pid_start=1 boot=- run=old claimed=1\n", host, dead_pid());
+    snprintf(name, sizeof name, "claims/%s.claim", ID_A);
+    write_text(dir, name, line);
+    ein_claim_state st;
+    ein_claim_info who;
+    ck_assert_int_eq(ein_claim_take(c, ID_A, &st, &who, &err), EIN_OK);
+    ck_assert_int_eq(st, EIN_CLAIM_MINE);
+    ck_assert(who.stale);
+    ck_assert_msg(strstr(who.why, "is gone") != NULL, "%s", who.why);
+    ein_claim_info ci;
+    ck_assert_int_eq(ein_claim_read(dir, ID_A, &ci), 1);
+    ck_assert_str_eq(ci.run, "runC");
+    /* 2. its pid runs, but is another process now (pid reuse): our own pid, wrong start time */
+    snprintf(line, sizeof line, "host=%s pid=%ld pid_start=1 boot=- run=old2 claimed=1\n", host,
+             (long)getpid());
+    snprintf(name, sizeof name, "claims/%s.claim", "00000000000000bb");
+    write_text(dir, name, line);
+    ck_assert_int_eq(ein_claim_take(c, "00000000000000bb", &st, &who, &err), EIN_OK);
+    ck_assert_int_eq(st, EIN_CLAIM_MINE);
+    ck_assert_msg(strstr(who.why, "another process now") != NULL, "%s", who.why);
+    /* no stale files left behind */
+    char path[700];
+    snprintf(path, sizeof path, "%s/claims/%s.claim.stale.runC", dir, ID_A);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    ein_claims_close(c);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(claim_of_another_host_goes_stale_without_heartbeat)
+{
+    char *dir = tu_mkdtemp();
+    ein_err err = {0};
+    setenv("EIN_CLAIM_TIMEOUT", "60", 1);
+    ein_claims *c = ein_claims_open(dir, "runD", &err);
+    char name[64], path[700];
+    snprintf(name, sizeof name, "claims/%s.claim", ID_A);
+    write_text(dir, name, "host=othernode pid=1 pid_start=5 boot=x run=far claimed=1\n");
+    ein_claim_state st;
+    ein_claim_info who;
+    ck_assert_int_eq(ein_claim_take(c, ID_A, &st, &who, &err), EIN_OK);
+    ck_assert_int_eq(st, EIN_CLAIM_BUSY);             /* fresh heartbeat: alive */
+    ck_assert_str_eq(who.host, "othernode");
+    /* 59 s without a heartbeat: still alive; 61 s: stale */
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    struct timespec ts[2];
+    clock_gettime(CLOCK_REALTIME, &ts[0]);
+    ts[0].tv_sec -= 59;
+    ts[1] = ts[0];
+    ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+    ck_assert_int_eq(ein_claim_take(c, ID_A, &st, &who, &err), EIN_OK);
+    ck_assert_int_eq(st, EIN_CLAIM_BUSY);
+    ts[0].tv_sec -= 2;
+    ts[1] = ts[0];
+    ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+    ck_assert_int_eq(ein_claim_take(c, ID_A, &st, &who, &err), EIN_OK);
+    ck_assert_int_eq(st, EIN_CLAIM_MINE);
+    ck_assert_msg(strstr(who.why, "no heartbeat from othernode for 61 s") != NULL, "%s", who.why);
+    /* our heartbeat keeps our own claim fresh (every timeout/10, at least every second) */
+    ein_claims_close(c);
+    setenv("EIN_CLAIM_TIMEOUT", "5", 1);
+    c = ein_claims_open(dir, "runD2", &err);
+    ck_assert_int_eq(ein_claim_take(c, "00000000000000cc", &st, NULL, &err), EIN_OK);
+    ck_assert_int_eq(st, EIN_CLAIM_MINE);
+    snprintf(path, sizeof path, "%s/claims/00000000000000cc.claim", dir);
+    clock_gettime(CLOCK_REALTIME, &ts[0]);
+    ts[0].tv_sec -= 30;
+    ts[1] = ts[0];
+    ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+    ein_claims_heartbeat(c);                           /* not due yet: untouched */
+    struct stat sb;
+    ck_assert_int_eq(stat(path, &sb), 0);
+    ck_assert_int_ge(time(NULL) - sb.st_mtime, 29);
+    sleep_ms(1100);
+    ein_claims_heartbeat(c);
+    ck_assert_int_eq(stat(path, &sb), 0);
+    ck_assert_msg(time(NULL) - sb.st_mtime <= 2, "heartbeat did not touch the claim");
+    ein_claims_close(c);
+    unsetenv("EIN_CLAIM_TIMEOUT");
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* --- the one loading function and the merged view ------------------------ */
+
+static const char *rec(char *buf, size_t cap, const char *id, const char *run, const char *finished,
+                       const char *status, double acc)
+{
+    snprintf(buf, cap,
+             "{\"id\":\"%s\",\"experiment\":\"x\",\"run\":\"%s\"%s%s%s,\"index\":0,\"status\":\"%s\","
+             "\"epochs\":1,\"seconds\":1,\"message\":\"\",\"bindings\":{\"eps\":0},"
+             "\"final\":{\"epoch\":1,\"test_acc\":%g}}\n",
+             id, run, finished ? ",\"finished\":\"" : "", finished ? finished : "",
+             finished ? "\"" : "", status, acc);
+    return buf;
+}
+
+START_TEST(read_merges_legacy_file_and_shards)
+{
+    char *dir = tu_mkdtemp();
+    char a[512], b[512], c[512], legacy[2048], shard1[2048], shard2[2048];
+    /* legacy single-writer file: A failed then ok (later line wins), B interrupted */
+    snprintf(legacy, sizeof legacy, "%s%s%s",
+             rec(a, sizeof a, "000000000000000a", "r0", NULL, "failed", 0),
+             rec(b, sizeof b, "000000000000000a", "r1", NULL, "ok", 81),
+             rec(c, sizeof c, "000000000000000b", "r1", NULL, "interrupted", 0));
+    write_text(dir, "cells.jsonl", legacy);
+    mkdir(strcat(strcpy(a, dir), "/shards"), 0777);
+    /* shard 1: B ok (a result beats the legacy non-result); C failed at 10:00 */
+    snprintf(shard1, sizeof shard1, "%s%s",
+             rec(a, sizeof a, "000000000000000b", "r2", "2026-12-01T10:00:00.000Z", "ok", 70),
+             rec(b, sizeof b, "000000000000000c", "r2", "2026-12-01T10:00:00.000Z", "failed", 0));
+    write_text(dir, "shards/cells.r2.jsonl", shard1);
+    /* shard 2 (sorts after): C ok at 09:00 — a result wins over the later failure;
+     * D failed at 11:00 after D interrupted at 12:00 in shard 1? no: later time wins */
+    snprintf(shard2, sizeof shard2, "%s%s%s",
+             rec(a, sizeof a, "000000000000000c", "r3", "2026-12-01T09:00:00.000Z", "ok", 60),
+             rec(b, sizeof b, "000000000000000d", "r3", "2026-12-01T12:00:00.000Z", "failed", 0),
+             "{\"id\":\"torn");
+    write_text(dir, "shards/cells.r3.jsonl", shard2);
+    write_text(dir, "shards/cells.r4.jsonl",
+               rec(a, sizeof a, "000000000000000d", "r4", "2026-12-01T11:00:00.000Z", "interrupted", 0));
+    ein_record_list l;
+    ein_err err = {0};
+    ck_assert_int_eq(ein_results_read(dir, &l, &err), EIN_OK);
+    ck_assert_int_eq(l.n, 4);
+    ck_assert_int_eq(l.n_bad, 1);
+    const ein_record *r = ein_record_find(&l, "000000000000000a");
+    ck_assert_str_eq(r->status, "ok");
+    ck_assert(r->final_test_acc == 81);
+    r = ein_record_find(&l, "000000000000000b");
+    ck_assert_str_eq(r->status, "ok");
+    ck_assert_str_eq(r->finished, "2026-12-01T10:00:00.000Z");
+    r = ein_record_find(&l, "000000000000000c");
+    ck_assert_str_eq(r->status, "ok");
+    ck_assert(r->final_test_acc == 60);
+    r = ein_record_find(&l, "000000000000000d");
+    ck_assert_str_eq(r->status, "failed");
+    ck_assert_str_eq(r->run, "r3");
+    ein_record_list_free(&l);
+
+    /* The merged view: every attempt once, the legacy lines kept, torn lines
+     * dropped; rewriting it again changes nothing; reading it with the
+     * shards gives the same records. */
+    ck_assert_int_eq(ein_results_write_merged(dir, &err), EIN_OK);
+    char path[700];
+    snprintf(path, sizeof path, "%s/cells.jsonl", dir);
+    char *merged = tu_read_file(path, NULL);
+    int lines = 0;
+    for (char *p = merged; *p; p++)
+        lines += *p == '\n';
+    ck_assert_int_eq(lines, 3 + 2 + 2 + 1);
+    ck_assert_msg(strncmp(merged, legacy, strlen(legacy)) == 0, "legacy lines first, unchanged");
+    ck_assert_int_eq(ein_results_write_merged(dir, &err), EIN_OK);
+    char *again = tu_read_file(path, NULL);
+    ck_assert_str_eq(again, merged);
+    ck_assert_int_eq(ein_results_read(dir, &l, &err), EIN_OK);
+    ck_assert_int_eq(l.n, 4);
+    ck_assert_str_eq(ein_record_find(&l, "000000000000000d")->run, "r3");
+    ck_assert_str_eq(ein_record_find(&l, "000000000000000a")->status, "ok");
+    ein_record_list_free(&l);
+    free(merged);
+    free(again);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(shard_parse_and_partition)
+{
+    int k, n;
+    ein_err err = {0};
+    ck_assert_int_eq(ein_shard_parse("3/5", &k, &n, &err), EIN_OK);
+    ck_assert_int_eq(k, 3);
+    ck_assert_int_eq(n, 5);
+    const char *bad[] = { "0/3", "4/3", "3", "a/b", "1/0", "2/3x", "" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ein_err e = {0};
+        ck_assert_int_eq(ein_shard_parse(bad[i], &k, &n, &e), EIN_ERR_USAGE);
+        ck_assert_msg(strstr(e.msg, "--shard needs K/N with 1 <= K <= N") != NULL, "%s", e.msg);
+    }
+    for (int nn = 1; nn <= 5; nn++) {
+        int count[6] = { 0 };
+        for (int i = 0; i < 23; i++)
+            count[ein_shard_of(i, nn)]++;
+        for (int s = 1; s <= nn; s++)   /* balanced within one cell */
+            ck_assert_int_ge(count[s], 23 / nn);
+    }
+}
+END_TEST
+
+/* --- the real einrun ------------------------------------------------------ */
+
+/* The ids `einrun ARGS --dry-run` lists (16 hex digits at the start of a line). */
+static int dry_run_ids(const char *args, char (*ids)[17], int cap)
+{
+    char cmd[1200], *out = NULL;
+    snprintf(cmd, sizeof cmd, "%s %s --dry-run", tu_einrun(), args);
+    int rc = tu_run(cmd, &out);
+    ck_assert_msg(rc == 0, "%s: %s", cmd, out);
+    int n = 0;
+    for (char *line = out; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (strspn(line, "0123456789abcdef") == 16 && line[16] == ' ') {
+            ck_assert_int_lt(n, cap);
+            memcpy(ids[n], line, 16);
+            ids[n++][16] = '\0';
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    free(out);
+    return n;
+}
+
+START_TEST(shards_partition_every_example)
+{
+    const char *ex[] = { "examples/fig2_ln.ein", "examples/fig3_moments.ein", "examples/fig4_forward.ein",
+                         "examples/fig5_gradnorm.ein", "examples/quickstart.ein", "examples/search.ein",
+                         "examples/slice_fig4_5.ein" };
+    enum { CAP = 2000 };
+    char (*all)[17] = calloc(CAP, 17), (*part)[17] = calloc(CAP, 17);
+    int *seen = calloc(CAP, sizeof *seen);
+    for (size_t e = 0; e < sizeof ex / sizeof ex[0]; e++) {
+        int n = dry_run_ids(ex[e], all, CAP);
+        ck_assert_msg(n > 0, "%s: no cells", ex[e]);
+        for (int nn = 1; nn <= 5; nn++) {
+            memset(seen, 0, CAP * sizeof *seen);
+            for (int k = 1; k <= nn; k++) {
+                char args[300];
+                snprintf(args, sizeof args, "%s --shard %d/%d", ex[e], k, nn);
+                int m = dry_run_ids(args, part, CAP);
+                for (int j = 0; j < m; j++) {
+                    int at = -1;
+                    for (int i = 0; i < n && at < 0; i++)
+                        if (strcmp(all[i], part[j]) == 0)
+                            at = i;
+                    ck_assert_msg(at >= 0, "%s shard %d/%d: %s not in the selection", ex[e], k, nn, part[j]);
+                    ck_assert_msg(ein_shard_of(at, nn) == k, "%s: %s in shard %d", ex[e], part[j], k);
+                    seen[at]++;
+                }
+            }
+            for (int i = 0; i < n; i++)
+                ck_assert_msg(seen[i] == 1, "%s N=%d: cell %s in %d shards", ex[e], nn, all[i], seen[i]);
+        }
+    }
+    /* --where and --max-cells select first, then the shards split the selection */
+    int n = dry_run_ids("examples/fig5_gradnorm.ein --where eps=0.75 --max-cells 7", all, CAP);
+    ck_assert_int_eq(n, 7);
+    int m = dry_run_ids("examples/fig5_gradnorm.ein --where eps=0.75 --max-cells 7 --shard 2/3", part, CAP);
+    ck_assert_int_eq(m, 2);
+    ck_assert_str_eq(part[0], all[1]);
+    ck_assert_str_eq(part[1], all[4]);
+    char *out = NULL;
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "%s examples/fig5_gradnorm.ein --dry-run --shard 4/3", tu_einrun());
+    ck_assert_int_eq(tu_run(cmd, &out), 64);
+    ck_assert_msg(strstr(out, "einrun: --shard needs K/N with 1 <= K <= N, got '4/3'") != NULL, "%s", out);
+    free(out);
+    free(all);
+    free(part);
+    free(seen);
+}
+END_TEST
+
+/* Start einrun FILE ARGS in the background, output to LOG. */
+static pid_t start_einrun(const char *file, const char *args, const char *log)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        char cmd[1600];
+        snprintf(cmd, sizeof cmd, "exec %s %s %s >%s 2>&1", tu_einrun(), file, args, log);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int wait_status(pid_t pid)
+{
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* `einrun summary DIR` without its last line (which names DIR). */
+static char *summary_table(const char *dir)
+{
+    char cmd[800], *out = NULL;
+    snprintf(cmd, sizeof cmd, "%s summary %s --by eps,variant", tu_einrun(), dir);
+    ck_assert_int_eq(tu_run(cmd, &out), 0);
+    char *last = strstr(out, "\n(8 cells;");
+    ck_assert_msg(last != NULL, "%s", out);
+    last[1] = '\0';
+    return out;
+}
+
+/* Every cell of the 8 recorded ok exactly once (over all shards), and the
+ * merged cells.jsonl holds each once too. */
+static void assert_each_ok_once(const char *res, char ids[8][17])
+{
+    ein_record_list l;
+    ein_err err = {0};
+    ck_assert_int_eq(ein_results_read(res, &l, &err), EIN_OK);
+    ck_assert_int_eq(l.n, 8);
+    char path[700];
+    snprintf(path, sizeof path, "%s/cells.jsonl", res);
+    char *merged = tu_read_file(path, NULL);
+    ck_assert_ptr_nonnull(merged);
+    for (int i = 0; i < 8; i++) {
+        ck_assert_str_eq(l.rec[i].status, "ok");
+        if (ids)
+            snprintf(ids[i], 17, "%s", l.rec[i].id);
+        char pat[40];
+        snprintf(pat, sizeof pat, "\"id\":\"%s\"", l.rec[i].id);
+        int shards = 0;
+        for (char *p = merged; (p = strstr(p, pat)) != NULL; p++)
+            shards++;
+        ck_assert_msg(shards == 1, "cell %s: %d lines in the merged cells.jsonl", l.rec[i].id, shards);
+        int all = tu_count_record_lines(res, "cells", pat, NULL);
+        ck_assert_msg(all == 2, "cell %s: %d lines in cells.jsonl + shards (want 1 + 1)", l.rec[i].id, all);
+    }
+    free(merged);
+    ein_record_list_free(&l);
+}
+
+static void concurrent_writers(int writers)
+{
+    char *dir = tu_mkdtemp();
+    ck_assert_int_eq(tu_write_tiny_grid(dir, 200, 3, NULL), 0);
+    char file[700], res[700], single[700], log[800];
+    snprintf(file, sizeof file, "%s/grid.ein", dir);
+    snprintf(res, sizeof res, "%s/results", dir);
+    snprintf(single, sizeof single, "%s/single", dir);
+    pid_t pid[3];
+    for (int w = 0; w < writers; w++) {
+        snprintf(log, sizeof log, "%s/w%d.log", dir, w);
+        pid[w] = start_einrun(file, "--jobs 1 --quiet", log);
+    }
+    for (int w = 0; w < writers; w++) {
+        int rc = wait_status(pid[w]);
+        snprintf(log, sizeof log, "%s/w%d.log", dir, w);
+        char *text = tu_read_file(log, NULL);
+        ck_assert_msg(rc == 0, "writer %d: exit %d\n%s", w, rc, text);
+        free(text);
+    }
+    assert_each_ok_once(res, NULL);
+    char args[800];
+    snprintf(args, sizeof args, "--jobs 1 --quiet --results %s", single);
+    snprintf(log, sizeof log, "%s/single.log", dir);
+    ck_assert_int_eq(wait_status(start_einrun(file, args, log)), 0);
+    char *a = summary_table(res), *b = summary_table(single);
+    ck_assert_str_eq(a, b);
+    free(a);
+    free(b);
+    ein_record_list l1, l2;
+    ein_err err = {0};
+    ck_assert_int_eq(ein_results_read(res, &l1, &err), EIN_OK);
+    ck_assert_int_eq(ein_results_read(single, &l2, &err), EIN_OK);
+    for (int i = 0; i < l2.n; i++) {
+        const ein_record *r = ein_record_find(&l1, l2.rec[i].id);
+        ck_assert_ptr_nonnull(r);
+        ck_assert(r->final_test_acc == l2.rec[i].final_test_acc);
+        ck_assert(r->final_task_loss == l2.rec[i].final_task_loss);
+    }
+    ein_record_list_free(&l1);
+    ein_record_list_free(&l2);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+START_TEST(two_writers_at_once)
+{
+    concurrent_writers(2);
+}
+END_TEST
+
+START_TEST(three_writers_at_once)
+{
+    concurrent_writers(3);
+}
+END_TEST
+
+/* The claim files of DIR held by a live (not done) writer with run tag
+ * containing `pidtext`. */
+static int claims_held_by(const char *res, long pid)
+{
+    ein_claim_info *ci;
+    int n, k = 0;
+    ck_assert_int_eq(ein_claims_list(res, &ci, &n, NULL), EIN_OK);
+    for (int i = 0; i < n; i++)
+        k += !ci[i].done && ci[i].pid == pid;
+    free(ci);
+    return k;
+}
+
+START_TEST(kill9_writer_mid_cell_is_taken_over)
+{
+    char *dir = tu_mkdtemp();
+    ck_assert_int_eq(tu_write_tiny_grid(dir, 600, 10, NULL), 0);
+    char file[700], res[700], la[800], lb[800];
+    snprintf(file, sizeof file, "%s/grid.ein", dir);
+    snprintf(res, sizeof res, "%s/results", dir);
+    snprintf(la, sizeof la, "%s/a.log", dir);
+    snprintf(lb, sizeof lb, "%s/b.log", dir);
+    setenv("EIN_CLAIM_TIMEOUT", "5", 1);   /* only for an unreadable claim; the pid check is instant */
+    pid_t a = start_einrun(file, "--jobs 1 --quiet", la);
+    /* A holds a claim and its cell has written an epoch: it is mid-cell */
+    int tries = 0;
+    while ((claims_held_by(res, (long)a) == 0 || tu_count_record_lines(res, "epochs", NULL, NULL) < 1) &&
+           tries++ < 1000)
+        sleep_ms(10);
+    ck_assert_int_eq(claims_held_by(res, (long)a), 1);
+    pid_t b = start_einrun(file, "--jobs 1 --quiet", lb);
+    sleep_ms(300);
+    kill(a, SIGKILL);
+    ck_assert_int_eq(wait_status(a), 128 + SIGKILL);
+    int rc = wait_status(b);
+    char *text = tu_read_file(lb, NULL);
+    ck_assert_msg(rc == 0, "writer B: exit %d\n%s", rc, text);
+    char want[128];
+    snprintf(want, sizeof want, "taking over the claim of ");
+    ck_assert_msg(strstr(text, want) != NULL && strstr(text, "is gone") != NULL, "%s", text);
+    free(text);
+    unsetenv("EIN_CLAIM_TIMEOUT");
+    assert_each_ok_once(res, NULL);
+    ck_assert_int_eq(claims_held_by(res, (long)a), 0);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+Suite *ein_test_suite(void)
+{
+    Suite *s = suite_create("shard");
+    TCase *tc = tcase_create("claims");
+    tcase_set_timeout(tc, 20);
+    tcase_add_test(tc, claim_take_busy_done_release);
+    tcase_add_test(tc, claim_stale_on_this_host_is_taken_over);
+    tcase_add_test(tc, claim_of_another_host_goes_stale_without_heartbeat);
+    tcase_add_test(tc, read_merges_legacy_file_and_shards);
+    tcase_add_test(tc, shard_parse_and_partition);
+    suite_add_tcase(s, tc);
+    TCase *cli = tcase_create("einrun");
+    tcase_set_timeout(cli, 120);
+    tcase_add_test(cli, shards_partition_every_example);
+    tcase_add_test(cli, two_writers_at_once);
+    tcase_add_test(cli, three_writers_at_once);
+    tcase_add_test(cli, kill9_writer_mid_cell_is_taken_over);
+    suite_add_tcase(s, cli);
+    return s;
+}
