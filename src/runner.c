@@ -313,9 +313,25 @@ typedef struct queue {
     double last_look;               /* when the busy entries were last looked at */
 } queue;
 
+/* The status of the cell's result ("ok", "diverged") if one is on disk, else NULL. */
+static const char *recorded_result(ein_results *store, const char *id, char *buf, size_t cap,
+                                   ein_code *io, ein_err *err)
+{
+    ein_record_list l;
+    if ((*io = ein_results_read(ein_results_dir(store), &l, err)) != EIN_OK)
+        return NULL;
+    const ein_record *r = ein_record_find(&l, id);
+    bool result = r && (strcmp(r->status, "ok") == 0 || strcmp(r->status, "diverged") == 0);
+    if (result)
+        snprintf(buf, cap, "%s", r->status);
+    ein_record_list_free(&l);
+    return result ? buf : NULL;
+}
+
 /* Claim todo entry k.  1: ours, run it; 0: not now (busy or done elsewhere). */
 static int try_claim(const ein_cell_list *list, const int *todo, int k, queue *q,
-                     const ein_run_options *opt, ein_run_totals *tot, ein_code *io, ein_err *err)
+                     ein_results *store, const ein_run_options *opt, ein_run_totals *tot,
+                     ein_code *io, ein_err *err)
 {
     const ein_cell *cell = &list->cells[todo[k]];
     if (!opt->claims)
@@ -327,6 +343,16 @@ static int try_claim(const ein_cell_list *list, const int *todo, int k, queue *q
         return 0;
     if (q->state[k] == Q_BUSY && st != EIN_CLAIM_BUSY)
         q->waiting--;
+    char status[16];
+    if (st == EIN_CLAIM_MINE && holder.stale &&
+        recorded_result(store, cell->id, status, sizeof status, io, err)) {
+        /* Its owner recorded the result and died before marking the claim
+         * done: the cell is finished, not to be run again. */
+        *io = ein_claim_done(opt->claims, cell->id, status, err);
+        st = EIN_CLAIM_DONE;
+    }
+    if (*io != EIN_OK)
+        return 0;
     if (st == EIN_CLAIM_MINE) {
         if (holder.stale) {
             tot->taken_over++;
@@ -350,12 +376,13 @@ static int try_claim(const ein_cell_list *list, const int *todo, int k, queue *q
 /* The next todo entry to launch (claimed), or -1.  Entries another writer
  * holds are looked at again about once a second, once nothing else is left. */
 static int pick_next(const ein_cell_list *list, const int *todo, int n_todo, queue *q,
-                     const ein_run_options *opt, ein_run_totals *tot, ein_code *io, ein_err *err)
+                     ein_results *store, const ein_run_options *opt, ein_run_totals *tot,
+                     ein_code *io, ein_err *err)
 {
     for (; q->next < n_todo; q->next++) {
         if (q->state[q->next] != Q_QUEUED)
             continue;
-        if (try_claim(list, todo, q->next, q, opt, tot, io, err))
+        if (try_claim(list, todo, q->next, q, store, opt, tot, io, err))
             return q->next++;
         if (*io != EIN_OK)
             return -1;
@@ -367,7 +394,7 @@ static int pick_next(const ein_cell_list *list, const int *todo, int n_todo, que
     for (int k = 0; k < n_todo; k++) {
         if (q->state[k] != Q_BUSY)
             continue;
-        if (try_claim(list, todo, k, q, opt, tot, io, err))
+        if (try_claim(list, todo, k, q, store, opt, tot, io, err))
             return k;
         if (*io != EIN_OK)
             return -1;
@@ -435,7 +462,7 @@ ein_code ein_runner_run(const ein_cell_list *list, const int *todo, int n_todo,
         for (int i = 0; i < jobs && may_launch; i++) {
             if (slots[i].pid != 0)
                 continue;
-            int k = pick_next(list, todo, n_todo, &q, opt, tot, &io, err);
+            int k = pick_next(list, todo, n_todo, &q, store, opt, tot, &io, err);
             if (k < 0)
                 break;
             const ein_cell *cell = &list->cells[todo[k]];

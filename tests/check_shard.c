@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include "ein/claim.h"
 #include "ein/results.h"
+#include "ein/runner.h"
 #include "ein/shard.h"
 #include "testutil.h"
 
@@ -178,6 +179,59 @@ START_TEST(claim_of_another_host_goes_stale_without_heartbeat)
     ck_assert_msg(time(NULL) - sb.st_mtime <= 2, "heartbeat did not touch the claim");
     ein_claims_close(c);
     unsetenv("EIN_CLAIM_TIMEOUT");
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* A cell function that must not run. */
+static ein_code never_cell(void *ctx, const ein_cell *cell, const ein_train_hooks *hooks,
+                           ein_cell_result *res, ein_err *err)
+{
+    (void)ctx; (void)cell; (void)hooks; (void)err;
+    memset(res, 0, sizeof *res);
+    res->status = EIN_CELL_FAILED;
+    snprintf(res->message, sizeof res->message, "ran a finished cell");
+    return EIN_OK;
+}
+
+/* The owner recorded the result, then died before marking its claim done:
+ * the writer that takes the claim over sees the record and does not rerun. */
+START_TEST(takeover_of_a_recorded_cell_does_not_rerun_it)
+{
+    char *dir = tu_mkdtemp();
+    ein_err err = {0};
+    ein_cell_list l;
+    memset(&l, 0, sizeof l);
+    snprintf(l.experiment, sizeof l.experiment, "fake");
+    l.n = 1;
+    l.cells = calloc(1, sizeof *l.cells);
+    snprintf(l.cells[0].id, sizeof l.cells[0].id, "%s", ID_A);
+    ein_results *store = ein_results_open(dir, false, NULL, &err);
+    ck_assert_int_eq(ein_results_use_shard(store, "dead-writer", &err), EIN_OK);
+    ein_cell_result r;
+    memset(&r, 0, sizeof r);
+    r.status = EIN_CELL_OK;
+    ck_assert_int_eq(ein_results_append_cell(store, "fake", &l.cells[0], "dead-writer", &r, &err), EIN_OK);
+    char host[64], line[512], name[64];
+    ein_host_name(host, sizeof host);
+    snprintf(line, sizeof line, "host=%s pid=%ld pid_start=1 boot=- run=dead-writer claimed=1\n", host, dead_pid());
+    snprintf(name, sizeof name, "claims/%s.claim", ID_A);
+    ein_claims *c = ein_claims_open(dir, "runF", &err);   /* creates claims/ */
+    write_text(dir, name, line);
+    ein_run_options o = { .jobs = 1, .run_cell = never_cell, .claims = c, .run_tag = "runF" };
+    int todo[1] = { 0 };
+    ein_run_totals t;
+    ck_assert_int_eq(ein_runner_run(&l, todo, 1, store, &o, &t, &err), EIN_OK);
+    ck_assert_int_eq(t.ok + t.failed, 0);
+    ck_assert_int_eq(t.elsewhere, 1);
+    ein_claim_info ci;
+    ck_assert_int_eq(ein_claim_read(dir, ID_A, &ci), 1);
+    ck_assert(ci.done);
+    ck_assert_str_eq(ci.status, "ok");
+    ein_claims_close(c);
+    ein_results_close(store);
+    free(l.cells);
     tu_rmtree(dir);
     free(dir);
 }
@@ -540,6 +594,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(tc, claim_take_busy_done_release);
     tcase_add_test(tc, claim_stale_on_this_host_is_taken_over);
     tcase_add_test(tc, claim_of_another_host_goes_stale_without_heartbeat);
+    tcase_add_test(tc, takeover_of_a_recorded_cell_does_not_rerun_it);
     tcase_add_test(tc, read_merges_legacy_file_and_shards);
     tcase_add_test(tc, shard_parse_and_partition);
     suite_add_tcase(s, tc);
