@@ -14,6 +14,7 @@
 
 #include "ein/ast.h"
 #include "ein/check.h"
+#include "ein/cost.h"
 #include "ein/diag.h"
 #include "ein/err.h"
 #include "ein/grid.h"
@@ -21,6 +22,7 @@
 #include "ein/results.h"
 #include "ein/session.h"
 #include "ein/shard.h"
+#include "ein/slurm.h"
 
 static void run_usage(FILE *out)
 {
@@ -52,6 +54,11 @@ static void run_usage(FILE *out)
           "  --quiet              no per-epoch lines\n"
           "  --shard K/N          only the K-th of N disjoint shards of the selection (several\n"
           "                       einrun processes or nodes may share one results folder)\n"
+          "  --slurm              submit the selection to Slurm as a job array (sbatch); with\n"
+          "                       --dry-run print the script.  Passed to sbatch: --partition P,\n"
+          "                       --time T, --mem M, --account A, --cpus-per-task N, --array %M\n"
+          "                       (at most M tasks at once), --sbatch-arg ARG; --cells-per-task N\n"
+          "                       (default: the CPUs of a task).  Submitting again resumes.\n"
           "  --by KEYS            group the final summary by these axes or settings (default: the\n"
           "                       main axes and every setting that tells the cells apart)\n"
           "  --metric NAME        summarize this metric (default test_acc; see einrun summary --help)\n"
@@ -164,6 +171,7 @@ typedef struct run_args {
     const char *file, *experiment, *where, *save_weights, *results, *by, *metric, *shard;
     long max_cells, jobs, epochs, limit_train, top;
     bool dry_run, graph, fail_fast, fresh, quiet;
+    ein_slurm_options slurm;
     int n_ov;
     const char *ov_text[64];
 } run_args;
@@ -173,7 +181,8 @@ static int parse_run_args(int argc, char **argv, run_args *a)
     memset(a, 0, sizeof *a);
     a->max_cells = -1;
     a->top = 10;
-    for (int i = 1; i < argc; i++) {
+    ein_err perr = {0};
+    for (int i = 1, k; i < argc; i++) {
         const char *s = argv[i];
         const char *next = i + 1 < argc ? argv[i + 1] : NULL;
 #define VALUE(dst) do { if (!next) { fprintf(stderr, "einrun: %s needs a value\n", s); return -1; } \
@@ -198,7 +207,13 @@ static int parse_run_args(int argc, char **argv, run_args *a)
         else if (strcmp(s, "--epochs") == 0) COUNT(a->epochs, 1);
         else if (strcmp(s, "--limit-train") == 0) COUNT(a->limit_train, 1);
         else if (strcmp(s, "--top") == 0) COUNT(a->top, 1);
-        else if (s[0] == '-' && s[1]) {
+        else if ((k = ein_slurm_parse_arg(&a->slurm, argc, argv, i, &perr)) != 0) {
+            if (k < 0) {
+                fprintf(stderr, "einrun: %s\n", perr.msg);
+                return -1;
+            }
+            i += k - 1;
+        } else if (s[0] == '-' && s[1]) {
             fprintf(stderr, "einrun: unknown option '%s' (einrun FILE.ein --help lists them)\n", s);
             return -1;
         } else if (strchr(s, '=') && a->file) {
@@ -218,6 +233,15 @@ static int parse_run_args(int argc, char **argv, run_args *a)
     }
     if (!a->file) {
         fputs("einrun: no FILE.ein given\n", stderr);
+        return -1;
+    }
+    if (a->slurm.first_given && !a->slurm.enabled) {
+        fprintf(stderr, "einrun: %s is an option of --slurm\n", a->slurm.first_given);
+        return -1;
+    }
+    if (a->slurm.enabled && (a->shard || a->graph)) {
+        fprintf(stderr, "einrun: --slurm gives every array task its own shard; no %s with it\n",
+                a->shard ? "--shard" : "--graph");
         return -1;
     }
     return 0;
@@ -302,11 +326,26 @@ int ein_cli_run(int argc, char **argv)
         }
         view = &part;
     }
-    if (a.dry_run) {
-        ein_grid_print(view, stdout);
-        if (view->n != sel.list.n)
-            printf("(%d of %d cells selected%s%s)\n", view->n, sel.list.n, a.shard ? ", shard " : "",
-                   a.shard ? a.shard : "");
+    if (a.dry_run || a.slurm.enabled) {   /* what it costs; the job array (slurm.h) */
+        char dir[EIN_PATH_MAX];
+        ein_session_results_dir(view, a.results, dir);
+        ein_slurm_request rq = { .selection = view, .results_dir = dir, .file = a.file, .argc = argc,
+                                 .argv = argv, .dry_run = a.dry_run };
+        ein_cost cost;
+        ein_code cc;
+        if (a.slurm.enabled) {
+            cc = ein_slurm_submit(&a.slurm, &rq, stdout, stderr, &err);
+        } else {
+            ein_grid_print(view, stdout);
+            if (view->n != sel.list.n)
+                printf("(%d of %d cells selected%s%s)\n", view->n, sel.list.n, a.shard ? ", shard " : "",
+                       a.shard ? a.shard : "");
+            cc = ein_cost_report(view, dir, stdout, &cost, &err);
+        }
+        if (cc != EIN_OK) {
+            fprintf(stderr, "einrun: %s\n", err.msg);
+            status = ein_exit_status(cc);
+        }
         goto out;
     }
     if (view->n == 0) {

@@ -15,6 +15,7 @@ void ein_cli_usage(FILE *out)
           "       einrun plot FILE.ein | DIR... draw figures with gnuplot\n"
           "       einrun eval DIR --cell ID     reopen a saved cell: evaluate or train on\n"
           "       einrun help [TOPIC]           settings, norms, groups, metrics (generated references)\n"
+          "       einrun status RESULTS_DIR     how far the writers of a results folder are\n"
           "       einrun --help | --version\n"
           "\n"
           "Run `einrun FILE.ein --help` for the options of a run.\n", out);
@@ -47,5 +48,7 @@ int main(int argc, char **argv)
         return ein_cli_eval(argc - 1, argv + 1);
     if (strcmp(cmd, "plot") == 0)
         return ein_cli_plot(argc - 1, argv + 1);
+    if (strcmp(cmd, "status") == 0)
+        return ein_cli_status(argc - 1, argv + 1);
     return ein_cli_run(argc, argv);
 }

@@ -281,7 +281,7 @@ ein_code ein_session_summary(const char *dir, const char *by, int top, const cha
     return ein_session_summarize(&q, out, err);
 }
 
-static void results_dir(const ein_cell_list *view, const char *given, char dir[EIN_PATH_MAX])
+void ein_session_results_dir(const ein_cell_list *view, const char *given, char dir[EIN_PATH_MAX])
 {
     if (given)
         snprintf(dir, EIN_PATH_MAX, "%s", given);
@@ -371,7 +371,7 @@ ein_code ein_session_run(const ein_cell_list *view, ein_data_cache *dc,
     memset(rep, 0, sizeof *rep);
     rep->n_selected = view->n;
     int top = opt->top > 0 ? opt->top : 10;
-    results_dir(view, opt->results, rep->dir);
+    ein_session_results_dir(view, opt->results, rep->dir);
     char moved[EIN_PATH_MAX];
     ein_results *store = ein_results_open(rep->dir, opt->fresh, moved, err);
     if (!store)

@@ -4,6 +4,7 @@
  * example, two and three einrun processes at once, and kill -9 of a writer
  * mid-cell taken over by another. */
 #include <check.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -29,7 +30,7 @@ static void sleep_ms(int ms)
 
 static void write_text(const char *dir, const char *name, const char *text)
 {
-    char path[700];
+    char path[2400];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     ck_assert_int_eq(tu_write_file(path, text, strlen(text)), 0);
 }
@@ -351,7 +352,7 @@ END_TEST
 static int dry_run_ids(const char *args, char (*ids)[17], int cap)
 {
     char cmd[1200], *out = NULL;
-    snprintf(cmd, sizeof cmd, "%s %s --dry-run", tu_einrun(), args);
+    snprintf(cmd, sizeof cmd, "EIN_NO_ESTIMATE=1 %s %s --dry-run", tu_einrun(), args);
     int rc = tu_run(cmd, &out);
     ck_assert_msg(rc == 0, "%s: %s", cmd, out);
     int n = 0;
@@ -501,7 +502,12 @@ static void concurrent_writers(int writers)
         free(text);
     }
     assert_each_ok_once(res, NULL);
-    char args[800];
+    char args[800], *st = NULL;
+    snprintf(args, sizeof args, "%s status %s", tu_einrun(), res);
+    ck_assert_int_eq(tu_run(args, &st), 0);
+    ck_assert_msg(strstr(st, "8 cells: 8 done (8 ok, 0 diverged), 0 running, 0 failed, 0 interrupted, "
+                             "0 not started") && strstr(st, "all cells finished"), "%s", st);
+    free(st);
     snprintf(args, sizeof args, "--jobs 1 --quiet --results %s", single);
     snprintf(log, sizeof log, "%s/single.log", dir);
     ck_assert_int_eq(wait_status(start_einrun(file, args, log)), 0);
@@ -567,6 +573,14 @@ START_TEST(kill9_writer_mid_cell_is_taken_over)
            tries++ < 1000)
         sleep_ms(10);
     ck_assert_int_eq(claims_held_by(res, (long)a), 1);
+    char cmd[900], *st = NULL, want_pid[64];
+    snprintf(cmd, sizeof cmd, "%s status %s", tu_einrun(), res);
+    ck_assert_int_eq(tu_run(cmd, &st), 0);
+    snprintf(want_pid, sizeof want_pid, " pid %ld  epoch ", (long)a);
+    ck_assert_msg(strstr(st, "8 cells: ") && strstr(st, "1 running") && strstr(st, "running:\n") &&
+                  strstr(st, want_pid) && strstr(st, "/10  claimed ") && strstr(st, "slowest running: ") &&
+                  strstr(st, "ETA: "), "%s", st);
+    free(st);
     pid_t b = start_einrun(file, "--jobs 1 --quiet", lb);
     sleep_ms(300);
     kill(a, SIGKILL);
@@ -581,6 +595,123 @@ START_TEST(kill9_writer_mid_cell_is_taken_over)
     unsetenv("EIN_CLAIM_TIMEOUT");
     assert_each_ok_once(res, NULL);
     ck_assert_int_eq(claims_held_by(res, (long)a), 0);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* The script --slurm --dry-run prints: sbatch options, the selection options
+ * passed on, the run options the tasks set themselves dropped; run by hand as
+ * two array tasks it computes the selection. */
+START_TEST(slurm_dry_run_script_runs_the_selection)
+{
+    char *dir = tu_mkdtemp();
+    ck_assert_int_eq(tu_write_tiny_grid(dir, 100, 2, NULL), 0);
+    char cmd[6000], *out = NULL, res[700], path[800], exe[1024];
+    char full[PATH_MAX];
+    ck_assert_ptr_nonnull(realpath(tu_einrun(), full));   /* the commands run in DIR */
+    snprintf(exe, sizeof exe, "%.1000s", full);
+    snprintf(res, sizeof res, "%s/results", dir);
+    snprintf(cmd, sizeof cmd,
+             "cd %s && { %s grid.ein --slurm --dry-run --where eps=0 --partition short --time 0:30:00 "
+             "--mem 2G --account lab --cpus-per-task 2 --array %%3 --sbatch-arg=--qos=low "
+             "--sbatch-arg --constraint=avx2 --jobs 7 --fresh >script.sh; }", dir, exe);
+    ck_assert_int_eq(tu_run(cmd, &out), 0);
+    ck_assert_msg(strstr(out, "einrun: --dry-run: not submitted (2 of 2 array tasks, 4 cells to run)"), "%s", out);
+    free(out);
+    snprintf(path, sizeof path, "%s/script.sh", dir);
+    char *script = tu_read_file(path, NULL);
+    const char *want[] = {
+        "#!/bin/sh\n", "experiment tiny, 4 cells in 2 array tasks", "#SBATCH --job-name=ein-tiny\n",
+        "#SBATCH --array=1-2%3\n", "#SBATCH --cpus-per-task=2\n", "#SBATCH --time=0:30:00\n",
+        "#SBATCH --mem=2G\n", "#SBATCH --partition=short\n", "#SBATCH --account=lab\n",
+        "#SBATCH --qos=low\n", "#SBATCH --constraint=avx2\n", "/slurm/%A_%a.out\n",
+        "export OPENBLAS_NUM_THREADS=\"${OPENBLAS_NUM_THREADS:-1}\"\n", "/grid.ein' '--where' 'eps=0'",
+        "--shard \"$SLURM_ARRAY_TASK_ID/2\" --jobs \"${SLURM_CPUS_PER_TASK:-1}\" --quiet\n",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        ck_assert_msg(strstr(script, want[i]) != NULL, "no '%s' in\n%s", want[i], script);
+    const char *not[] = { "'--fresh'", "'--jobs' '7'", "'--dry-run'", "'--slurm'", "'--partition'", "'--array'" };
+    for (size_t i = 0; i < sizeof not / sizeof not[0]; i++)
+        ck_assert_msg(strstr(script, not[i]) == NULL, "'%s' in\n%s", not[i], script);
+    free(script);
+    ck_assert_int_ne(access(res, F_OK), 0);                 /* a dry run writes nothing */
+    /* the two array tasks by hand */
+    for (int k = 1; k <= 2; k++) {
+        snprintf(cmd, sizeof cmd, "cd %s && SLURM_ARRAY_TASK_ID=%d SLURM_CPUS_PER_TASK=1 sh script.sh", dir, k);
+        int rc = tu_run(cmd, &out);
+        ck_assert_msg(rc == 0, "task %d: %s", k, out);
+        free(out);
+    }
+    ein_record_list l;
+    ein_err err = {0};
+    ck_assert_int_eq(ein_results_read(res, &l, &err), EIN_OK);
+    ck_assert_int_eq(l.n, 4);
+    for (int i = 0; i < l.n; i++) {
+        ck_assert_str_eq(l.rec[i].status, "ok");
+        ck_assert_str_eq(ein_record_binding(&l.rec[i], "eps", NULL), "0");
+    }
+    ein_record_list_free(&l);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(slurm_option_errors_and_no_sbatch)
+{
+    char *dir = tu_mkdtemp();
+    ck_assert_int_eq(tu_write_tiny_grid(dir, 20, 1, NULL), 0);
+    char cmd[1500], *out = NULL;
+    struct { const char *args, *msg; } bad[] = {
+        { "--partition x", "einrun: --partition is an option of --slurm" },
+        { "--slurm --shard 1/2", "einrun: --slurm gives every array task its own shard; no --shard with it" },
+        { "--slurm --cpus-per-task 0", "einrun: --cpus-per-task needs a count >= 1, got '0'" },
+        { "--slurm --array %x", "einrun: --array needs a count >= 1, got 'x'" },
+        { "--slurm --time", "einrun: --time needs a value" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(cmd, sizeof cmd, "%s %s/grid.ein %s", tu_einrun(), dir, bad[i].args);
+        ck_assert_int_eq(tu_run(cmd, &out), 64);
+        ck_assert_msg(strstr(out, bad[i].msg) != NULL, "%s: %s", bad[i].args, out);
+        free(out);
+    }
+    /* no sbatch on PATH: exit 74, the script kept for a look */
+    snprintf(cmd, sizeof cmd, "PATH=/nonexistent EIN_NO_ESTIMATE=1 %s %s/grid.ein --slurm", tu_einrun(), dir);
+    ck_assert_int_eq(tu_run(cmd, &out), 74);
+    ck_assert_msg(strstr(out, "einrun: sbatch not found (is Slurm installed here?); the script is ") &&
+                  strstr(out, "/results/slurm.sh"), "%s", out);
+    free(out);
+    char path[800];
+    snprintf(path, sizeof path, "%s/results/slurm.sh", dir);
+    ck_assert_int_eq(access(path, X_OK), 0);
+    snprintf(path, sizeof path, "%s/results/selection.tsv", dir);
+    ck_assert_int_eq(access(path, F_OK), 0);
+    /* status of a folder whose cells never ran: all not started, a stale claim named */
+    char host[64], line[300];
+    ein_host_name(host, sizeof host);
+    ein_manifest man;
+    ein_err err = {0};
+    snprintf(path, sizeof path, "%s/results", dir);
+    ck_assert_int_eq(ein_manifest_read(path, &man, &err), EIN_OK);
+    ck_assert_int_eq(man.n, 8);
+    ck_assert_int_eq(man.n_shards, 8);
+    snprintf(line, sizeof line, "host=%s pid=%ld pid_start=1 boot=- run=gone claimed=1\n", host, dead_pid());
+    mkdir(strcat(strcpy(cmd, path), "/claims"), 0777);
+    snprintf(cmd, sizeof cmd, "results/claims/%s.claim", man.cell[3].id);
+    write_text(dir, cmd, line);
+    snprintf(cmd, sizeof cmd, "%s status %s/results", tu_einrun(), dir);
+    ck_assert_int_eq(tu_run(cmd, &out), 0);
+    ck_assert_msg(strstr(out, "8 cells in 8 shards: 0 done (0 ok, 0 diverged), 1 running, 0 failed, "
+                              "0 interrupted, 7 not started") &&
+                  strstr(out, "claims whose owner is gone (the next writer takes them over):\n") &&
+                  strstr(out, man.cell[3].id) && strstr(out, "is gone") && strstr(out, "shards: 0 of 8 finished") &&
+                  strstr(out, "ETA: unknown (8 cells left, none running"), "%s", out);
+    free(out);
+    ein_manifest_free(&man);
+    snprintf(cmd, sizeof cmd, "%s status %s/nothing", tu_einrun(), dir);
+    ck_assert_int_eq(tu_run(cmd, &out), 74);
+    ck_assert_msg(strstr(out, "/nothing: no results here") != NULL, "%s", out);
+    free(out);
     tu_rmtree(dir);
     free(dir);
 }
@@ -604,6 +735,8 @@ Suite *ein_test_suite(void)
     tcase_add_test(cli, two_writers_at_once);
     tcase_add_test(cli, three_writers_at_once);
     tcase_add_test(cli, kill9_writer_mid_cell_is_taken_over);
+    tcase_add_test(cli, slurm_dry_run_script_runs_the_selection);
+    tcase_add_test(cli, slurm_option_errors_and_no_sbatch);
     suite_add_tcase(s, cli);
     return s;
 }

@@ -121,6 +121,10 @@ ein_code ein_session_summarize(const ein_summary_request *q, FILE *out, ein_err 
 ein_code ein_session_summary(const char *dir, const char *by, int top, const char *compare,
                              const ein_cell_list *only, FILE *out, ein_err *err);
 
+/* The results folder a run of `view` uses: `given` (--results), else the
+ * cells' report "dir", else results/<experiment>. */
+void ein_session_results_dir(const ein_cell_list *view, const char *given, char dir[EIN_PATH_MAX]);
+
 /* One cell's computation graph in Graphviz dot (data dimensions from the
  * first test image). */
 ein_code ein_session_write_graph(const ein_cell *cell, FILE *out, ein_err *err);
