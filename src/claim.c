@@ -398,7 +398,7 @@ ein_code ein_claims_list(const char *results_dir, ein_claim_info **out, int *n, 
             continue;
         char id[EIN_ID_LEN + 1], path[EIN_PATH_MAX + 64];
         snprintf(id, sizeof id, "%.*s", EIN_ID_LEN, e->d_name);
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        snprintf(path, sizeof path, "%s/%.*s", dir, EIN_ID_LEN + 6, e->d_name);   /* the name is ID.claim */
         if (*n == cap) {
             cap = cap ? 2 * cap : 64;
             ein_claim_info *grown = realloc(*out, (size_t)cap * sizeof *grown);
