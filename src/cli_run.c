@@ -143,16 +143,14 @@ int ein_cli_summary(int argc, char **argv)
         summary_usage(stderr);
         rc = ein_exit_status(EIN_ERR_USAGE);
     }
-    for (int d = 0; d < ndirs && rc == 0; d++) {
-        char path[EIN_PATH_MAX + 32];
-        snprintf(path, sizeof path, "%s/cells.jsonl", dirs[d]);
-        FILE *f = fopen(path, "rb");
-        if (!f) {
-            fprintf(stderr, "einrun: %s: %s\n", path, strerror(errno));
+    for (int d = 0; d < ndirs && rc == 0; d++) {   /* records: cells.jsonl or a writer's shard */
+        char **paths;
+        int np;
+        if (ein_results_files(dirs[d], "cells", &paths, &np, NULL) != EIN_OK || np == 0) {
+            fprintf(stderr, "einrun: %s/cells.jsonl: %s\n", dirs[d], strerror(ENOENT));
             rc = ein_exit_status(EIN_ERR_IO);
-        } else {
-            fclose(f);
         }
+        ein_results_files_free(paths, np);
     }
     ein_err err = {0};
     ein_summary_request q = { .dirs = (const char *const *)dirs, .n_dirs = ndirs, .by = by,

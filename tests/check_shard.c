@@ -213,6 +213,9 @@ START_TEST(takeover_of_a_recorded_cell_does_not_rerun_it)
     ein_cell_result r;
     memset(&r, 0, sizeof r);
     r.status = EIN_CELL_OK;
+    r.epochs_done = 1;
+    r.final.epoch = r.best.epoch = 1;
+    r.final.test_acc = r.best.test_acc = 90;
     ck_assert_int_eq(ein_results_append_cell(store, "fake", &l.cells[0], "dead-writer", &r, &err), EIN_OK);
     char host[64], line[512], name[64];
     ein_host_name(host, sizeof host);
@@ -232,6 +235,16 @@ START_TEST(takeover_of_a_recorded_cell_does_not_rerun_it)
     ck_assert_str_eq(ci.status, "ok");
     ein_claims_close(c);
     ein_results_close(store);
+    /* only a shard, no cells.jsonl (every writer was killed): summary reads it
+     * and writes the merged view */
+    char cmd[900], *out = NULL, path[800];
+    snprintf(cmd, sizeof cmd, "%s summary %s --by ''", tu_einrun(), dir);
+    int rc = tu_run(cmd, &out);
+    ck_assert_msg(rc == 0 && strstr(out, "(1 cell; ") != NULL, "rc %d: %s", rc, out);
+    free(out);
+    snprintf(path, sizeof path, "%s/cells.jsonl", dir);
+    ck_assert_int_eq(tu_count_record_lines(dir, "cells", ID_A, "\"status\":\"ok\""), 2);
+    ck_assert_int_eq(access(path, F_OK), 0);
     free(l.cells);
     tu_rmtree(dir);
     free(dir);
@@ -556,40 +569,65 @@ static int claims_held_by(const char *res, long pid)
     return k;
 }
 
+/* A cell that writer `pid` holds and is in the middle of: 1 to epochs-3
+ * epochs recorded, no result yet (so a kill now surely interrupts it). */
+static bool mid_cell(const char *res, long pid, int epochs, char id[EIN_ID_LEN + 1])
+{
+    ein_claim_info *ci;
+    int n;
+    bool found = false;
+    if (ein_claims_list(res, &ci, &n, NULL) != EIN_OK)
+        return false;
+    for (int i = 0; i < n && !found; i++) {
+        if (ci[i].done || ci[i].pid != pid)
+            continue;
+        char pat[40];
+        snprintf(pat, sizeof pat, "\"id\":\"%s\"", ci[i].id);
+        int ep = tu_count_record_lines(res, "epochs", pat, NULL);
+        if (ep >= 1 && ep <= epochs - 3 && tu_count_record_lines(res, "cells", pat, NULL) == 0) {
+            snprintf(id, EIN_ID_LEN + 1, "%s", ci[i].id);
+            found = true;
+        }
+    }
+    free(ci);
+    return found;
+}
+
 START_TEST(kill9_writer_mid_cell_is_taken_over)
 {
     char *dir = tu_mkdtemp();
-    ck_assert_int_eq(tu_write_tiny_grid(dir, 600, 10, NULL), 0);
-    char file[700], res[700], la[800], lb[800];
+    ck_assert_int_eq(tu_write_tiny_grid(dir, 2000, 20, NULL), 0);
+    char file[700], res[700], la[800], lb[800], victim[EIN_ID_LEN + 1];
     snprintf(file, sizeof file, "%s/grid.ein", dir);
     snprintf(res, sizeof res, "%s/results", dir);
     snprintf(la, sizeof la, "%s/a.log", dir);
     snprintf(lb, sizeof lb, "%s/b.log", dir);
     setenv("EIN_CLAIM_TIMEOUT", "5", 1);   /* only for an unreadable claim; the pid check is instant */
     pid_t a = start_einrun(file, "--jobs 1 --quiet", la);
-    /* A holds a claim and its cell has written an epoch: it is mid-cell */
+    pid_t b = start_einrun(file, "--jobs 1 --quiet", lb);
     int tries = 0;
-    while ((claims_held_by(res, (long)a) == 0 || tu_count_record_lines(res, "epochs", NULL, NULL) < 1) &&
-           tries++ < 1000)
-        sleep_ms(10);
-    ck_assert_int_eq(claims_held_by(res, (long)a), 1);
+    while (!mid_cell(res, (long)a, 20, victim) && tries++ < 3000)
+        sleep_ms(5);
+    ck_assert_msg(tries < 3000, "writer A was never caught mid-cell");
+    /* status sees A at work */
     char cmd[900], *st = NULL, want_pid[64];
     snprintf(cmd, sizeof cmd, "%s status %s", tu_einrun(), res);
     ck_assert_int_eq(tu_run(cmd, &st), 0);
     snprintf(want_pid, sizeof want_pid, " pid %ld  epoch ", (long)a);
-    ck_assert_msg(strstr(st, "8 cells: ") && strstr(st, "1 running") && strstr(st, "running:\n") &&
-                  strstr(st, want_pid) && strstr(st, "/10  claimed ") && strstr(st, "slowest running: ") &&
-                  strstr(st, "ETA: "), "%s", st);
+    ck_assert_msg(strstr(st, "8 cells: ") && strstr(st, "running:\n") && strstr(st, want_pid) &&
+                  strstr(st, "/20  claimed ") && strstr(st, "slowest running: ") && strstr(st, "ETA: "),
+                  "%s", st);
     free(st);
-    pid_t b = start_einrun(file, "--jobs 1 --quiet", lb);
-    sleep_ms(300);
+    tries = 0;
+    while (!mid_cell(res, (long)a, 20, victim) && tries++ < 3000)
+        sleep_ms(5);
     kill(a, SIGKILL);
     ck_assert_int_eq(wait_status(a), 128 + SIGKILL);
     int rc = wait_status(b);
     char *text = tu_read_file(lb, NULL);
     ck_assert_msg(rc == 0, "writer B: exit %d\n%s", rc, text);
     char want[128];
-    snprintf(want, sizeof want, "taking over the claim of ");
+    snprintf(want, sizeof want, "einrun: cell %s: taking over the claim of ", victim);
     ck_assert_msg(strstr(text, want) != NULL && strstr(text, "is gone") != NULL, "%s", text);
     free(text);
     unsetenv("EIN_CLAIM_TIMEOUT");
