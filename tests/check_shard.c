@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 #include "ein/claim.h"
+#include "ein/config.h"
+#include "ein/cost.h"
 #include "ein/results.h"
 #include "ein/runner.h"
 #include "ein/shard.h"
@@ -755,6 +757,65 @@ START_TEST(slurm_option_errors_and_no_sbatch)
 }
 END_TEST
 
+/* FLOPs of a cell worked by hand: input 784, one E/I hidden layer of 64
+ * (ni = floor(6.4) = 6), the E/I output of 10 with ni = 1. */
+START_TEST(cell_flops_by_hand)
+{
+    ein_cell_config c;
+    ein_config_defaults(&c);
+    c.n_hidden = 1;
+    c.hidden[0].kind = EIN_LAYER_EI;
+    c.hidden[0].ne = 64;
+    c.hidden[0].ni = -1;
+    c.hidden[0].fwd = EIN_FWD_NONE;
+    c.output.kind = EIN_LAYER_EI;
+    c.output.ne = 10;
+    c.output.ni = 1;
+    c.train.epochs = 3;
+    double hidden = 2.0 * 784 * 64 + 2.0 * 784 * 6 + 2.0 * 6 * 64;      /* W_ex, W_ix, W_ei */
+    double out = 2.0 * 64 * 10 + 2.0 * 64 * 1 + 2.0 * 1 * 10;
+    /* 3 epochs of 200 training examples (3 passes) and 50 test examples (1) */
+    ck_assert(ein_cell_flops(&c, 784, 200, 50) == 3 * (200 * 3 + 50) * (hidden + out));
+    c.hidden[0].fwd = EIN_FWD_LAYERNORM;                                  /* LN: no GEMM */
+    ck_assert(ein_cell_flops(&c, 784, 200, 50) == 3 * (200 * 3 + 50) * (hidden + out));
+    c.hidden[0].fwd = EIN_FWD_INORM;                                      /* + B_ix, B_ei */
+    double inorm = hidden + 2.0 * 784 * 64 + 2.0 * 64 * 64;
+    ck_assert(ein_cell_flops(&c, 784, 200, 50) == 3 * (200 * 3 + 50) * (inorm + out));
+    c.hidden[0].kind = EIN_LAYER_E_ONLY;
+    c.hidden[0].fwd = EIN_FWD_LAYERNORM;
+    ck_assert(ein_cell_flops(&c, 784, 200, 50) == 3 * (200 * 3 + 50) * (2.0 * 784 * 64 + out));
+}
+END_TEST
+
+/* --dry-run's estimate: measured here, then from the folder's finished cells. */
+START_TEST(dry_run_estimate)
+{
+    char *dir = tu_mkdtemp();
+    ck_assert_int_eq(tu_write_tiny_grid(dir, 100, 2, NULL), 0);
+    char cmd[1500], *out = NULL;
+    snprintf(cmd, sizeof cmd, "%s %s/grid.ein --dry-run", tu_einrun(), dir);
+    ck_assert_int_eq(tu_run(cmd, &out), 0);
+    ck_assert_msg(strstr(out, "estimate: 8 cells, ") && strstr(out, " GFLOP/s per core on average, measured on "
+                  "this machine (the fastest 4 of 26 training steps, 1 BLAS thread, of one cell of each of 2 "
+                  "kinds of network)") && strstr(out, "this machine (") && !strstr(out, "too big"), "%s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd, "EIN_NO_ESTIMATE=1 %s %s/grid.ein --dry-run", tu_einrun(), dir);
+    ck_assert_int_eq(tu_run(cmd, &out), 0);
+    ck_assert_msg(strstr(out, "tiny: 8 cells") && !strstr(out, "estimate"), "%s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s %s/grid.ein --jobs 2 --quiet --max-cells 3", tu_einrun(), dir);
+    ck_assert_int_eq(tu_run(cmd, &out), 0);
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s %s/grid.ein --dry-run", tu_einrun(), dir);
+    ck_assert_int_eq(tu_run(cmd, &out), 0);
+    ck_assert_msg(strstr(out, "/results: 3 of 8 cells already finished)") && strstr(out, "estimate: 5 cells, ") &&
+                  strstr(out, "from 3 finished cells of "), "%s", out);
+    free(out);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 Suite *ein_test_suite(void)
 {
     Suite *s = suite_create("shard");
@@ -766,6 +827,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(tc, takeover_of_a_recorded_cell_does_not_rerun_it);
     tcase_add_test(tc, read_merges_legacy_file_and_shards);
     tcase_add_test(tc, shard_parse_and_partition);
+    tcase_add_test(tc, cell_flops_by_hand);
     suite_add_tcase(s, tc);
     TCase *cli = tcase_create("einrun");
     tcase_set_timeout(cli, 120);
@@ -775,6 +837,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(cli, kill9_writer_mid_cell_is_taken_over);
     tcase_add_test(cli, slurm_dry_run_script_runs_the_selection);
     tcase_add_test(cli, slurm_option_errors_and_no_sbatch);
+    tcase_add_test(cli, dry_run_estimate);
     suite_add_tcase(s, cli);
     return s;
 }

@@ -5,11 +5,12 @@
  * forward, every epoch (model.md M1, M4; element-wise ops and evaluation
  * metrics are in the rate, not the count) — divided by a rate in FLOP/s that
  * is either taken from the folder's finished cells (their FLOPs over their
- * seconds: the real machine that ran them) or measured here by training, for
- * one short epoch on synthetic data with one BLAS thread as a worker does,
- * one cell of each kind of network in the selection (layer kinds and norms:
- * GradNorm and I-Norm do element-wise work the count leaves out).  One cell uses one core, so seconds are
- * core-seconds.
+ * seconds: the real machine that ran them, load included) or measured here:
+ * 26 training steps on synthetic data, with one BLAS thread as a worker has,
+ * of one cell of each kind of network in the selection (layer kinds and
+ * norms: GradNorm and I-Norm do element-wise work the count leaves out), the
+ * fastest window of 4 steps counting (what the machine does unshared).  One
+ * cell uses one core, so seconds are core-seconds.
  */
 #ifndef EIN_COST_H
 #define EIN_COST_H
