@@ -9,6 +9,8 @@
 #   make bench-torch   the same steps in PyTorch beside ein's (installs python3-torch;
 #                   not part of make check)
 #   make REAL=double   build everything with double-precision tensors
+#   make check-slurm  boot a one-node Slurm cluster (tools/slurm-up.sh, as root) and run
+#                   the cluster suite (tests/cluster_slurm.c) against it; .ci/run runs it
 #   make fuzz       fuzz each target in tests/fuzz/ for FUZZ_SECONDS (default 60) with
 #                   libFuzzer (FUZZ_ENGINE=afl: AFL++'s afl-fuzz); tests/fuzz/README.md
 #
@@ -63,13 +65,13 @@ TEST_SRC := $(wildcard tests/check_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 # Every tests/*.c that is not a suite or a benchmark is support code linked into
 # all suites (testmain.c holds main(); benchmarks get the rest).
-SUPPORT_SRC := $(filter-out tests/check_% tests/bench_%,$(wildcard tests/*.c))
+SUPPORT_SRC := $(filter-out tests/check_% tests/bench_% tests/cluster_%,$(wildcard tests/*.c))
 TEST_SUPPORT := $(SUPPORT_SRC:tests/%.c=$(BUILD)/tests/%.o)
 BENCH_SUPPORT := $(filter-out %/testmain.o,$(TEST_SUPPORT))
 BENCH_SRC := $(wildcard tests/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check check-one asan demo bench bench-one bench-torch clean tests fuzz fuzz-bins fuzz-deps install uninstall
+.PHONY: all deps check check-one asan demo bench bench-one bench-torch clean tests fuzz fuzz-bins fuzz-deps install uninstall check-slurm
 .SUFFIXES:
 .DELETE_ON_ERROR:
 # Objects made by pattern rules are not intermediates to throw away: keep them
@@ -144,6 +146,17 @@ asan: deps
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	 $(MAKE) --no-print-directory REAL=float SAN=1 OPT=-O1 check-one
+
+# The real scheduler: its packages (tools/install-deps.sh --slurm) only here,
+# so plain `make check` stays lean.
+CLUSTER_BIN := $(BUILD)/tests/cluster_slurm
+$(CLUSTER_BIN): $(BUILD)/tests/cluster_slurm.o $(TEST_SUPPORT) $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+
+check-slurm: deps
+	@sh tools/install-deps.sh --slurm
+	@$(MAKE) --no-print-directory $(EINRUN) $(CLUSTER_BIN)
+	@sh tools/check-slurm.sh $(CLUSTER_BIN) $(EINRUN)
 
 bench-one: $(BENCH_BIN) $(EINRUN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; EIN_EINRUN=$(EINRUN) ./$$b || exit 1; done

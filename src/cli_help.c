@@ -20,6 +20,7 @@ void ein_cli_usage(FILE *out)
           "       einrun plot FILE.ein | DIR... draw figures with gnuplot\n"
           "       einrun eval DIR --cell ID     reopen a saved cell: evaluate or train on\n"
           "       einrun help [TOPIC]           settings, norms, groups, metrics (generated references)\n"
+          "       einrun status RESULTS_DIR     how far the writers of a results folder are\n"
           "       einrun --help | --version\n"
           "\n"
           "Run `einrun FILE.ein --help` for the options of a run.\n", out);

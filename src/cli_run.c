@@ -14,12 +14,15 @@
 
 #include "ein/ast.h"
 #include "ein/check.h"
+#include "ein/cost.h"
 #include "ein/diag.h"
 #include "ein/err.h"
 #include "ein/grid.h"
 #include "ein/parse.h"
 #include "ein/results.h"
 #include "ein/session.h"
+#include "ein/shard.h"
+#include "ein/slurm.h"
 
 static void run_usage(FILE *out)
 {
@@ -49,6 +52,13 @@ static void run_usage(FILE *out)
           "                       results/<experiment>)\n"
           "  --fresh              move an existing results folder aside (DIR.<time>), start over\n"
           "  --quiet              no per-epoch lines\n"
+          "  --shard K/N          only the K-th of N disjoint shards of the selection (several\n"
+          "                       einrun processes or nodes may share one results folder)\n"
+          "  --slurm              submit the selection to Slurm as a job array (sbatch); with\n"
+          "                       --dry-run print the script.  Passed to sbatch: --partition P,\n"
+          "                       --time T, --mem M, --account A, --cpus-per-task N, --array %M\n"
+          "                       (at most M tasks at once), --sbatch-arg ARG; --cells-per-task N\n"
+          "                       (default: the CPUs of a task).  Submitting again resumes.\n"
           "  --by KEYS            group the final summary by these axes or settings (default: the\n"
           "                       main axes and every setting that tells the cells apart)\n"
           "  --metric NAME        summarize this metric (default test_acc; see einrun summary --help)\n"
@@ -133,16 +143,14 @@ int ein_cli_summary(int argc, char **argv)
         summary_usage(stderr);
         rc = ein_exit_status(EIN_ERR_USAGE);
     }
-    for (int d = 0; d < ndirs && rc == 0; d++) {
-        char path[EIN_PATH_MAX + 32];
-        snprintf(path, sizeof path, "%s/cells.jsonl", dirs[d]);
-        FILE *f = fopen(path, "rb");
-        if (!f) {
-            fprintf(stderr, "einrun: %s: %s\n", path, strerror(errno));
+    for (int d = 0; d < ndirs && rc == 0; d++) {   /* records: cells.jsonl or a writer's shard */
+        char **paths;
+        int np;
+        if (ein_results_files(dirs[d], "cells", &paths, &np, NULL) != EIN_OK || np == 0) {
+            fprintf(stderr, "einrun: %s/cells.jsonl: %s\n", dirs[d], strerror(ENOENT));
             rc = ein_exit_status(EIN_ERR_IO);
-        } else {
-            fclose(f);
         }
+        ein_results_files_free(paths, np);
     }
     ein_err err = {0};
     ein_summary_request q = { .dirs = (const char *const *)dirs, .n_dirs = ndirs, .by = by,
@@ -158,9 +166,10 @@ int ein_cli_summary(int argc, char **argv)
 /* --- einrun FILE.ein ---------------------------------------------------- */
 
 typedef struct run_args {
-    const char *file, *experiment, *where, *save_weights, *results, *by, *metric;
+    const char *file, *experiment, *where, *save_weights, *results, *by, *metric, *shard;
     long max_cells, jobs, epochs, limit_train, top;
     bool dry_run, graph, fail_fast, fresh, quiet;
+    ein_slurm_options slurm;
     int n_ov;
     const char *ov_text[64];
 } run_args;
@@ -170,7 +179,8 @@ static int parse_run_args(int argc, char **argv, run_args *a)
     memset(a, 0, sizeof *a);
     a->max_cells = -1;
     a->top = 10;
-    for (int i = 1; i < argc; i++) {
+    ein_err perr = {0};
+    for (int i = 1, k; i < argc; i++) {
         const char *s = argv[i];
         const char *next = i + 1 < argc ? argv[i + 1] : NULL;
 #define VALUE(dst) do { if (!next) { fprintf(stderr, "einrun: %s needs a value\n", s); return -1; } \
@@ -189,12 +199,19 @@ static int parse_run_args(int argc, char **argv, run_args *a)
         else if (strcmp(s, "--results") == 0) VALUE(a->results);
         else if (strcmp(s, "--by") == 0) VALUE(a->by);
         else if (strcmp(s, "--metric") == 0) VALUE(a->metric);
+        else if (strcmp(s, "--shard") == 0) VALUE(a->shard);
         else if (strcmp(s, "--max-cells") == 0) COUNT(a->max_cells, 0);
         else if (strcmp(s, "--jobs") == 0 || strcmp(s, "-j") == 0) COUNT(a->jobs, 1);
         else if (strcmp(s, "--epochs") == 0) COUNT(a->epochs, 1);
         else if (strcmp(s, "--limit-train") == 0) COUNT(a->limit_train, 1);
         else if (strcmp(s, "--top") == 0) COUNT(a->top, 1);
-        else if (s[0] == '-' && s[1]) {
+        else if ((k = ein_slurm_parse_arg(&a->slurm, argc, argv, i, &perr)) != 0) {
+            if (k < 0) {
+                fprintf(stderr, "einrun: %s\n", perr.msg);
+                return -1;
+            }
+            i += k - 1;
+        } else if (s[0] == '-' && s[1]) {
             fprintf(stderr, "einrun: unknown option '%s' (einrun FILE.ein --help lists them)\n", s);
             return -1;
         } else if (strchr(s, '=') && a->file) {
@@ -214,6 +231,15 @@ static int parse_run_args(int argc, char **argv, run_args *a)
     }
     if (!a->file) {
         fputs("einrun: no FILE.ein given\n", stderr);
+        return -1;
+    }
+    if (a->slurm.first_given && !a->slurm.enabled) {
+        fprintf(stderr, "einrun: %s is an option of --slurm\n", a->slurm.first_given);
+        return -1;
+    }
+    if (a->slurm.enabled && (a->shard || a->graph)) {
+        fprintf(stderr, "einrun: --slurm gives every array task its own shard; no %s with it\n",
+                a->shard ? "--shard" : "--graph");
         return -1;
     }
     return 0;
@@ -249,6 +275,8 @@ int ein_cli_run(int argc, char **argv)
     ein_program *ovp[64] = {0};
     ein_override ov[64];
     ein_selection sel = {0};
+    ein_cell_list part = {0};
+    int shard_k = 1, shard_n = 1;
     ein_data_cache *dc = ein_data_cache_new();
     if (!diag || !dc) {
         fputs("einrun: out of memory\n", stderr);
@@ -287,10 +315,35 @@ int ein_cli_run(int argc, char **argv)
         goto out;
     }
     const ein_cell_list *view = &sel.view;
-    if (a.dry_run) {
-        ein_grid_print(view, stdout);
-        if (view->n != sel.list.n)
-            printf("(%d of %d cells selected)\n", view->n, sel.list.n);
+    if (a.shard) {   /* --shard K/N: this writer's part of the selection */
+        if (ein_shard_parse(a.shard, &shard_k, &shard_n, &err) != EIN_OK ||
+            ein_shard_view(&sel.view, shard_k, shard_n, &part, &err) != EIN_OK) {
+            fprintf(stderr, "einrun: %s\n", err.msg);
+            status = ein_exit_status(err.code);
+            goto out;
+        }
+        view = &part;
+    }
+    if (a.dry_run || a.slurm.enabled) {   /* what it costs; the job array (slurm.h) */
+        char dir[EIN_PATH_MAX];
+        ein_session_results_dir(view, a.results, dir);
+        ein_slurm_request rq = { .selection = view, .results_dir = dir, .file = a.file, .argc = argc,
+                                 .argv = argv, .dry_run = a.dry_run };
+        ein_cost cost;
+        ein_code cc;
+        if (a.slurm.enabled) {
+            cc = ein_slurm_submit(&a.slurm, &rq, stdout, stderr, &err);
+        } else {
+            ein_grid_print(view, stdout);
+            if (view->n != sel.list.n)
+                printf("(%d of %d cells selected%s%s)\n", view->n, sel.list.n, a.shard ? ", shard " : "",
+                       a.shard ? a.shard : "");
+            cc = ein_cost_report(view, dir, stdout, &cost, &err);
+        }
+        if (cc != EIN_OK) {
+            fprintf(stderr, "einrun: %s\n", err.msg);
+            status = ein_exit_status(cc);
+        }
         goto out;
     }
     if (view->n == 0) {
@@ -311,6 +364,7 @@ int ein_cli_run(int argc, char **argv)
         .results = a.results, .source = a.file, .fresh = a.fresh, .jobs = (int)a.jobs,
         .fail_fast = a.fail_fast, .quiet = a.quiet, .save_weights = a.save_weights,
         .by = a.by, .metric = a.metric, .top = (int)a.top, .out = stdout, .log = stderr,
+        .selection = &sel.view, .n_shards = shard_n,
     };
     ein_session_report rep;
     ein_code rc = ein_session_run(view, dc, &ro, &rep, &err);
@@ -329,6 +383,7 @@ out:
         status = ein_exit_status(EIN_ERR_IO);
     }
     ein_data_cache_free(dc);
+    free(part.cells);
     ein_selection_free(&sel);
     for (int i = 0; i < a.n_ov; i++)
         ein_program_free(ovp[i]);

@@ -31,5 +31,7 @@ int main(int argc, char **argv)
         return ein_cli_eval(argc - 1, argv + 1);
     if (strcmp(cmd, "plot") == 0)
         return ein_cli_plot(argc - 1, argv + 1);
+    if (strcmp(cmd, "status") == 0)
+        return ein_cli_status(argc - 1, argv + 1);
     return ein_cli_run(argc, argv);
 }

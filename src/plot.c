@@ -307,45 +307,60 @@ static cellref *find_cell(plot *p, int dir, const char *id, const char *run)
     return NULL;
 }
 
+/* One epochs file of folder d (the merged view or a shard: results.h). */
+static ein_code read_epoch_file(plot *p, int d, const char *path, epoch_line *ep, ein_err *err)
+{
+    epoch_line e = *ep;
+    FILE *in = fopen(path, "rb");
+    if (!in)
+        return ein_err_set(err, EIN_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, in)) > 0) {
+        e.id[0] = e.run[0] = '\0';
+        e.epoch = 0;
+        e.value = NAN;
+        if (line[n - 1] != '\n' || !ein_json_walk(line, (size_t)n, fill_epoch, &e) || e.epoch < 1 ||
+            e.epoch > 100000)
+            continue;
+        cellref *c = find_cell(p, d, e.id, e.run);
+        if (!c)
+            continue;
+        if (e.epoch > c->n_epochs) {
+            double *grown = realloc(c->epoch_value, (size_t)e.epoch * sizeof *grown);
+            if (!grown) {
+                free(line);
+                fclose(in);
+                return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
+            }
+            for (int k = c->n_epochs; k < e.epoch; k++)
+                grown[k] = NAN;
+            c->epoch_value = grown;
+            c->n_epochs = e.epoch;
+        }
+        c->epoch_value[e.epoch - 1] = e.value;   /* a line in a shard and the merged view: the same value */
+    }
+    free(line);
+    fclose(in);
+    return EIN_OK;
+}
+
 static ein_code read_epochs(plot *p, ein_err *err)
 {
     epoch_line e;
     epoch_path(p->f, e.want, sizeof e.want);
     for (int d = 0; d < p->n_dirs; d++) {
-        char path[EIN_PATH_MAX + 16];
-        snprintf(path, sizeof path, "%s/epochs.jsonl", p->dirs[d]);
-        FILE *in = fopen(path, "rb");
-        if (!in)
-            return ein_err_set(err, EIN_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
-        char *line = NULL;
-        size_t cap = 0;
-        ssize_t n;
-        while ((n = getline(&line, &cap, in)) > 0) {
-            e.id[0] = e.run[0] = '\0';
-            e.epoch = 0;
-            e.value = NAN;
-            if (line[n - 1] != '\n' || !ein_json_walk(line, (size_t)n, fill_epoch, &e) || e.epoch < 1 ||
-                e.epoch > 100000)
-                continue;
-            cellref *c = find_cell(p, d, e.id, e.run);
-            if (!c)
-                continue;
-            if (e.epoch > c->n_epochs) {
-                double *grown = realloc(c->epoch_value, (size_t)e.epoch * sizeof *grown);
-                if (!grown) {
-                    free(line);
-                    fclose(in);
-                    return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
-                }
-                for (int k = c->n_epochs; k < e.epoch; k++)
-                    grown[k] = NAN;
-                c->epoch_value = grown;
-                c->n_epochs = e.epoch;
-            }
-            c->epoch_value[e.epoch - 1] = e.value;
-        }
-        free(line);
-        fclose(in);
+        char **paths;
+        int np;
+        ein_code c = ein_results_files(p->dirs[d], "epochs", &paths, &np, err);
+        if (c == EIN_OK && np == 0)
+            c = ein_err_set(err, EIN_ERR_IO, "%s/epochs.jsonl: cannot read: %s", p->dirs[d], strerror(ENOENT));
+        for (int i = 0; c == EIN_OK && i < np; i++)
+            c = read_epoch_file(p, d, paths[i], &e, err);
+        ein_results_files_free(paths, np);
+        if (c != EIN_OK)
+            return c;
     }
     return EIN_OK;
 }

@@ -16,6 +16,7 @@ struct ein_progress {
     FILE *lines, *status;
     bool tty, quiet, drawn;
     int total, epochs, done, started, failed;
+    int elsewhere;                /* cells another writer finished meanwhile (claims) */
     double best;
     double t0, last_plain;
     running *run;                 /* `total` slots at most */
@@ -48,6 +49,13 @@ ein_progress *ein_progress_new(int total, int epochs, FILE *lines, FILE *status,
     p->best = NAN;
     p->t0 = p->last_plain = now();
     return p;
+}
+
+void ein_progress_on_skip(void *pp, const ein_cell *cell)
+{
+    ein_progress *p = pp;
+    (void)cell;
+    p->elsewhere++;
 }
 
 void ein_progress_free(ein_progress *p)
@@ -104,7 +112,7 @@ static void draw(ein_progress *p, bool plain)
                 slowest = i;
         }
     double el = now() - p->t0;
-    double eta = p->done > 0 ? el / p->done * (p->total - p->done) : NAN;
+    double eta = p->done > 0 ? el / p->done * (p->total - p->elsewhere - p->done) : NAN;
     char e1[16], e2[16], epoch[48] = "", best[32] = "";
     fmt_duration(el, e1, sizeof e1);
     fmt_duration(eta, e2, sizeof e2);
@@ -118,7 +126,7 @@ static void draw(ein_progress *p, bool plain)
         snprintf(best, sizeof best, ", best %.2f%%", p->best);
     char line[256];
     snprintf(line, sizeof line, "[%d/%d cells, %d running%s%s%s, %s elapsed, ETA %s]", p->done,
-             p->total, nrun, epoch, best, p->failed ? ", some failed" : "", e1, e2);
+             p->total - p->elsewhere, nrun, epoch, best, p->failed ? ", some failed" : "", e1, e2);
     if (plain) {
         fprintf(p->status, "%s\n", line);
     } else {
@@ -198,7 +206,7 @@ void ein_progress_on_done(void *ctx, const ein_cell *cell, const ein_cell_result
     }
     if (p->tty)
         draw(p, false);
-    else if (p->status && p->lines != p->status && (now() - p->last_plain >= 30 || p->done == p->total)) {
+    else if (p->status && p->lines != p->status && (now() - p->last_plain >= 30 || p->done == p->total - p->elsewhere)) {
         draw(p, true);
         p->last_plain = now();
     }

@@ -6,6 +6,7 @@
 #include "ein/results.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -19,6 +20,7 @@
 
 struct ein_results {
     char dir[EIN_PATH_MAX];
+    char shard[64];                 /* "" = DIR/cells.jsonl; else this writer's shard tag */
 };
 
 /* ---------------------------------------------------------------- files -- */
@@ -69,8 +71,9 @@ static void fsync_dir(const char *dir)
 
 ein_code ein_write_file_atomic(const char *path, const char *buf, size_t len, ein_err *err)
 {
-    char tmp[EIN_PATH_MAX + 8];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    char tmp[EIN_PATH_MAX + 96], host[256] = "";
+    gethostname(host, sizeof host - 1);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%.40s.%ld", path, host, (long)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0)
         return ein_err_set(err, EIN_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
@@ -179,13 +182,27 @@ ein_results *ein_results_open(const char *dir, bool fresh, char *moved_to, ein_e
 }
 
 void ein_results_close(ein_results *r) { free(r); }
+
+ein_code ein_results_use_shard(ein_results *r, const char *tag, ein_err *err)
+{
+    char path[EIN_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/shards", r->dir);
+    if (mkdir_p(path, err) != EIN_OK)
+        return err ? err->code : EIN_ERR_IO;
+    snprintf(r->shard, sizeof r->shard, "%s", tag);
+    return EIN_OK;
+}
 const char *ein_results_dir(const ein_results *r) { return r->dir; }
 
 static ein_code append_line(const ein_results *r, const char *file, const char *line, size_t len,
                             ein_err *err)
 {
-    char path[EIN_PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/%s", r->dir, file);
+    char path[EIN_PATH_MAX + 128];
+    if (r->shard[0])   /* "cells.jsonl" -> shards/cells.<tag>.jsonl */
+        snprintf(path, sizeof path, "%s/shards/%.*s.%s.jsonl", r->dir,
+                 (int)(strlen(file) - strlen(".jsonl")), file, r->shard);
+    else
+        snprintf(path, sizeof path, "%s/%s", r->dir, file);
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
     if (fd < 0)
         return ein_err_set(err, EIN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
@@ -469,9 +486,23 @@ ein_code ein_results_append_epoch(ein_results *r, const ein_cell *cell, const ch
     return finish_line(r, "epochs.jsonl", &b, err);
 }
 
+/* "2026-12-01T22:15:01.123Z": fixed width, so text order is time order. */
+static const char *utc_stamp(char *buf, size_t cap)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char s[32];
+    strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, cap, "%.24s.%03dZ", s, (int)(ts.tv_nsec / 1000000) % 1000);
+    return buf;
+}
+
 ein_code ein_results_append_cell(ein_results *r, const char *experiment, const ein_cell *cell,
                                  const char *run, const ein_cell_result *res, ein_err *err)
 {
+    char stamp[40];
     sbuf b = {0};
     sb_printf(&b, "{\"id\":");
     sb_str(&b, cell->id);
@@ -479,6 +510,8 @@ ein_code ein_results_append_cell(ein_results *r, const char *experiment, const e
     sb_str(&b, experiment);
     sb_printf(&b, ",\"run\":");
     sb_str(&b, run);
+    sb_printf(&b, ",\"finished\":");
+    sb_str(&b, utc_stamp(stamp, sizeof stamp));
     sb_printf(&b, ",\"index\":%d,\"status\":\"%s\",\"epochs\":%d", cell->index,
               ein_cell_status_name(res->status), res->epochs_done);
     sb_field(&b, "seconds", res->seconds);
@@ -863,9 +896,11 @@ static void fill_record(void *ctx, const char *path, const char *text, bool is_s
     if (strcmp(path, "id") == 0) copy(r->id, sizeof r->id, text);
     else if (strcmp(path, "experiment") == 0) copy(r->experiment, sizeof r->experiment, text);
     else if (strcmp(path, "run") == 0) copy(r->run, sizeof r->run, text);
+    else if (strcmp(path, "finished") == 0) copy(r->finished, sizeof r->finished, text);
     else if (strcmp(path, "status") == 0) copy(r->status, sizeof r->status, text);
     else if (strcmp(path, "message") == 0) copy(r->message, sizeof r->message, text);
     else if (strcmp(path, "epochs") == 0) r->epochs = (int)x;
+    else if (strcmp(path, "index") == 0) r->index = (int)x;
     else if (strcmp(path, "seconds") == 0) r->seconds = x;
     else if (strcmp(path, "final/test_acc") == 0) r->final_test_acc = x;
     else if (strcmp(path, "final/train_acc") == 0) r->final_train_acc = x;
@@ -922,13 +957,87 @@ static bool parse_record(const char *line, size_t len, ein_record *r, ein_record
     return ok && !*oom;
 }
 
-ein_code ein_results_read(const char *dir, ein_record_list *out, ein_err *err)
+static int cmp_str(const void *a, const void *b)
 {
-    if (strlen(dir) >= sizeof out->rec[0].folder)
-        return ein_err_set(err, EIN_ERR_USAGE, "%s: results folder name too long", dir);
-    memset(out, 0, sizeof *out);
-    char path[EIN_PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/cells.jsonl", dir);
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void ein_results_files_free(char **paths, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(paths[i]);
+    free(paths);
+}
+
+ein_code ein_results_files(const char *dir, const char *kind, char ***paths, int *n, ein_err *err)
+{
+    *paths = NULL;
+    *n = 0;
+    int cap = 8;
+    char **v = calloc((size_t)cap, sizeof *v);
+    char path[EIN_PATH_MAX + 300];
+    if (!v)
+        return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
+    snprintf(path, sizeof path, "%s/%s.jsonl", dir, kind);
+    int k = 0;
+    if (access(path, F_OK) == 0 && !(v[k++] = strdup(path)))
+        goto oom;
+    snprintf(path, sizeof path, "%s/shards", dir);
+    DIR *d = opendir(path);
+    if (!d && errno != ENOENT) {
+        ein_results_files_free(v, k);
+        return ein_err_set(err, EIN_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
+    }
+    size_t klen = strlen(kind);
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+        size_t len = strlen(e->d_name);
+        if (len <= klen + 7 || strncmp(e->d_name, kind, klen) != 0 || e->d_name[klen] != '.' ||
+            strcmp(e->d_name + len - 6, ".jsonl") != 0)
+            continue;
+        if (k == cap) {
+            char **grown = realloc(v, (size_t)(cap *= 2) * sizeof *v);
+            if (!grown) {
+                closedir(d);
+                goto oom;
+            }
+            v = grown;
+        }
+        snprintf(path, sizeof path, "%s/shards/%s", dir, e->d_name);
+        if (!(v[k++] = strdup(path))) {
+            closedir(d);
+            goto oom;
+        }
+    }
+    if (d)
+        closedir(d);
+    int first_shard = k > 0 && strstr(v[0], "/shards/") == NULL ? 1 : 0;
+    qsort(v + first_shard, (size_t)(k - first_shard), sizeof *v, cmp_str);
+    *paths = v;
+    *n = k;
+    return EIN_OK;
+oom:
+    ein_results_files_free(v, k);
+    return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
+}
+
+static bool is_result(const ein_record *r)
+{
+    return strcmp(r->status, "ok") == 0 || strcmp(r->status, "diverged") == 0;
+}
+
+/* Does `rec` replace `old` as the record of its cell?  (results.h) */
+static bool supersedes(const ein_record *rec, const ein_record *old)
+{
+    if (is_result(rec) != is_result(old))
+        return is_result(rec);
+    if (rec->finished[0] && old->finished[0])
+        return strcmp(rec->finished, old->finished) >= 0;
+    return true;    /* older records carry no time: the later line wins */
+}
+
+static ein_code read_one(const char *dir, const char *path, ein_record_list *out, int *rcap,
+                         ein_err *err)
+{
     FILE *f = fopen(path, "rb");
     if (!f) {
         if (errno == ENOENT)
@@ -938,7 +1047,6 @@ ein_code ein_results_read(const char *dir, ein_record_list *out, ein_err *err)
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
-    int rcap = 0;
     ein_record rec;
     bool oom = false;
     while (!oom && (n = getline(&line, &cap, f)) > 0) {
@@ -950,17 +1058,17 @@ ein_code ein_results_read(const char *dir, ein_record_list *out, ein_err *err)
         }
         copy(rec.folder, sizeof rec.folder, dir);
         ein_record *slot = (ein_record *)ein_record_find(out, rec.id);
-        if (slot) {           /* a later attempt of the same cell wins */
-            *slot = rec;
+        if (slot) {
+            if (strcmp(slot->run, rec.run) != 0 && supersedes(&rec, slot))
+                *slot = rec;    /* else the same attempt seen twice (shard and merged view) */
             continue;
         }
-        if (out->n == rcap) {
-            rcap = rcap ? 2 * rcap : 64;
-            ein_record *grown = realloc(out->rec, (size_t)rcap * sizeof *grown);
+        if (out->n == *rcap) {
+            *rcap = *rcap ? 2 * *rcap : 64;
+            ein_record *grown = realloc(out->rec, (size_t)*rcap * sizeof *grown);
             if (!grown) {
                 free(line);
                 fclose(f);
-                ein_record_list_free(out);
                 return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
             }
             out->rec = grown;
@@ -970,12 +1078,60 @@ ein_code ein_results_read(const char *dir, ein_record_list *out, ein_err *err)
     free(line);
     bool bad = ferror(f);
     fclose(f);
-    if (bad || oom) {
-        ein_record_list_free(out);
-        return oom ? ein_err_set(err, EIN_ERR_NOMEM, "%s: out of memory", path)
-                   : ein_err_set(err, EIN_ERR_IO, "%s: read failed", path);
+    if (oom)
+        return ein_err_set(err, EIN_ERR_NOMEM, "%s: out of memory", path);
+    return bad ? ein_err_set(err, EIN_ERR_IO, "%s: read failed", path) : EIN_OK;
+}
+
+typedef struct rec_key {
+    int index, seq;
+} rec_key;
+
+static int cmp_key(const void *a, const void *b)
+{
+    const rec_key *x = a, *y = b;
+    if (x->index != y->index)
+        return x->index < y->index ? -1 : 1;
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Expansion order, first seen first among equal indexes (a stable sort). */
+static ein_code sort_by_index(ein_record_list *l, ein_err *err)
+{
+    rec_key *k = malloc((size_t)l->n * sizeof *k);
+    ein_record *sorted = malloc((size_t)l->n * sizeof *sorted);
+    if (!k || !sorted) {
+        free(k);
+        free(sorted);
+        return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
     }
+    for (int i = 0; i < l->n; i++)
+        k[i] = (rec_key){ l->rec[i].index, i };
+    qsort(k, (size_t)l->n, sizeof *k, cmp_key);
+    for (int i = 0; i < l->n; i++)
+        sorted[i] = l->rec[k[i].seq];
+    free(k);
+    free(l->rec);
+    l->rec = sorted;
     return EIN_OK;
+}
+
+ein_code ein_results_read(const char *dir, ein_record_list *out, ein_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (strlen(dir) >= sizeof out->rec[0].folder)
+        return ein_err_set(err, EIN_ERR_USAGE, "%s: results folder name too long", dir);
+    char **paths = NULL;
+    int np = 0, rcap = 0;
+    ein_code c = ein_results_files(dir, "cells", &paths, &np, err);
+    for (int i = 0; c == EIN_OK && i < np; i++)
+        c = read_one(dir, paths[i], out, &rcap, err);
+    ein_results_files_free(paths, np);
+    if (c == EIN_OK && out->n > 1)
+        c = sort_by_index(out, err);
+    if (c != EIN_OK)
+        ein_record_list_free(out);
+    return c;
 }
 
 void ein_record_list_free(ein_record_list *l)

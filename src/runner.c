@@ -287,6 +287,13 @@ static ein_code settle(const ein_cell_list *list, slot *s, ein_results *store, c
     }
     const ein_cell *cell = &list->cells[s->cell];
     ein_code c = ein_results_append_cell(store, list->experiment, cell, run, &r, err);
+    if (opt->claims) {   /* the record is on disk first: a done claim implies a record */
+        bool result = r.status == EIN_CELL_OK || r.status == EIN_CELL_DIVERGED;
+        if (c == EIN_OK && result)
+            c = ein_claim_done(opt->claims, cell->id, ein_cell_status_name(r.status), err);
+        else
+            ein_claim_release(opt->claims, cell->id);
+    }
     if (opt->events.on_done)
         opt->events.on_done(opt->events.ctx, cell, &r);
     free(s->buf);
@@ -295,12 +302,114 @@ static ein_code settle(const ein_cell_list *list, slot *s, ein_results *store, c
     return c;
 }
 
+/* --- the queue, with claims ------------------------------------------- */
+
+enum { Q_QUEUED = 0, Q_BUSY, Q_LAUNCHED, Q_SKIPPED };
+
+typedef struct queue {
+    char *state;                    /* per todo entry */
+    int next;                       /* first entry that may still be Q_QUEUED */
+    int waiting;                    /* entries in Q_BUSY */
+    double last_look;               /* when the busy entries were last looked at */
+} queue;
+
+/* The status of the cell's result ("ok", "diverged") if one is on disk, else NULL. */
+static const char *recorded_result(ein_results *store, const char *id, char *buf, size_t cap,
+                                   ein_code *io, ein_err *err)
+{
+    ein_record_list l;
+    if ((*io = ein_results_read(ein_results_dir(store), &l, err)) != EIN_OK)
+        return NULL;
+    const ein_record *r = ein_record_find(&l, id);
+    bool result = r && (strcmp(r->status, "ok") == 0 || strcmp(r->status, "diverged") == 0);
+    if (result)
+        snprintf(buf, cap, "%s", r->status);
+    ein_record_list_free(&l);
+    return result ? buf : NULL;
+}
+
+/* Claim todo entry k.  1: ours, run it; 0: not now (busy or done elsewhere). */
+static int try_claim(const ein_cell_list *list, const int *todo, int k, queue *q,
+                     ein_results *store, const ein_run_options *opt, ein_run_totals *tot,
+                     ein_code *io, ein_err *err)
+{
+    const ein_cell *cell = &list->cells[todo[k]];
+    if (!opt->claims)
+        return 1;
+    ein_claim_state st;
+    ein_claim_info holder;
+    *io = ein_claim_take(opt->claims, cell->id, &st, &holder, err);
+    if (*io != EIN_OK)
+        return 0;
+    if (q->state[k] == Q_BUSY && st != EIN_CLAIM_BUSY)
+        q->waiting--;
+    char status[16];
+    if (st == EIN_CLAIM_MINE && holder.stale &&
+        recorded_result(store, cell->id, status, sizeof status, io, err)) {
+        /* Its owner recorded the result and died before marking the claim
+         * done: the cell is finished, not to be run again. */
+        *io = ein_claim_done(opt->claims, cell->id, status, err);
+        st = EIN_CLAIM_DONE;
+    }
+    if (*io != EIN_OK)
+        return 0;
+    if (st == EIN_CLAIM_MINE) {
+        if (holder.stale) {
+            tot->taken_over++;
+            fprintf(stderr, "einrun: cell %s: taking over the claim of %s pid %ld (%s)\n", cell->id,
+                    holder.host, holder.pid, holder.why);
+        }
+        return 1;
+    }
+    if (st == EIN_CLAIM_DONE) {
+        q->state[k] = Q_SKIPPED;
+        tot->elsewhere++;
+        if (opt->events.on_skip)
+            opt->events.on_skip(opt->events.ctx, cell);
+    } else if (q->state[k] != Q_BUSY) {
+        q->state[k] = Q_BUSY;
+        q->waiting++;
+    }
+    return 0;
+}
+
+/* The next todo entry to launch (claimed), or -1.  Entries another writer
+ * holds are looked at again about once a second, once nothing else is left. */
+static int pick_next(const ein_cell_list *list, const int *todo, int n_todo, queue *q,
+                     ein_results *store, const ein_run_options *opt, ein_run_totals *tot,
+                     ein_code *io, ein_err *err)
+{
+    for (; q->next < n_todo; q->next++) {
+        if (q->state[q->next] != Q_QUEUED)
+            continue;
+        if (try_claim(list, todo, q->next, q, store, opt, tot, io, err))
+            return q->next++;
+        if (*io != EIN_OK)
+            return -1;
+    }
+    double t = now_seconds();
+    if (q->waiting == 0 || t - q->last_look < 1.0)
+        return -1;
+    q->last_look = t;
+    for (int k = 0; k < n_todo; k++) {
+        if (q->state[k] != Q_BUSY)
+            continue;
+        if (try_claim(list, todo, k, q, store, opt, tot, io, err))
+            return k;
+        if (*io != EIN_OK)
+            return -1;
+    }
+    return -1;
+}
+
 ein_code ein_runner_run(const ein_cell_list *list, const int *todo, int n_todo,
                         ein_results *store, const ein_run_options *opt,
                         ein_run_totals *tot, ein_err *err)
 {
     memset(tot, 0, sizeof *tot);
-    {
+    if (opt->run_tag) {
+        snprintf(tot->run, sizeof tot->run, "%s", opt->run_tag);
+    } else {
         time_t t = time(NULL);
         struct tm tm;
         gmtime_r(&t, &tm);
@@ -314,9 +423,11 @@ ein_code ein_runner_run(const ein_cell_list *list, const int *todo, int n_todo,
     int threads = blas_threads_for(opt);
     slot *slots = calloc((size_t)jobs, sizeof *slots);
     struct pollfd *pfd = calloc((size_t)jobs, sizeof *pfd);
-    if (!slots || !pfd) {
+    queue q = { .state = calloc((size_t)(n_todo > 0 ? n_todo : 1), 1) };
+    if (!slots || !pfd || !q.state) {
         free(slots);
         free(pfd);
+        free(q.state);
         return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
     }
     for (int i = 0; i < jobs; i++)
@@ -328,7 +439,7 @@ ein_code ein_runner_run(const ein_cell_list *list, const int *todo, int n_todo,
     sigaction(SIGPIPE, &ign, &old_pipe);
 
     ein_code io = EIN_OK;           /* first store/launch error: stop everything */
-    int next = 0, running = 0, failures = 0;
+    int running = 0, failures = 0;
     bool forwarded = false, killed_all = false;
     double last_tick = 0;
     for (;;) {
@@ -348,21 +459,29 @@ ein_code ein_runner_run(const ein_cell_list *list, const int *todo, int n_todo,
             forwarded = true;
         }
         bool may_launch = !g_stop && io == EIN_OK && !(opt->fail_fast && failures > 0);
-        for (int i = 0; i < jobs && may_launch && next < n_todo; i++) {
+        for (int i = 0; i < jobs && may_launch; i++) {
             if (slots[i].pid != 0)
                 continue;
-            const ein_cell *cell = &list->cells[todo[next]];
+            int k = pick_next(list, todo, n_todo, &q, store, opt, tot, &io, err);
+            if (k < 0)
+                break;
+            const ein_cell *cell = &list->cells[todo[k]];
             io = ein_results_store_config(store, cell, err);
             if (io == EIN_OK)
-                io = launch(list, todo[next], &slots[i], opt, threads, err);
-            if (io != EIN_OK)
+                io = launch(list, todo[k], &slots[i], opt, threads, err);
+            if (io != EIN_OK) {
+                if (opt->claims)
+                    ein_claim_release(opt->claims, cell->id);
                 break;
+            }
+            q.state[k] = Q_LAUNCHED;
             if (opt->events.on_start)
                 opt->events.on_start(opt->events.ctx, cell);
-            next++;
             running++;
         }
-        if (running == 0)
+        if (opt->claims)
+            ein_claims_heartbeat(opt->claims);
+        if (running == 0 && !(may_launch && io == EIN_OK && q.waiting > 0))
             break;
         if (io != EIN_OK && !killed_all)
             continue;               /* kill the running workers first */
@@ -422,7 +541,9 @@ ein_code ein_runner_run(const ein_cell_list *list, const int *todo, int n_todo,
             last_tick = t;
         }
     }
-    tot->not_started = n_todo - next;
+    for (int k = 0; k < n_todo; k++)
+        tot->not_started += q.state[k] == Q_QUEUED || q.state[k] == Q_BUSY;
+    free(q.state);
     sigaction(SIGPIPE, &old_pipe, NULL);
     for (int i = 0; i < jobs; i++)
         free(slots[i].buf);

@@ -9,6 +9,7 @@
 #include "ein/model.h"
 #include "ein/progress.h"
 #include "ein/results.h"
+#include "ein/shard.h"
 #include "ein/summary.h"
 #include "ein/train.h"
 
@@ -227,8 +228,11 @@ void ein_selection_free(ein_selection *s)
 ein_code ein_session_summarize(const ein_summary_request *q, FILE *out, ein_err *err)
 {
     ein_code c = EIN_OK;
-    for (int d = 0; d < q->n_dirs && c == EIN_OK; d++)
-        c = ein_results_write_summary_csv(q->dirs[d], err);
+    for (int d = 0; d < q->n_dirs && c == EIN_OK; d++) {
+        c = ein_results_write_merged(q->dirs[d], err);
+        if (c == EIN_OK)
+            c = ein_results_write_summary_csv(q->dirs[d], err);
+    }
     if (c != EIN_OK)
         return c;
     ein_record_list l;
@@ -284,7 +288,7 @@ ein_code ein_session_summary(const char *dir, const char *by, int top, const cha
     return ein_session_summarize(&q, out, err);
 }
 
-static void results_dir(const ein_cell_list *view, const char *given, char dir[EIN_PATH_MAX])
+void ein_session_results_dir(const ein_cell_list *view, const char *given, char dir[EIN_PATH_MAX])
 {
     if (given)
         snprintf(dir, EIN_PATH_MAX, "%s", given);
@@ -323,11 +327,16 @@ static void events_tick(void *ctx)
     ein_progress_on_tick(((run_events *)ctx)->prog);
 }
 
+static void events_skip(void *ctx, const ein_cell *cell)
+{
+    ein_progress_on_skip(((run_events *)ctx)->prog, cell);
+}
+
 /* Run the pending cells (todo) through the runner with progress. */
 static ein_code run_pending(const ein_cell_list *view, const int *todo, int n_todo,
-                            ein_results *store, ein_data_cache *dc,
-                            const ein_session_run_options *opt, ein_session_report *rep,
-                            ein_err *err)
+                            ein_results *store, ein_claims *claims, const char *tag,
+                            ein_data_cache *dc, const ein_session_run_options *opt,
+                            ein_session_report *rep, ein_err *err)
 {
     /* Data sets: loaded once, here, so a missing file stops the run before
      * any cell starts, and the workers share the pages. */
@@ -345,7 +354,8 @@ static ein_code run_pending(const ein_cell_list *view, const int *todo, int n_to
         .fail_fast = opt->fail_fast, .save_weights_dir = opt->save_weights,
         .results_dir = ein_results_dir(store),
         .run_cell = ein_data_cache_train, .ctx = dc,
-        .events = { &ev, events_start, events_epoch, events_done, events_tick },
+        .events = { &ev, events_start, events_epoch, events_done, events_tick, events_skip },
+        .claims = claims, .run_tag = tag,
     };
     ein_runner_reset_signals();
     ein_runner_install_signals();
@@ -355,6 +365,9 @@ static ein_code run_pending(const ein_cell_list *view, const int *todo, int n_to
     ein_progress_free(prog);
     fprintf(opt->log, "einrun: %d ok, %d diverged, %d failed, %d interrupted, %d not started\n",
             tot->ok, tot->diverged, tot->failed, tot->interrupted, tot->not_started);
+    if (tot->elsewhere > 0)
+        fprintf(opt->log, "einrun: %d cell%s finished by another writer meanwhile\n",
+                tot->elsewhere, tot->elsewhere == 1 ? "" : "s");
     return rc;
 }
 
@@ -365,12 +378,24 @@ ein_code ein_session_run(const ein_cell_list *view, ein_data_cache *dc,
     memset(rep, 0, sizeof *rep);
     rep->n_selected = view->n;
     int top = opt->top > 0 ? opt->top : 10;
-    results_dir(view, opt->results, rep->dir);
+    ein_session_results_dir(view, opt->results, rep->dir);
     char moved[EIN_PATH_MAX];
     ein_results *store = ein_results_open(rep->dir, opt->fresh, moved, err);
     if (!store)
         return err ? err->code : EIN_ERR_IO;
     ein_code rc = opt->source ? ein_results_store_source(store, opt->source, err) : EIN_OK;
+    /* Each writer appends to its own shard and claims a cell before running
+     * it, so any number of einrun processes may share the folder (shard.h). */
+    char tag[48];
+    ein_run_tag(tag);
+    ein_claims *claims = NULL;
+    if (rc == EIN_OK)
+        rc = ein_results_use_shard(store, tag, err);
+    if (rc == EIN_OK)
+        rc = ein_manifest_write(rep->dir, opt->selection ? opt->selection : view,
+                                opt->n_shards > 0 ? opt->n_shards : 1, err);
+    if (rc == EIN_OK && !(claims = ein_claims_open(rep->dir, tag, err)))
+        rc = err ? err->code : EIN_ERR_IO;
     if (rc != EIN_OK)
         goto out;
     if (moved[0])
@@ -390,7 +415,7 @@ ein_code ein_session_run(const ein_cell_list *view, ein_data_cache *dc,
         fprintf(opt->log, "einrun: %s: %d of %d cells already finished, %d to run\n", rep->dir,
                 view->n - n_todo, view->n, n_todo);
     if (n_todo > 0)
-        rc = run_pending(view, todo, n_todo, store, dc, opt, rep, err);
+        rc = run_pending(view, todo, n_todo, store, claims, tag, dc, opt, rep, err);
     free(todo);
     /* The summary is regenerated whatever happened: it is derived from the
      * records, which are all on disk already. */
@@ -406,6 +431,7 @@ ein_code ein_session_run(const ein_cell_list *view, ein_data_cache *dc,
             fprintf(opt->log, "einrun: %s\n", serr.msg);
     }
 out:
+    ein_claims_close(claims);
     ein_results_close(store);
     return rc;
 }

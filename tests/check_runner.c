@@ -65,17 +65,14 @@ static ein_code fake_cell(void *ctx, const ein_cell *cell, const ein_train_hooks
 }
 
 /* Wait (up to 10 s) until DIR/FILE has at least n lines: timing-independent tests. */
+/* Wait until the record files of `file` ("cells.jsonl": DIR/cells.jsonl and
+ * every shard's) hold n lines. */
 static void wait_lines(const char *dir, const char *file, int n)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, file);
+    char kind[32];
+    snprintf(kind, sizeof kind, "%.*s", (int)strcspn(file, "."), file);
     for (int tries = 0; tries < 1000; tries++) {
-        char *t = tu_read_file(path, NULL);
-        int lines = 0;
-        for (char *p = t; p && *p; p++)
-            lines += *p == '\n';
-        free(t);
-        if (lines >= n)
+        if (tu_count_record_lines(dir, kind, NULL, NULL) >= n)
             return;
         sleep_ms(10);
     }
@@ -542,23 +539,9 @@ END_TEST
 
 /* --- the real einrun on tiny synthetic IDX data ------------------------ */
 
-/* Writes DIR/{train,t10k}-*-ubyte (n_train × 28×28, learnable: label = bright
- * row) and DIR/grid.ein with 8 cells of `epochs` epochs. */
 static void write_tiny_grid(const char *dir, int n_train, int epochs)
 {
-    char a[600];
-    ck_assert_int_eq(tu_write_tiny_idx(dir, n_train), 0);
-    char text[2048];
-    snprintf(text, sizeof text,
-             "experiment tiny {\n"
-             "  data = idx(dir = \"%s\", batch = 10, eps = eps)\n"
-             "  network {\n    input 784\n    hidden ei(ne = 64, fwd = variant) x 1\n"
-             "    output ei(ne = 10, ni = 1, act = none, fwd = none, bwd = none)\n  }\n"
-             "  train { epochs = %d  lr = 0.05  seed = seed }\n"
-             "  grid {\n    eps in [0, 0.5]\n    variant in [layernorm, none]\n    seed in [1, 2]\n  }\n"
-             "  report \"%s/results\" { test_acc }\n}\n", dir, epochs, dir);
-    snprintf(a, sizeof a, "%s/grid.ein", dir);
-    ck_assert_int_eq(tu_write_file(a, text, strlen(text)), 0);
+    ck_assert_int_eq(tu_write_tiny_grid(dir, n_train, epochs, NULL), 0);
 }
 
 START_TEST(einrun_kill9_then_rerun)

@@ -1,5 +1,7 @@
 /* testutil.c — see testutil.h. */
 #include "testutil.h"
+#include "ein/data.h"
+#include "ein/results.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +122,29 @@ int tu_close(double a, double b, double rtol, double atol)
     return fabs(a - b) <= atol + rtol * fabs(b);
 }
 
+int tu_count_record_lines(const char *dir, const char *kind, const char *needle1, const char *needle2)
+{
+    char **paths;
+    int np, n = 0;
+    if (ein_results_files(dir, kind, &paths, &np, NULL) != EIN_OK)
+        return -1;
+    for (int i = 0; i < np; i++) {
+        char *t = tu_read_file(paths[i], NULL);
+        for (char *line = t; line && *line;) {
+            char *nl = strchr(line, '\n');
+            if (!nl)
+                break;
+            *nl = '\0';
+            if ((!needle1 || strstr(line, needle1)) && (!needle2 || strstr(line, needle2)))
+                n++;
+            line = nl + 1;
+        }
+        free(t);
+    }
+    ein_results_files_free(paths, np);
+    return n;
+}
+
 int tu_write_tiny_idx(const char *dir, int n_train)
 {
     ein_err err = {0};
@@ -146,4 +171,24 @@ int tu_write_tiny_idx(const char *dir, int n_train)
     free(px);
     free(lab);
     return rc;
+}
+
+int tu_write_tiny_grid(const char *dir, int n_train, int epochs, const char *results)
+{
+    if (tu_write_tiny_idx(dir, n_train) != 0)
+        return -1;
+    char text[4096], res[1200], path[1200];
+    snprintf(res, sizeof res, "%s", results ? results : "");
+    if (!results)
+        snprintf(res, sizeof res, "%s/results", dir);
+    snprintf(text, sizeof text,
+             "experiment tiny {\n"
+             "  data = idx(dir = \"%s\", batch = 10, eps = eps)\n"
+             "  network {\n    input 784\n    hidden ei(ne = 64, fwd = variant) x 1\n"
+             "    output ei(ne = 10, ni = 1, act = none, fwd = none, bwd = none)\n  }\n"
+             "  train { epochs = %d  lr = 0.05  seed = seed }\n"
+             "  grid {\n    eps in [0, 0.5]\n    variant in [layernorm, none]\n    seed in [1, 2]\n  }\n"
+             "  report \"%s\" { test_acc }\n}\n", dir, epochs, res);
+    snprintf(path, sizeof path, "%s/grid.ein", dir);
+    return tu_write_file(path, text, strlen(text)) != 0 ? -1 : 0;
 }

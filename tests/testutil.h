@@ -30,6 +30,16 @@ const char *tu_einrun(void);
  * row 2·label bright.  0 on success. */
 int tu_write_tiny_idx(const char *dir, int n_train);
 
+/* Writes DIR/{train,t10k}-*-ubyte (n_train × 28×28, learnable: label = bright
+ * row) and DIR/grid.ein with 8 cells (eps × variant × seed) of `epochs`
+ * epochs, results in DIR/results unless `results` names another folder.
+ * 0 on success. */
+int tu_write_tiny_grid(const char *dir, int n_train, int epochs, const char *results);
+
+/* Lines of the record files of `kind` ("cells", "epochs": DIR/<kind>.jsonl
+ * and every shard, results.h) that contain both needles (NULL: any). */
+int tu_count_record_lines(const char *dir, const char *kind, const char *needle1, const char *needle2);
+
 /* |a - b| <= atol + rtol |b| */
 int tu_close(double a, double b, double rtol, double atol);
 

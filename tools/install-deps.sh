@@ -6,6 +6,7 @@
 #   install-deps.sh          what `make`, `make check` and `make demo` need
 #   install-deps.sh --fuzz   what `make fuzz` needs (clang's libFuzzer, AFL++)
 #   install-deps.sh --torch  what `make bench-torch` needs (Debian's PyTorch)
+#   install-deps.sh --slurm  what `make check-slurm` needs (a real Slurm and munge)
 set -u
 
 PACKAGES="flex bison libopenblas-dev check zlib1g-dev libreadline-dev pkg-config dataset-fashion-mnist gnuplot-nox tmux"
@@ -13,8 +14,9 @@ FUZZ_PACKAGES="clang libclang-rt-14-dev afl++"
 case "${1:-}" in
     --fuzz) PACKAGES=$FUZZ_PACKAGES ;;
     --torch) PACKAGES="python3-torch" ;;
+    --slurm) PACKAGES="slurm-wlm munge" ;;
     "") ;;
-    *) echo "usage: install-deps.sh [--fuzz | --torch]" >&2; exit 64 ;;
+    *) echo "usage: install-deps.sh [--fuzz | --torch | --slurm]" >&2; exit 64 ;;
 esac
 
 missing=""

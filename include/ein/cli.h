@@ -14,6 +14,7 @@ int ein_cli_eval(int argc, char **argv);     /* einrun eval RESULTS_DIR --cell I
 int ein_cli_plot(int argc, char **argv);     /* einrun plot FILE.ein | RESULTS_DIR (src/cli_plot.c)  */
 int ein_cli_help(int argc, char **argv);     /* einrun help [TOPIC]               (src/cli_help.c)  */
 int ein_cli_repl(int argc, char **argv);     /* einrun | einrun -i FILE           (src/repl.c)      */
+int ein_cli_status(int argc, char **argv);   /* einrun status RESULTS_DIR         (src/status.c)    */
 
 void ein_cli_usage(FILE *out);               /* the --help text                   (src/cli_help.c)  */
 

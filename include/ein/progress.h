@@ -31,6 +31,7 @@ void ein_progress_on_start(void *p, const ein_cell *cell);
 void ein_progress_on_epoch(void *p, const ein_cell *cell, const ein_epoch_metrics *m);
 void ein_progress_on_done(void *p, const ein_cell *cell, const ein_cell_result *r);
 void ein_progress_on_tick(void *p);
+void ein_progress_on_skip(void *p, const ein_cell *cell);   /* another writer finished it */
 void ein_progress_finish(ein_progress *p);     /* clear the status line */
 
 /* "eps=0.75 variant=ln" (at most `cap` bytes). */

@@ -13,11 +13,18 @@
  *   source.ein     the exact .ein source, source.sha256 its SHA-256
  *   configs/ID.txt the operative configuration of each cell, with provenance
  *
- * Durability: the runner process is the single writer.  Every record is one
- * line written with a single write() and then fsync'ed, so after a crash the
- * file holds whole records plus at most one torn last line.  Opening the
- * store truncates a torn last line (it holds no complete result) and reading
- * ignores any line that does not parse.
+ * Durability: within one writer (an einrun process) the runner process is
+ * the single writer.  Every record is one line written with a single write()
+ * and then fsync'ed, so after a crash the file holds whole records plus at
+ * most one torn last line.  Opening the store truncates a torn last line (it
+ * holds no complete result) and reading ignores any line that does not parse.
+ *
+ * Many writers (shard.h, claim.h): a store switched to a shard with
+ * ein_results_use_shard appends to shards/cells.<tag>.jsonl and
+ * shards/epochs.<tag>.jsonl instead, one pair per writer, so writers on
+ * several nodes never share a file.  Every reader goes through
+ * ein_results_read, which merges DIR/cells.jsonl (a single-writer folder's
+ * records, or the merged view of shard.h) with every shard.
  *
  * Ownership: ein_results_open returns a store the caller frees with
  * ein_results_close; ein_results_read fills a record list the caller frees
@@ -41,6 +48,9 @@ typedef struct ein_results ein_results;
  * or "". */
 ein_results *ein_results_open(const char *dir, bool fresh, char *moved_to, ein_err *err);
 void ein_results_close(ein_results *r);
+/* From now on append this writer's records to shards/{cells,epochs}.<tag>.jsonl
+ * (creates shards/).  `tag` is the writer's run tag (ein_run_tag, shard.h). */
+ein_code ein_results_use_shard(ein_results *r, const char *tag, ein_err *err);
 const char *ein_results_dir(const ein_results *r);
 
 /* Copy the .ein source verbatim to source.ein and its SHA-256 to
@@ -66,6 +76,8 @@ typedef struct ein_record {
     char id[EIN_ID_LEN + 1];
     char experiment[EIN_NAME_MAX];
     char run[48];
+    char finished[32];                 /* "2026-12-01T22:15:01.123Z", "" in older records */
+    int index;                         /* the cell's position in its grid's expansion order */
     char status[16];                   /* "ok", "diverged", "interrupted", "failed" */
     int epochs;
     double seconds;
@@ -99,11 +111,18 @@ struct ein_leaf_block;
 typedef struct ein_record_list {
     struct ein_leaf_block *blocks;     /* owned: where the records' leaves live */
     int n;
-    ein_record *rec;                   /* owned; the last record of each id, first-seen order */
+    ein_record *rec;                   /* owned; one record per id, in expansion order (index),
+                                          first seen first among equal indexes */
     int n_lines, n_bad;                /* lines read, lines ignored (torn or malformed) */
 } ein_record_list;
 
-/* Read DIR/cells.jsonl (a missing file is an empty list). */
+/* The one loading function: every record of DIR — DIR/cells.jsonl, then
+ * the shards in name order (a missing file is an empty list).  Per cell id
+ * one record counts: a result (ok, diverged) over a non-result (failed,
+ * interrupted), then the later `finished` time, then the later line; a line
+ * seen twice (the same id and run, e.g. in a shard and in the merged view)
+ * counts once.  The list is in expansion order, so it does not depend on
+ * which writer finished what first. */
 ein_code ein_results_read(const char *dir, ein_record_list *out, ein_err *err);
 void ein_record_list_free(ein_record_list *l);
 /* Move every record of `src` (and the blocks its leaves live in) to the end
@@ -135,6 +154,12 @@ int ein_records_differing_settings(const ein_record_list *l, const char ***out);
  * seconds, message.  NA for a missing value. */
 ein_code ein_results_write_summary_csv(const char *dir, ein_err *err);
 
+/* The record files of `kind` ("cells" or "epochs") in DIR in merge order:
+ * DIR/<kind>.jsonl if present, then DIR/shards/<kind>.*.jsonl sorted by name.
+ * *paths (n entries) is freed with ein_results_files_free. */
+ein_code ein_results_files(const char *dir, const char *kind, char ***paths, int *n, ein_err *err);
+void ein_results_files_free(char **paths, int n);
+
 /* --- helpers shared with the summary writer ------------------------------ */
 
 /* Walk one JSON object (a line of cells.jsonl or epochs.jsonl), handing every
@@ -147,7 +172,9 @@ bool ein_json_walk(const char *line, size_t len, ein_json_visit visit, void *ctx
 void ein_json_string(char *buf, size_t cap, size_t *len, const char *s);
 /* One CSV field: unquoted unless it holds , " CR LF or leading/trailing space. */
 void ein_csv_field(FILE *out, const char *s);
-/* Write all of `buf` to `path` atomically: path.tmp, fsync, rename, fsync dir. */
+/* Write all of `buf` to `path` atomically: a temporary name of this process
+ * (path.tmp.<host>.<pid>, so concurrent writers never share it), fsync,
+ * rename, fsync dir. */
 ein_code ein_write_file_atomic(const char *path, const char *buf, size_t len, ein_err *err);
 
 #endif

@@ -23,6 +23,7 @@
 
 #include <stdbool.h>
 #include "ein/cell.h"
+#include "ein/claim.h"
 #include "ein/err.h"
 #include "ein/results.h"
 #include "ein/train.h"
@@ -40,6 +41,7 @@ typedef struct ein_runner_events {
     void (*on_epoch)(void *ctx, const ein_cell *cell, const ein_epoch_metrics *m);
     void (*on_done)(void *ctx, const ein_cell *cell, const ein_cell_result *r);
     void (*on_tick)(void *ctx);              /* about every 200 ms */
+    void (*on_skip)(void *ctx, const ein_cell *cell);   /* another writer finished it */
 } ein_runner_events;
 
 typedef struct ein_run_options {
@@ -53,11 +55,18 @@ typedef struct ein_run_options {
     ein_cell_fn run_cell;
     void *ctx;
     ein_runner_events events;
+    /* Many writers (claim.h): claim each cell before it starts; a cell another
+     * live writer holds waits (and is taken over if that writer dies), one it
+     * finished is skipped.  NULL: this process is the folder's only writer. */
+    ein_claims *claims;
+    const char *run_tag;           /* the run tag for the records; NULL: make one */
 } ein_run_options;
 
 typedef struct ein_run_totals {
     int ok, diverged, interrupted, failed;
     int not_started;               /* left in the queue (stop, fail-fast, error) */
+    int elsewhere;                 /* finished by another writer meanwhile (claims) */
+    int taken_over;                /* claims of dead writers this run took over */
     char run[48];                  /* this run's tag in the records */
 } ein_run_totals;
 

@@ -78,6 +78,10 @@ typedef struct ein_session_run_options {
      * display saw it); may be NULL.  The REPL keeps the results (:ablate). */
     void (*on_done)(void *ctx, const ein_cell *cell, const ein_cell_result *r);
     void *ctx;
+    /* The view is shard K of n_shards (shard.h) of `selection`, the whole
+     * selection that selection.tsv records; NULL / 0: the view is all of it. */
+    const ein_cell_list *selection;
+    int n_shards;
 } ein_session_run_options;
 
 typedef struct ein_session_report {
@@ -87,7 +91,9 @@ typedef struct ein_session_report {
 } ein_session_report;
 
 /* Run the view's pending cells (resume: finished ones are kept) through the
- * runner with SIGINT/SIGTERM handling installed, then print the summary of
+ * runner with SIGINT/SIGTERM handling installed, as one of possibly many
+ * writers of the folder (its own shard of records, claims: shard.h,
+ * claim.h), then print the summary of
  * the view.  Returns the runner's code (EIN_ERR_INTERRUPTED after Ctrl-C)
  * or the first I/O / data error; cells that failed are counted in
  * report->totals.failed, not an error. */
@@ -114,6 +120,10 @@ ein_code ein_session_summarize(const ein_summary_request *q, FILE *out, ein_err 
 /* The same for one folder. */
 ein_code ein_session_summary(const char *dir, const char *by, int top, const char *compare,
                              const ein_cell_list *only, FILE *out, ein_err *err);
+
+/* The results folder a run of `view` uses: `given` (--results), else the
+ * cells' report "dir", else results/<experiment>. */
+void ein_session_results_dir(const ein_cell_list *view, const char *given, char dir[EIN_PATH_MAX]);
 
 /* One cell's computation graph in Graphviz dot (data dimensions from the
  * first test image). */
