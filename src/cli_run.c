@@ -287,14 +287,16 @@ int ein_cli_run(int argc, char **argv)
         goto out;
     }
     const ein_cell_list *view = &sel.view;
+    if (view->n == 0) {
+        /* a filter that selects nothing is a mistake on the command line */
+        fprintf(stderr, "einrun: no cell selected (%d in the grid)\n", sel.list.n);
+        status = ein_exit_status(EIN_ERR_USAGE);
+        goto out;
+    }
     if (a.dry_run) {
         ein_grid_print(view, stdout);
         if (view->n != sel.list.n)
             printf("(%d of %d cells selected)\n", view->n, sel.list.n);
-        goto out;
-    }
-    if (view->n == 0) {
-        fprintf(stderr, "einrun: no cell selected (%d in the grid)\n", sel.list.n);
         goto out;
     }
     if (a.graph) {
@@ -307,8 +309,12 @@ int ein_cli_run(int argc, char **argv)
         }
         goto out;
     }
+    /* source.ein is the text that was checked: a file is read once (stdin too) */
+    size_t src_len = 0;
+    const char *src_text = ein_diag_source_text(diag, m->root->file, &src_len);
     ein_session_run_options ro = {
         .results = a.results, .source = a.file, .fresh = a.fresh, .jobs = (int)a.jobs,
+        .source_text = src_text, .source_len = src_len,
         .fail_fast = a.fail_fast, .quiet = a.quiet, .save_weights = a.save_weights,
         .by = a.by, .metric = a.metric, .top = (int)a.top, .out = stdout, .log = stderr,
     };
