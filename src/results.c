@@ -4,6 +4,7 @@
  * disk or is the torn tail of the file, never interleaved with another one;
  * the runner is the only writer (workers send their metrics over a pipe). */
 #include "ein/results.h"
+#include "ein/hash.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -990,6 +991,9 @@ ein_code ein_results_read(const char *dir, ein_record_list *out, ein_err *err)
     int rcap = 0;
     ein_record rec;
     bool oom = false;
+    /* id -> position: linear in the number of records (a 100k-cell folder).
+     * Its keys point into out->rec, so it is rebuilt when that moves. */
+    ein_name_index by_id = { 0 };
     while (!oom && (n = getline(&line, &cap, f)) > 0) {
         out->n_lines++;
         bool whole = line[n - 1] == '\n';
@@ -998,9 +1002,9 @@ ein_code ein_results_read(const char *dir, ein_record_list *out, ein_err *err)
             continue;
         }
         copy(rec.folder, sizeof rec.folder, dir);
-        ein_record *slot = (ein_record *)ein_record_find(out, rec.id);
-        if (slot) {           /* a later attempt of the same cell wins */
-            *slot = rec;
+        int at = ein_index_get(&by_id, rec.id);
+        if (at >= 0) {        /* a later attempt of the same cell wins */
+            out->rec[at] = rec;
             continue;
         }
         if (out->n == rcap) {
@@ -1009,13 +1013,20 @@ ein_code ein_results_read(const char *dir, ein_record_list *out, ein_err *err)
             if (!grown) {
                 free(line);
                 fclose(f);
+                ein_index_free(&by_id);
                 ein_record_list_free(out);
                 return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
             }
             out->rec = grown;
+            ein_index_free(&by_id);
+            for (int i = 0; i < out->n && !oom; i++)
+                oom = !ein_index_put(&by_id, out->rec[i].id, i);
         }
-        out->rec[out->n++] = rec;
+        out->rec[out->n] = rec;
+        oom = oom || !ein_index_put(&by_id, out->rec[out->n].id, out->n);
+        out->n++;
     }
+    ein_index_free(&by_id);
     free(line);
     bool bad = ferror(f);
     fclose(f);
