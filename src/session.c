@@ -1,5 +1,6 @@
 /* session.c — the run pipeline of `einrun FILE.ein` and the REPL (session.h). */
 #include "ein/session.h"
+#include "ein/hash.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -112,12 +113,13 @@ ein_code ein_data_cache_load(ein_data_cache *dc, const ein_cell_list *list, cons
             ein_err_set(err, c, "%s (data = ... at %s)", msg, cfg->where);
         }
         if (c == EIN_OK)
+            c = ein_dataset_check_pair(e->train, e->test, err);
+        if (c == EIN_OK)
             c = check_input(cell, e->train, err);
         if (c != EIN_OK) {
             ein_dataset_free(e->test);
-            e->test = NULL;
             ein_dataset_free(e->train);
-            e->train = NULL;
+            e->train = e->test = NULL;
             return c;
         }
         dc->n++;
@@ -239,15 +241,20 @@ ein_code ein_session_summarize(const ein_summary_request *q, FILE *out, ein_err 
     if ((c = ein_summary_read(q->dirs, q->n_dirs, &l, err)) != EIN_OK)
         return c;
     if (q->only) {
+        /* the selected ids hashed once: linear for 100k records */
+        ein_name_index sel = { 0 };
+        for (int j = 0; j < q->only->n; j++)
+            if (!ein_index_put(&sel, q->only->cells[j].id, j)) {
+                ein_index_free(&sel);
+                ein_record_list_free(&l);
+                return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
+            }
         int k = 0;
-        for (int i = 0; i < l.n; i++) {
-            bool keep = false;
-            for (int j = 0; j < q->only->n && !keep; j++)
-                keep = strcmp(q->only->cells[j].id, l.rec[i].id) == 0;
-            if (keep)
+        for (int i = 0; i < l.n; i++)
+            if (ein_index_get(&sel, l.rec[i].id) >= 0)
                 l.rec[k++] = l.rec[i];
-        }
         l.n = k;
+        ein_index_free(&sel);
     }
     char defby[2048];
     const char *by = q->by;
@@ -383,7 +390,9 @@ ein_code ein_session_run(const ein_cell_list *view, ein_data_cache *dc,
     ein_results *store = ein_results_open(rep->dir, opt->fresh, moved, err);
     if (!store)
         return err ? err->code : EIN_ERR_IO;
-    ein_code rc = opt->source ? ein_results_store_source(store, opt->source, err) : EIN_OK;
+    ein_code rc = opt->source_text ? ein_results_store_source_text(store, opt->source_text, opt->source_len, err)
+                : opt->source     ? ein_results_store_source(store, opt->source, err)
+                                  : EIN_OK;
     /* Each writer appends to its own shard and claims a cell before running
      * it, so any number of einrun processes may share the folder (shard.h). */
     char tag[48];

@@ -5,14 +5,23 @@
  * NUL bytes and BOMs, signals, selections that select nothing, unclosed
  * blocks, missing imports. */
 #include <check.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "ein/check.h"
+#include "ein/data.h"
+#include "ein/results.h"
+#include "ein/runner.h"
 #include "ein/diag.h"
 #include "ein/parse.h"
 #include "testutil.h"
+
+/* Expected texts name the scratch folder once or twice: one argument list fits all. */
+#pragma GCC diagnostic ignored "-Wformat-extra-args"
 
 /* Parse and check `src` as t.ein with stdlib/; returns the first
  * diagnostic's head line (malloc'd; "" when there is none) and the number of
@@ -128,17 +137,432 @@ START_TEST(row15_leading_bom_is_skipped)
 }
 END_TEST
 
+/* ---- row 7: hashed scopes --------------------------------------------- */
+
+/* 200 000 chained top-level bindings: the linear scope lookup took over
+ * seven minutes; hashed scopes check them in seconds (the timeout below is
+ * twenty times that). */
+START_TEST(row07_two_hundred_thousand_bindings)
+{
+    enum { N = 200000 };
+    char *src = malloc((size_t)N * 32 + 128);
+    size_t n = (size_t)sprintf(src, "b0 = 1\n");
+    for (int i = 1; i < N; i++)
+        n += (size_t)sprintf(src + n, "b%d = b%d + 0\n", i, i - 1);
+    sprintf(src + n, "experiment e { train { epochs = b%d } }\nb%d = 2\n", N - 1, N / 2);
+    int errors = 0;
+    char *got = first_diag(src, strlen(src), &errors);
+    /* the duplicate is found through the hash too, with both places */
+    ck_assert_str_eq(got, "t.ein:200002:1: error: 'b100000' is already defined");
+    ck_assert_int_eq(errors, 1);
+    free(got);
+    free(src);
+}
+END_TEST
+
+/* ---- the command line: a tiny data set and a four-cell grid ------------ */
+
+/* DIR/{train,t10k}-{images,labels}: n training and 10 test images of
+ * rows×28 (test: 28×28), labels i % 10, label `bad` at index bad_at of the
+ * training labels when bad_at >= 0; gzip when gz. */
+static void write_data(const char *dir, int n, int rows, bool gz, int bad_at, int bad)
+{
+    ein_err err = { 0 };
+    uint8_t *px = calloc((size_t)n * 28 * 28, 1), lab[64];
+    for (int i = 0; i < n && i < 64; i++)
+        lab[i] = (uint8_t)(i % 10);
+    if (bad_at >= 0)
+        lab[bad_at] = (uint8_t)bad;
+    char a[600], b[600];
+    snprintf(a, sizeof a, "%s/train-images-idx3-ubyte%s", dir, gz ? ".gz" : "");
+    snprintf(b, sizeof b, "%s/train-labels-idx1-ubyte", dir);
+    ck_assert_int_eq(ein_idx_write(a, gz, n, rows, 28, px, b, lab, &err), EIN_OK);
+    snprintf(a, sizeof a, "%s/t10k-images-idx3-ubyte", dir);
+    snprintf(b, sizeof b, "%s/t10k-labels-idx1-ubyte", dir);
+    ck_assert_int_eq(ein_idx_write(a, false, 10, 28, 28, px, b, lab, &err), EIN_OK);
+    free(px);
+}
+
+/* DIR/g.ein: 4 cells (eps × seed), one epoch, results in DIR/results. */
+static void write_grid(const char *dir)
+{
+    char text[2048], path[600];
+    snprintf(text, sizeof text,
+             "experiment tiny {\n"
+             "  data = idx(dir = \"%s\", batch = 5, eps = eps)\n"
+             "  network {\n    input 784\n    hidden ei(ne = 8) x 1\n"
+             "    output ei(ne = 10, ni = 1, act = none, fwd = none, bwd = none)\n  }\n"
+             "  train { epochs = 1  lr = 0.05  seed = seed }\n"
+             "  grid {\n    eps in [0, 0.5]\n    seed in [1, 2]\n  }\n"
+             "  report \"%s/results\" { test_acc }\n}\n", dir, dir);
+    snprintf(path, sizeof path, "%s/g.ein", dir);
+    ck_assert_int_eq(tu_write_file(path, text, strlen(text)), 0);
+}
+
+/* Run `einrun ARGS` (a printf format; DIR is the first argument); returns
+ * the exit status, output in *out. */
+static int einrun(char **out, const char *fmt, const char *dir)
+{
+    char args[2048], cmd[2600];
+    snprintf(args, sizeof args, fmt, dir, dir, dir);
+    snprintf(cmd, sizeof cmd, "%s %s", tu_einrun(), args);
+    return tu_run(cmd, out);
+}
+
+static bool exists(const char *dir, const char *name)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return access(path, F_OK) == 0;
+}
+
+#define EXPECT_RUN(want_rc, want_text, fmt, dir)                                           \
+    do {                                                                                   \
+        char *out_ = NULL;                                                                 \
+        int rc_ = einrun(&out_, fmt, dir);                                                 \
+        char want_[1200];                                                                  \
+        snprintf(want_, sizeof want_, want_text, dir, dir, dir);                           \
+        ck_assert_msg(rc_ == (want_rc) && strstr(out_, want_) != NULL,                     \
+                      "rc %d (want %d), output:\n%s\nwant it to hold:\n%s", rc_, want_rc, out_, want_); \
+        free(out_);                                                                        \
+    } while (0)
+
+START_TEST(row04_label_past_the_limit_is_found)
+{
+    char *dir = tu_mkdtemp();
+    write_data(dir, 20, 28, false, 15, 12);
+    write_grid(dir);
+    EXPECT_RUN(65, "einrun: %s/train-labels-idx1-ubyte: label 12 at index 15 is out of range 0..9\n",
+               "%s/g.ein --limit-train 5 --quiet", dir);
+    ck_assert(!exists(dir, "results/cells.jsonl"));
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(row04_truncated_gzip_with_a_limit)
+{
+    char *dir = tu_mkdtemp();
+    write_data(dir, 20, 28, true, -1, 0);
+    write_grid(dir);
+    char path[700];
+    snprintf(path, sizeof path, "%s/train-images-idx3-ubyte.gz", dir);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(truncate(path, st.st_size - 12), 0);   /* the CRC and length, and a bit */
+    EXPECT_RUN(65, "einrun: %s/train-images-idx3-ubyte.gz: truncated: expected 20 images (15680 pixel bytes), got ",
+               "%s/g.ein --limit-train 5 --quiet", dir);
+    ck_assert(!exists(dir, "results/cells.jsonl"));
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(row05_train_and_test_sizes_differ)
+{
+    char *dir = tu_mkdtemp();
+    write_data(dir, 20, 27, false, -1, 0);   /* 756 pixels; the test set has 784 */
+    write_grid(dir);
+    EXPECT_RUN(65, "einrun: %s/train-images-idx3-ubyte: images of 27×28 pixels but %s/t10k-images-idx3-ubyte: "
+                   "28×28; the training and the test set must have the same image size\n",
+               "%s/g.ein --quiet", dir);
+    ck_assert(!exists(dir, "results/cells.jsonl"));
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(row09_full_disk_while_writing_the_summary)
+{
+    char *dir = tu_mkdtemp();
+    write_data(dir, 20, 28, false, -1, 0);
+    write_grid(dir);
+    EXPECT_RUN(0, "4 ok, 0 diverged, 0 failed", "%s/g.ein --quiet", dir);
+    /* a 512-byte file-size limit: summary.csv (800 bytes) cannot be written */
+    char cmd[1400], *out = NULL;
+    snprintf(cmd, sizeof cmd, "sh -c 'trap \"\" XFSZ; ulimit -f 1; rm %s/results/summary.csv; exec %s summary %s/results'",
+             dir, tu_einrun(), dir);
+    int rc = tu_run(cmd, &out);
+    ck_assert_msg(rc == 74 && strstr(out, "summary.csv") && strstr(out, "File too large"), "rc %d: %s", rc, out);
+    free(out);
+    ck_assert(!exists(dir, "results/summary.csv"));
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(row10_a_folder_einrun_did_not_make_is_refused)
+{
+    char *dir = tu_mkdtemp();
+    write_data(dir, 20, 28, false, -1, 0);
+    write_grid(dir);
+    /* the data folder itself: not empty, not einrun's */
+    EXPECT_RUN(74, "einrun: %s: not a results folder of einrun (not empty, and no .einrun-results in it); "
+                   "refusing to write there: give a new or empty folder (--results DIR)\n",
+               "%s/g.ein --quiet --results %s", dir);
+    ck_assert(!exists(dir, "summary.csv") && !exists(dir, "source.ein") && !exists(dir, ".einrun-results"));
+    EXPECT_RUN(74, "einrun: %s: not a results folder of einrun", "%s/g.ein --quiet --fresh --results %s", dir);
+    ck_assert(exists(dir, "g.ein"));   /* --fresh did not move it aside either */
+    /* a file is not a folder */
+    EXPECT_RUN(74, "einrun: %s/g.ein: exists and is not a folder", "%s/g.ein --quiet --results %s/g.ein", dir);
+    /* a new folder is made and marked; an empty one is taken */
+    EXPECT_RUN(0, "4 ok", "%s/g.ein --quiet", dir);
+    ck_assert(exists(dir, "results/.einrun-results"));
+    char path[700];
+    snprintf(path, sizeof path, "%s/empty", dir);
+    ck_assert_int_eq(mkdir(path, 0777), 0);
+    EXPECT_RUN(0, "4 ok", "%s/g.ein --quiet --results %s/empty", dir);
+    /* a folder from before the marker (cells.jsonl and source.sha256) is still einrun's */
+    snprintf(path, sizeof path, "%s/results/.einrun-results", dir);
+    ck_assert_int_eq(unlink(path), 0);
+    EXPECT_RUN(0, "4 of 4 cells already finished", "%s/g.ein --quiet", dir);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(row12_a_fifo_is_refused_not_waited_for)
+{
+    char *dir = tu_mkdtemp();
+    char path[700];
+    snprintf(path, sizeof path, "%s/f.ein", dir);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    EXPECT_RUN(74, "einrun: cannot read '%s/f.ein': it is a FIFO, not a regular file (use - to read standard input)\n",
+               "--check %s/f.ein", dir);
+    EXPECT_RUN(74, "einrun: cannot read '%s/f.ein': it is a FIFO", "%s/f.ein --dry-run", dir);
+    EXPECT_RUN(74, "einrun: cannot read '%s/f.ein': it is a FIFO", "fmt %s/f.ein", dir);
+    /* a data file that is a FIFO */
+    write_data(dir, 20, 28, false, -1, 0);
+    write_grid(dir);
+    snprintf(path, sizeof path, "%s/t10k-labels-idx1-ubyte", dir);
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    EXPECT_RUN(74, "einrun: %s/t10k-labels-idx1-ubyte: it is a FIFO, not a regular file\n", "%s/g.ein --quiet", dir);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(row13_stdin_is_read_once)
+{
+    char *dir = tu_mkdtemp();
+    write_data(dir, 20, 28, false, -1, 0);
+    write_grid(dir);
+    EXPECT_RUN(0, "4 ok", "- --quiet < %s/g.ein", dir);
+    char path[700];
+    snprintf(path, sizeof path, "%s/g.ein", dir);
+    char *want = tu_read_file(path, NULL);
+    snprintf(path, sizeof path, "%s/results/source.ein", dir);
+    char *got = tu_read_file(path, NULL);
+    ck_assert_ptr_nonnull(got);
+    ck_assert_str_eq(got, want);
+    free(got);
+    free(want);
+    /* diagnostics name it <stdin>; /dev/stdin from a pipe is a FIFO: refused with the hint */
+    char cmd[1400], *out = NULL;
+    snprintf(cmd, sizeof cmd, "printf 'x = widht\\n' | %s --check -", tu_einrun());
+    ck_assert_int_eq(tu_run(cmd, &out), 2);
+    ck_assert_msg(strstr(out, "<stdin>:1:5: error: unknown name 'widht'\n") != NULL, "%s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd, "cat %s/g.ein | %s /dev/stdin --dry-run", dir, tu_einrun());
+    ck_assert_int_eq(tu_run(cmd, &out), 74);
+    ck_assert_msg(strstr(out, "einrun: cannot read '/dev/stdin': it is a FIFO, not a regular file (use - to read standard input)\n"),
+                  "%s", out);
+    free(out);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(row17_a_selection_of_nothing_fails)
+{
+    char *dir = tu_mkdtemp();
+    write_data(dir, 20, 28, false, -1, 0);
+    write_grid(dir);
+    EXPECT_RUN(64, "einrun: no cell selected (4 in the grid)\n", "%s/g.ein --where eps=0.3", dir);
+    EXPECT_RUN(64, "einrun: no cell selected (4 in the grid)\n", "%s/g.ein --where eps=0.3 --dry-run", dir);
+    ck_assert(!exists(dir, "results"));
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* ---- row 3: widths that cannot fit --------------------------------------- */
+
+#define NET(hidden) "import \"ei\"\nimport \"fashion\"\nexperiment e {\n  data = fashion_mnist()\n" \
+                    "  network {\n    input 784\n" hidden "    output ei_output()\n  }\n}\n"
+
+START_TEST(row03_widths_that_cannot_fit_are_errors_of_the_file)
+{
+    /* 2144323552 × 1075321872 wrapped the graph's buffer sizes (a worker SIGSEGV) */
+    expect_first(NET("    hidden e_only_hidden(ne = 2144323552)\n    hidden e_only_hidden(ne = 1075321872)\n"),
+                 "t.ein:5:3: error: a weight matrix of 2.31e+18 entries (more than 2147483647): the widths are too large");
+    /* every matrix indexable, but eight of them need hundreds of GB */
+    char *got = first_diag(NET("    hidden e_only_hidden(ne = 46000) x 8\n"),
+                           strlen(NET("    hidden e_only_hidden(ne = 46000) x 8\n")), NULL);
+    const char *want = "t.ein:5:3: error: a cell needs about 244 GB (1.48e+10 weights), more than this machine's ";
+    ck_assert_msg(strncmp(got, want, strlen(want)) == 0, "got %s", got);
+    free(got);
+    expect_first(NET("    hidden e_only_hidden(ne = 500) x 2\n"), "");
+}
+END_TEST
+
+/* ---- row 8: 100 000 records -------------------------------------------- */
+
+/* Reading a folder looked every record up by a linear search (quadratic: 159 s
+ * for 100k records); now hashed.  100 000 lines, each cell twice: the later
+ * attempt wins; the pending-cell scan is hashed too.  (The timing lives in the
+ * closing note; the suite runs under ASan on a busy machine.) */
+START_TEST(row08_records_found_by_hashed_id)
+{
+    enum { N = 50000 };
+    char *dir = tu_mkdtemp();
+    char path[700];
+    snprintf(path, sizeof path, "%s/cells.jsonl", dir);
+    FILE *f = fopen(path, "w");
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < N; i++)
+            fprintf(f, "{\"id\":\"%016x\",\"status\":\"%s\",\"epochs\":%d}\n", i * 2654435761u,
+                    round ? (i % 2 ? "failed" : "ok") : "interrupted", round);
+    fclose(f);
+    ein_record_list l;
+    ein_err err = { 0 };
+    ck_assert_int_eq(ein_results_read(dir, &l, &err), EIN_OK);
+    ck_assert_int_eq(l.n, N);
+    ck_assert_int_eq(l.n_lines, 2 * N);
+    ck_assert_str_eq(l.rec[7].status, "failed");
+    ck_assert_int_eq(l.rec[7].epochs, 1);
+    enum { M = 10000 };   /* cells are 12 kB each: 10 000 of them */
+    ein_cell_list cells = { .n = M, .cells = calloc(M, sizeof(ein_cell)) };
+    for (int i = 0; i < M; i++)
+        snprintf(cells.cells[i].id, sizeof cells.cells[i].id, "%016x", i * 2654435761u);
+    int *todo = malloc(M * sizeof *todo);
+    ck_assert_int_eq(ein_runner_pending(&cells, &l, todo), M / 2);   /* the failed half */
+    ck_assert_int_eq(todo[0], 1);
+    free(todo);
+    free(cells.cells);
+    ein_record_list_free(&l);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* ---- row 11: an import that leads elsewhere ----------------------------- */
+
+START_TEST(row11_import_symlink_to_a_non_ein_file)
+{
+    char *dir = tu_mkdtemp();
+    char link_path[700], src_path[700];
+    snprintf(link_path, sizeof link_path, "%s/evil.ein", dir);
+    ck_assert_int_eq(symlink("/etc/passwd", link_path), 0);
+    snprintf(src_path, sizeof src_path, "%s/t.ein", dir);
+    const char *src = "import \"evil\"\nexperiment e { }\n";
+    ck_assert_int_eq(tu_write_file(src_path, src, strlen(src)), 0);
+    char *out = NULL;
+    int rc = einrun(&out, "--check %s/t.ein", dir);
+    char want[1600];
+    snprintf(want, sizeof want, "%s/t.ein:1:8: error: cannot import 'evil': %s/evil.ein leads to /etc/passwd, "
+             "which is not a .ein file\n", dir, dir);
+    ck_assert_msg(rc == 2 && strncmp(out, want, strlen(want)) == 0, "rc %d:\n%s", rc, out);
+    ck_assert_ptr_null(strstr(out, "root:"));   /* none of its lines quoted */
+    free(out);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* ---- rows 14, 18, 19: names and messages ------------------------------ */
+
+START_TEST(row14_long_names_are_an_error_not_cut)
+{
+    /* 63 characters is the longest; two 64-character axes no longer merge */
+    char name[80];
+    memset(name, 'a', 63);
+    name[63] = '\0';
+    char src[512];
+    snprintf(src, sizeof src, "%s = 1\nexperiment e { train { epochs = %s } }\n", name, name);
+    expect_first(src, "");
+    snprintf(src, sizeof src, "%sb = 1\n%sc = 2\nexperiment e { train { epochs = %sb + %sc } }\n", name, name, name, name);
+    int errors = 0;
+    char *got = first_diag(src, strlen(src), &errors);
+    ck_assert_str_eq(got, "t.ein:1:1: error: name 'aaaaaaaaaaaaaaaaaaaa...' is 64 characters long (at most 63)");
+    ck_assert_int_eq(errors, 4);
+    free(got);
+}
+END_TEST
+
+START_TEST(row18_unclosed_block_named_once)
+{
+    const char *src = "import \"ei\"\nimport \"fashion\"\nexperiment e {\n  data = fashion_mnist()\n"
+                      "  train {\n    epochs = 1\n    lr = 0.01\n\n  grid {\n    eps in [0, 0.5]\n  }\n}\n";
+    int errors = 0;
+    char *got = first_diag(src, strlen(src), &errors);
+    ck_assert_str_eq(got, "t.ein:9:3: error: '}' expected to close 'train {' at line 5 (before 'grid {')");
+    ck_assert_int_eq(errors, 1);   /* no follow-on errors, no did-you-mean */
+    free(got);
+}
+END_TEST
+
+/* Diagnostics of src, all of them, as printed. */
+static char *all_diags(const char *src)
+{
+    ein_diag *d = ein_diag_new();
+    ein_check_options opt = { .stdlib_dir = "stdlib", .ein_path = "" };
+    ein_program *p = ein_parse_buffer(d, "t.ein", src, strlen(src), NULL);
+    ein_module *m = p ? ein_check_program(d, p, "t.ein", &opt) : NULL;
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    ein_diag_print(d, f);
+    fclose(f);
+    ein_module_free(m);
+    ein_program_free(p);
+    ein_diag_free(d);
+    return out;
+}
+
+START_TEST(row19_missing_import_reported_once_with_the_fix)
+{
+    char *got = all_diags("import \"fashion\"\nexperiment e {\n  data = fashion_mnist()\n  network {\n"
+                          "    input 784\n    hidden ei_hidden(ne = 10) x 2\n    hidden ei_hidden(ne = 5)\n"
+                          "    output ei_output()\n  }\n}\n");
+    ck_assert_str_eq(got, "t.ein:6:12: error: unknown name 'ei_hidden'\n"
+                          "    6 |     hidden ei_hidden(ne = 10) x 2\n"
+                          "      |            ^~~~~~~~~\n"
+                          "t.ein:6:12: note: 'ei_hidden' is defined in stdlib 'ei': add import \"ei\"\n");
+    free(got);
+    /* a name defined nowhere keeps its did-you-mean */
+    expect_first("import \"ei\"\nexperiment e { network { input 784\n hidden ei_hiden(ne = 3)\n output ei_output() } }\n",
+                 "t.ein:3:9: error: unknown name 'ei_hiden'");
+}
+END_TEST
+
 Suite *ein_test_suite(void);
 
 Suite *ein_test_suite(void)
 {
     Suite *s = suite_create("hardening");
     TCase *tc = tcase_create("rows");
-    tcase_set_timeout(tc, 60);
+    tcase_set_timeout(tc, 120);   /* 200k bindings and 100k records, under ASan on a shared machine */
     tcase_add_test(tc, row01_min_mod_minus_one_is_zero);
     tcase_add_test(tc, row02_integer_overflow_is_an_error);
     tcase_add_test(tc, row06_exponential_defs_hit_the_budget);
+    tcase_add_test(tc, row07_two_hundred_thousand_bindings);
     tcase_add_test(tc, row15_nul_in_a_comment_is_an_error);
+    tcase_add_test(tc, row04_label_past_the_limit_is_found);
+    tcase_add_test(tc, row04_truncated_gzip_with_a_limit);
+    tcase_add_test(tc, row05_train_and_test_sizes_differ);
+    tcase_add_test(tc, row09_full_disk_while_writing_the_summary);
+    tcase_add_test(tc, row10_a_folder_einrun_did_not_make_is_refused);
+    tcase_add_test(tc, row12_a_fifo_is_refused_not_waited_for);
+    tcase_add_test(tc, row13_stdin_is_read_once);
+    tcase_add_test(tc, row17_a_selection_of_nothing_fails);
+    tcase_add_test(tc, row03_widths_that_cannot_fit_are_errors_of_the_file);
+    tcase_add_test(tc, row08_records_found_by_hashed_id);
+    tcase_add_test(tc, row11_import_symlink_to_a_non_ein_file);
+    tcase_add_test(tc, row14_long_names_are_an_error_not_cut);
+    tcase_add_test(tc, row18_unclosed_block_named_once);
+    tcase_add_test(tc, row19_missing_import_reported_once_with_the_fix);
     tcase_add_test(tc, row15_leading_bom_is_skipped);
     suite_add_tcase(s, tc);
     return s;
