@@ -876,9 +876,13 @@ static int cmd_runs(repl *r, char *args, int line, int col)
         fputs("(no runs in this session yet)\n", r->out);
     for (int i = 0; i < r->n_runs; i++) {
         const run *rn = &r->runs[i];
+        int count[4] = {0};   /* by status, cells resumed from the folder included */
+        for (int k = 0; k < rn->n_cells; k++)
+            if (rn->cells[k].have_result || rn->cells[k].have_record)
+                count[rn->cells[k].res.status]++;
         fprintf(r->out, "#%d  %s  %d cell%s  %d ok, %d diverged, %d failed, %d interrupted  %s  (%s)\n",
-                rn->number, rn->experiment, rn->n_cells, rn->n_cells == 1 ? "" : "s", rn->totals.ok,
-                rn->totals.diverged, rn->totals.failed, rn->totals.interrupted, rn->what, rn->dir);
+                rn->number, rn->experiment, rn->n_cells, rn->n_cells == 1 ? "" : "s", count[EIN_CELL_OK],
+                count[EIN_CELL_DIVERGED], count[EIN_CELL_FAILED], count[EIN_CELL_INTERRUPTED], rn->what, rn->dir);
         for (int k = 0; k < rn->n_ov; k++)
             fprintf(r->out, "      %s = %s\n", r->pool[rn->ov[k]].path, r->pool[rn->ov[k]].text);
     }
