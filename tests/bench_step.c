@@ -3,7 +3,9 @@
  * share of it inside GEMM (engine profiling), the same GEMM calls replayed
  * alone, the step's GEMM work as a share of one core's FMA peak (measured
  * here, by an FMA loop), each step against the E/I + LN step of its batch,
- * and peak RSS; times are this thread's CPU time, best of 5 rounds.
+ * each model's arena and this benchmark's peak RSS (every variant of a batch
+ * alive at once); times are this thread's CPU time, the best of 10 rounds
+ * that interleave the variants.
  * Targets (issue 15, batch 32): I-Norm + GradNorm ≤ 1.6 × E/I + LN; GEMM
  * share ≥ 90 %; E/I + LN ≥ 70 % of the FMA peak; no allocation in the step;
  * peak RSS < 100 MB.  Run by `make bench`; `bench_step [STEPS] [--batch N]
@@ -41,7 +43,7 @@ static const variant variants[] = {
     { "inorm_sub", EIN_LAYER_EI, EIN_FWD_INORM_SUB, EIN_BWD_NONE },
 };
 
-#define ROUNDS 5
+#define ROUNDS 10
 
 /* This thread's CPU time: the machine is shared, and other processes' time
  * slices must not count against a step (one BLAS thread runs in the caller).
@@ -112,7 +114,16 @@ static double fma_peak(void)
 static double fma_peak(void) { return 0; }
 #endif
 
-static result bench(const variant *v, int batch, int steps, double peak, double ln_step)
+/* One variant's model at one batch and its best times so far. */
+typedef struct rig {
+    const variant *v;
+    ein_model *m;
+    ein_optim *opt;
+    long allocs;
+    double step, profiled, gemm_in_step, gemm_alone, flops;
+} rig;
+
+static void rig_setup(rig *r, const variant *v, int batch)
 {
     ein_cell_config cfg;
     ein_config_defaults(&cfg);
@@ -124,78 +135,83 @@ static result bench(const variant *v, int batch, int steps, double peak, double 
     }
     if (v->fwd == EIN_FWD_INORM || v->fwd == EIN_FWD_INORM_SUB)
         cfg.losses[cfg.n_losses++] = (ein_loss_config){ .kind = EIN_LOSS_INORM, .weight = -1, .groups = EIN_GROUPS_DEFAULT };
-    ein_model *m = NULL;
     ein_err err = { 0 };
-    if (ein_model_build(&cfg, 784, 10, batch, false, &m, &err) != EIN_OK) {
-        fprintf(stderr, "bench_step: %s\n", err.msg);
-        exit(1);
-    }
-    if (ein_model_init(m, &err) != EIN_OK) {
+    *r = (rig){ .v = v, .step = INFINITY, .profiled = INFINITY, .gemm_alone = INFINITY };
+    if (ein_model_build(&cfg, 784, 10, batch, false, &r->m, &err) != EIN_OK || ein_model_init(r->m, &err) != EIN_OK) {
         fprintf(stderr, "bench_step: %s\n", err.msg);
         exit(1);
     }
     ein_group_settings groups[EIN_GROUP_COUNT];
-    ein_group_settings_from_config(&m->cfg.train, groups);
-    ein_optim *opt = ein_optim_new(m->graph, EIN_OPT_SGD, groups, 0.9, 0.999, 1e-8, &err);
+    ein_group_settings_from_config(&r->m->cfg.train, groups);
+    r->opt = ein_optim_new(r->m->graph, EIN_OPT_SGD, groups, 0.9, 0.999, 1e-8, &err);
     ein_rng rng;
     ein_rng_init(&rng, 1, 1);
     for (int k = 0; k < batch * 784; k++)
-        m->x->val[k] = (ein_real)ein_rng_uniform(&rng);
-    int32_t *labels = ein_graph_labels(m->graph);
+        r->m->x->val[k] = (ein_real)ein_rng_uniform(&rng);
+    int32_t *labels = ein_graph_labels(r->m->graph);
     for (int b = 0; b < batch; b++)
         labels[b] = b % 10;
-    ein_graph_set_batch(m->graph, batch);
-
+    ein_graph_set_batch(r->m->graph, batch);
     for (int s = 0; s < 10; s++) {                 /* warm up caches and BLAS buffers */
-        ein_graph_forward(m->graph, m->train_plan);
-        ein_optim_backward_step(opt);
+        ein_graph_forward(r->m->graph, r->m->train_plan);
+        ein_optim_backward_step(r->opt);
     }
-    /* The machine is shared: every time is the best of ROUNDS rounds (the
-     * round least disturbed by other processes), each the mean of its steps. */
-    long allocs = ein_graph_alloc_count(m->graph);
-    int per_round = steps / ROUNDS > 0 ? steps / ROUNDS : 1;
-    double step = INFINITY, profiled = INFINITY, gemm_in_step = INFINITY, gemm_alone = INFINITY, flops = 0;
-    for (int r = 0; r < ROUNDS; r++) {
-        double t0 = cpu_now();
-        for (int s = 0; s < per_round; s++) {
-            ein_graph_forward(m->graph, m->train_plan);
-            ein_optim_backward_step(opt);
-        }
-        step = fmin(step, (cpu_now() - t0) / per_round);
+    r->allocs = ein_graph_alloc_count(r->m->graph);
+}
+
+static void steps_of(rig *r, int n)
+{
+    for (int s = 0; s < n; s++) {
+        ein_graph_forward(r->m->graph, r->m->train_plan);
+        ein_optim_backward_step(r->opt);
     }
-    ein_graph_profile(m->graph, true);
-    for (int r = 0; r < ROUNDS; r++) {
-        ein_graph_profile_reset(m->graph);
-        double t0 = ein_now();
-        for (int s = 0; s < per_round; s++) {
-            ein_graph_forward(m->graph, m->train_plan);
-            ein_optim_backward_step(opt);
-        }
-        double t = (ein_now() - t0) / per_round;
-        if (t < profiled) {
-            profiled = t;
-            gemm_in_step = ein_graph_gemm_seconds(m->graph) / per_round;
-            flops = ein_graph_gemm_flops(m->graph) / per_round;
-        }
+}
+
+/* One round of each measurement; a rig keeps its best (least disturbed) one. */
+static void round_step(rig *r, int n)
+{
+    double t0 = cpu_now();
+    steps_of(r, n);
+    r->step = fmin(r->step, (cpu_now() - t0) / n);
+}
+
+static void round_profiled(rig *r, int n)
+{
+    ein_graph *g = r->m->graph;
+    ein_graph_profile(g, true);
+    ein_graph_profile_reset(g);
+    double t0 = ein_now();
+    steps_of(r, n);
+    double t = (ein_now() - t0) / n;
+    if (t < r->profiled) {
+        r->profiled = t;
+        r->gemm_in_step = ein_graph_gemm_seconds(g) / n;
+        r->flops = ein_graph_gemm_flops(g) / n;
     }
-    ein_graph_profile(m->graph, false);
-    for (int r = 0; r < ROUNDS; r++) {
-        double t0 = cpu_now();
-        for (int s = 0; s < per_round; s++)
-            ein_graph_replay_gemm(m->graph);
-        gemm_alone = fmin(gemm_alone, (cpu_now() - t0) / per_round);
-    }
+    ein_graph_profile(g, false);
+}
+
+static void round_replay(rig *r, int n)
+{
+    double t0 = cpu_now();
+    for (int s = 0; s < n; s++)
+        ein_graph_replay_gemm(r->m->graph);
+    r->gemm_alone = fmin(r->gemm_alone, (cpu_now() - t0) / n);
+}
+
+static result report(rig *r, int batch, double peak, double ln_step)
+{
     char of_peak[16] = "-", vs_ln[16] = "-";
     if (peak > 0)
-        snprintf(of_peak, sizeof of_peak, "%.1f%%", 100 * flops / step / peak);
+        snprintf(of_peak, sizeof of_peak, "%.1f%%", 100 * r->flops / r->step / peak);
     if (ln_step > 0)
-        snprintf(vs_ln, sizeof vs_ln, "%.2fx", step / ln_step);
-    printf("%-16s %5d %9.3f %9.3f %9.3f %9.1f%% %9.1f%% %8.1f %8s %7s %s\n", v->name, batch, 1e3 * step,
-           1e3 * gemm_in_step, 1e3 * gemm_alone, 100 * gemm_in_step / profiled, 100 * gemm_alone / step,
-           1e-9 * flops / step, of_peak, vs_ln, ein_graph_alloc_count(m->graph) == allocs ? "" : "ALLOCATED IN STEP");
-    ein_optim_free(opt);
-    ein_model_free(m);
-    return (result){ step, gemm_in_step / profiled, flops };
+        snprintf(vs_ln, sizeof vs_ln, "%.2fx", r->step / ln_step);
+    printf("%-16s %5d %9.3f %9.3f %9.3f %9.1f%% %9.1f%% %8.1f %8s %7s %8.1f %s\n", r->v->name, batch, 1e3 * r->step,
+           1e3 * r->gemm_in_step, 1e3 * r->gemm_alone, 100 * r->gemm_in_step / r->profiled,
+           100 * r->gemm_alone / r->step, 1e-9 * r->flops / r->step, of_peak, vs_ln,
+           ein_graph_bytes(r->m->graph) / 1e6,
+           ein_graph_alloc_count(r->m->graph) == r->allocs ? "" : "ALLOCATED IN STEP");
+    return (result){ r->step, r->gemm_in_step / r->profiled, r->flops };
 }
 
 static bool wanted(const char *name, int argc, char **argv)
@@ -234,8 +250,8 @@ int main(int argc, char **argv)
         printf("one core's FMA peak (measured): %.1f GFLOP/s %s\n", 1e-9 * peak, EIN_REAL_NAME);
     else
         printf("one core's FMA peak: not measured (no AVX2/FMA)\n");
-    printf("%-16s %5s %9s %9s %9s %10s %10s %8s %8s %7s\n", "variant", "batch", "step ms", "gemm ms", "gemm-only",
-           "gemm/step", "alone/step", "GFLOP/s", "of peak", "x ei_ln");
+    printf("%-16s %5s %9s %9s %9s %10s %10s %8s %8s %7s %8s\n", "variant", "batch", "step ms", "gemm ms", "gemm-only",
+           "gemm/step", "alone/step", "GFLOP/s", "of peak", "x ei_ln", "arena MB");
     static const int batches[2] = { 32, 128 };
     result res[N_VARIANTS][2];
     memset(res, 0, sizeof res);
@@ -243,15 +259,34 @@ int main(int argc, char **argv)
     for (int b = 0; b < 2; b++) {
         if (only_batch > 0 && batches[b] != only_batch)
             continue;
-        double ln_step = 0;
+        /* every variant of this batch side by side, measured in interleaved
+         * rounds, so a busy spell of the shared machine hits them all alike */
+        rig rigs[N_VARIANTS];
+        size_t order[N_VARIANTS], n = 0;
         for (size_t i = 0; i < N_VARIANTS; i++) {    /* ei_ln (index 1) first: the others' yardstick */
             size_t v = i == 0 ? 1 : i == 1 ? 0 : i;
-            if (!wanted(variants[v].name, argc, argv))
-                continue;
-            res[v][b] = bench(&variants[v], batches[b], batches[b] == 32 ? steps : steps / 2, peak, ln_step);
-            worst_share = fmin(worst_share, res[v][b].gemm_share);
-            if (v == 1)
-                ln_step = res[v][b].step;
+            if (wanted(variants[v].name, argc, argv))
+                rig_setup(&rigs[n], &variants[v], batches[b]), order[n++] = v;
+        }
+        int per_round = (batches[b] == 32 ? steps : steps / 2) / ROUNDS;
+        per_round = per_round > 0 ? per_round : 1;
+        for (int r = 0; r < ROUNDS; r++)
+            for (size_t k = 0; k < n; k++)
+                round_step(&rigs[k], per_round);
+        for (int r = 0; r < ROUNDS; r++)
+            for (size_t k = 0; k < n; k++)
+                round_profiled(&rigs[k], per_round);
+        for (int r = 0; r < ROUNDS; r++)
+            for (size_t k = 0; k < n; k++)
+                round_replay(&rigs[k], per_round);
+        double ln_step = 0;
+        for (size_t k = 0; k < n; k++) {
+            res[order[k]][b] = report(&rigs[k], batches[b], peak, ln_step);
+            worst_share = fmin(worst_share, res[order[k]][b].gemm_share);
+            if (order[k] == 1)
+                ln_step = res[1][b].step;
+            ein_optim_free(rigs[k].opt);
+            ein_model_free(rigs[k].m);
         }
     }
     if (res[1][0].step > 0 && res[4][0].step > 0)
@@ -260,6 +295,6 @@ int main(int argc, char **argv)
                peak > 0 ? 100 * res[1][0].flops / res[1][0].step / peak : 0, 100 * worst_share);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("peak RSS %.1f MB\n", ru.ru_maxrss / 1024.0);
+    printf("peak RSS %.1f MB (this benchmark, every variant of a batch at once)\n", ru.ru_maxrss / 1024.0);
     return 0;
 }
