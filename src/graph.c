@@ -479,7 +479,11 @@ void ein_graph_backward(ein_graph *g)
     check_grad_rows(g);
     for (int i = 0; i < g->n_nodes; i++) {
         ein_node *n = g->nodes[i];
-        if (n->op == NULL && n->grad != NULL && !(g->updating && n->fused_lr > 0))
+        /* a parameter routed to no loss (a frozen B_ei: 1 MB a layer) is never
+         * written and keeps the zero gradient it has from compile; a fused one
+         * is updated, not accumulated */
+        bool skip = (n->kind == EIN_NODE_PARAM && n->loss_route == 0) || (g->updating && n->fused_lr > 0);
+        if (n->op == NULL && n->grad != NULL && !skip)
             memset(n->grad, 0, (size_t)n->rows * (size_t)n->cols * sizeof(ein_real));
     }
     for (int k = 0; k < g->n_losses; k++)

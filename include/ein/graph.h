@@ -137,7 +137,8 @@ int32_t *ein_graph_labels(ein_graph *g);
 /* Forward over a plan (NULL = every node). */
 void ein_graph_forward(ein_graph *g, const ein_plan *plan);
 /* Zero every parameter gradient, then run each loss's backward pass
- * (forward must have run over the losses' ancestors). */
+ * (forward must have run over the losses' ancestors).  A parameter routed
+ * to no loss is never written and keeps its zero gradient from compile. */
 void ein_graph_backward(ein_graph *g);
 /* Gradient of the scalar node `scalar` with respect to `param` into `out`
  * (param's size, caller-owned), in a pass of its own over the nodes between
