@@ -18,6 +18,9 @@ static void layer_defaults(ein_layer_config *l, int ne, ein_act act)
     l->fwd = EIN_FWD_NONE;
     l->bwd = EIN_BWD_NONE;
     l->inhib_learn = EIN_GROUPS_DEFAULT;
+    for (int g = 0; g < EIN_GROUP_COUNT; g++)
+        l->lr[g] = -1;   /* the train block's (M8) */
+    l->frozen = 0;
 }
 
 void ein_config_defaults(ein_cell_config *cfg)
@@ -105,52 +108,73 @@ void ein_config_resolve(ein_cell_config *cfg)
 
 /* ---- canonical text (ein_config_write) --------------------------------- */
 
-/* One `key = value` line of setting d, unless it stays out of this text. */
+static void write_config(FILE *out, const ein_cell_config *cfg, const ein_cell_config *def, unsigned flags);
+
+/* One `key = value` line of setting d, unless it stays out of this text.
+ * `def` is the default configuration, for settings added after ids existed
+ * (EIN_SF_NEW): at their default they leave every id as it was. */
 static void put_setting(FILE *out, const ein_setting_def *d, const char *prefix,
-                        const ein_cell_config *cfg, int target, unsigned flags)
+                        const ein_cell_config *cfg, const ein_cell_config *def, int target, unsigned flags)
 {
     if ((d->flags & EIN_SF_ALIAS) || ((d->flags & EIN_SF_NO_ID) && !(flags & EIN_CONFIG_PROVENANCE)))
         return;
     char val[EIN_PATH_MAX + 64];
     ein_setting_format(d, cfg, target, val, sizeof val);
-    if ((d->flags & EIN_SF_NEW) && !strcmp(val, d->def))
-        return;   /* added after ids existed: at its default it leaves the id alone */
+    if (d->flags & EIN_SF_NEW) {
+        char dv[EIN_PATH_MAX + 64];
+        int dt = d->scope == EIN_SCOPE_LAYER && target != EIN_TARGET_OUTPUT ? 0 : target;
+        ein_setting_format(d, def, d->scope == EIN_SCOPE_LOSS ? 0 : dt, dv, sizeof dv);
+        if (!strcmp(val, dv))
+            return;
+    }
     /* sets are " a b" (empty: nothing after '='); scalars " = value" */
     fprintf(out, "%s%s =%s%s\n", prefix, d->key ? d->key : d->path, d->type == EIN_TYPE_SET ? "" : " ", val);
 }
 
-static void put_section(FILE *out, const char *section, const ein_cell_config *cfg, unsigned flags)
+static void put_section(FILE *out, const char *section, const ein_cell_config *cfg,
+                        const ein_cell_config *def, unsigned flags)
 {
     size_t n;
     const ein_setting_def *schema = ein_schema(&n);
     for (size_t i = 0; i < n; i++)
         if (schema[i].scope == EIN_SCOPE_CELL && !strncmp(schema[i].path, section, strlen(section)))
-            put_setting(out, &schema[i], "", cfg, 0, flags);
+            put_setting(out, &schema[i], "", cfg, def, 0, flags);
 }
 
 static void put_scope(FILE *out, ein_setting_scope scope, const char *prefix, const ein_cell_config *cfg,
-                      int target, unsigned flags)
+                      const ein_cell_config *def, int target, unsigned flags)
 {
     size_t n;
     const ein_setting_def *schema = ein_schema(&n);
     for (size_t i = 0; i < n; i++)
         if (schema[i].scope == scope)
-            put_setting(out, &schema[i], prefix, cfg, target, flags);
+            put_setting(out, &schema[i], prefix, cfg, def, target, flags);
 }
 
 void ein_config_write(FILE *out, const ein_cell_config *cfg, unsigned flags)
 {
-    put_section(out, "data.", cfg, flags);
+    ein_cell_config *def = malloc(sizeof *def);
+    if (!def)
+        return;
+    ein_config_defaults(def);
+    ein_config_resolve(def);
+    write_config(out, cfg, def, flags);
+    free(def);
+}
+
+static void write_config(FILE *out, const ein_cell_config *cfg, const ein_cell_config *def, unsigned flags)
+{
+    put_section(out, "data.", cfg, def, flags);
     fprintf(out, "network.hidden = %d\n", cfg->n_hidden);
-    put_section(out, "network.", cfg, flags);
+    put_section(out, "network.", cfg, def, flags);
     for (int i = 0; i < cfg->n_hidden && i < EIN_MAX_HIDDEN; i++) {
         char prefix[32];
         snprintf(prefix, sizeof prefix, "hidden.%d.", i);
-        put_scope(out, EIN_SCOPE_LAYER, prefix, cfg, i, flags);
+        put_scope(out, EIN_SCOPE_LAYER, prefix, cfg, def, i, flags);
         if (flags & EIN_CONFIG_PROVENANCE)
             fprintf(out, "%swhere = %s\n", prefix, cfg->hidden[i].where);
     }
-    put_scope(out, EIN_SCOPE_LAYER, "output.", cfg, EIN_TARGET_OUTPUT, flags);
+    put_scope(out, EIN_SCOPE_LAYER, "output.", cfg, def, EIN_TARGET_OUTPUT, flags);
     if (flags & EIN_CONFIG_PROVENANCE)
         fprintf(out, "output.where = %s\n", cfg->output.where);
     fprintf(out, "losses = %d\n", cfg->n_losses);
@@ -160,10 +184,10 @@ void ein_config_write(FILE *out, const ein_cell_config *cfg, unsigned flags)
         snprintf(prefix, sizeof prefix, "losses.%d.", i);
         fprintf(out, "%skind = %s\n%sname = %s\n", prefix, ein_name_of(&ein_loss_kind_names, (int)l->kind),
                 prefix, l->name);
-        put_scope(out, EIN_SCOPE_LOSS, prefix, cfg, i, flags);
+        put_scope(out, EIN_SCOPE_LOSS, prefix, cfg, def, i, flags);
         if (flags & EIN_CONFIG_PROVENANCE)
             fprintf(out, "%swhere = %s\n", prefix, l->where);
     }
-    put_section(out, "train.", cfg, flags);
-    put_section(out, "report.", cfg, flags);
+    put_section(out, "train.", cfg, def, flags);
+    put_section(out, "report.", cfg, def, flags);
 }

@@ -129,8 +129,8 @@ static const builtin_spec builtins[B_COUNT] = {
     [B_IDX] = { "idx", 0, { "dir", "train_images", "train_labels", "test_images", "test_labels",
                             "eps", "batch", "shuffle", "limit_train", "limit_test", "fixed_delta",
                             "shift_train", "shift_test", "pixels", "classes" } },
-    [B_EI] = { "ei", 1, { "ne", "ni", "act", "init", "fwd", "bwd", "learn" } },
-    [B_E_ONLY] = { "e_only", 1, { "ne", "act", "init" } },
+    [B_EI] = { "ei", 1, { "ne", "ni", "act", "init", "fwd", "bwd", "learn", "frozen", "lr" } },
+    [B_E_ONLY] = { "e_only", 1, { "ne", "act", "init", "frozen", "lr" } },
     [B_CROSS_ENTROPY] = { "cross_entropy", 0, { "smoothing" } },
     [B_INORM_LOSS] = { "inorm_loss", 0, { NULL } },
     [B_FLOOR] = { "floor", 1, { "x" } },
@@ -667,11 +667,32 @@ static bool layer_rule(ein_eval *ev, const char *name, const ein_value *v)
     return ein_setting_validate(ev, ein_schema_find(EIN_SCOPE_LAYER, name), name, v);
 }
 
+/* A layer's own learning rates: a number (wex and bias, like train.lr) or a
+ * record of groups ({ wix = 0.3 }, like train.lr.wix); auto: the train block's. */
+static bool layer_lr_rule(ein_eval *ev, const ein_value *v)
+{
+    if (v->kind != EIN_V_RECORD || v->rec.tag)
+        return layer_rule(ev, "lr", v);
+    bool ok = true;
+    for (int i = 0; i < v->rec.n; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "lr.%s", v->rec.fields[i].name);
+        if (!ein_schema_find(EIN_SCOPE_LAYER, path)) {
+            ein_eval_error(ev, v->rec.fields[i].loc, "lr has no group '%s' (valid: wex, bias, wix, bix, wei, bei)",
+                           v->rec.fields[i].name);
+            ok = false;
+        } else {
+            ok &= layer_rule(ev, path, v->rec.fields[i].value);
+        }
+    }
+    return ok;
+}
+
 /* ei(...) / e_only(...) → a "layer" record with every field filled (M1, M2, M3). */
 static const ein_value *make_layer(ein_eval *ev, int b, const bound_args *a, ein_loc loc)
 {
-    static const char *const names[] = { "kind", "ne", "ni", "act", "init", "fwd", "bwd", "learn" };
-    const ein_value *f[8];
+    static const char *const names[] = { "kind", "ne", "ni", "act", "init", "fwd", "bwd", "learn", "frozen", "lr" };
+    const ein_value *f[10];
     bool ok = true;
     f[0] = ein_value_sym(ev->arena, b == B_EI ? "ei" : "e_only", loc);
     f[1] = a->v[0];
@@ -702,12 +723,20 @@ static const ein_value *make_layer(ein_eval *ev, int b, const bound_args *a, ein
         f[6] = ein_value_sym(ev->arena, "inherit", loc);
         f[7] = ein_value_sym(ev->arena, "auto", loc);
     }
-    for (int k = 0; k < 8; k++)
+    /* per-layer freezing and learning rates (beyond the paper's per-group M8) */
+    int frozen_i = b == B_EI ? 7 : 3, lr_i = frozen_i + 1;
+    f[8] = a->v[frozen_i] ? a->v[frozen_i] : ein_value_sym(ev->arena, "none", loc);
+    f[9] = a->v[lr_i] ? a->v[lr_i] : ein_value_sym(ev->arena, "auto", loc);
+    if (f[8] && a->v[frozen_i])
+        ok &= layer_rule(ev, "frozen", f[8]);
+    if (f[9] && a->v[lr_i])
+        ok &= layer_lr_rule(ev, f[9]);
+    for (int k = 0; k < 10; k++)
         if (!f[k])
             return oom(ev, loc);
     if (!ok)
         return NULL;
-    ein_value *r = record_of(ev, "layer", names, f, 8, loc);
+    ein_value *r = record_of(ev, "layer", names, f, 10, loc);
     return r ? r : oom(ev, loc);
 }
 

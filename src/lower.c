@@ -20,6 +20,7 @@ typedef struct lowering {
     const ein_value *data_batch;     /* batch given in data = ..., or NULL */
     int data_batch_n;
     bool losses_declared;            /* the experiment has loss statements */
+    ein_layer_config default_layer;  /* a hidden layer as ein_config_defaults makes it */
     ein_loc hidden_loc[EIN_MAX_HIDDEN];   /* the `hidden` line of each hidden layer */
     struct { ein_setting_ref ref; ein_loc at; } written[LOWER_MAX_WRITTEN];
     int n_written;                   /* settings with a context rule, as written */
@@ -191,12 +192,44 @@ static void lower_layer(lowering *L, const ein_value *v, int target, ein_loc whe
                 l->bwd = output ? EIN_BWD_NONE : net_bwd;
         } else if (!strcmp(k, "learn") && is_sym(f, "auto"))
             l->inhib_learn = EIN_GROUPS_DEFAULT;
-        else if (ein_schema_find(EIN_SCOPE_LAYER, k))
+        else if (!strcmp(k, "lr") && f->kind == EIN_V_RECORD && !f->rec.tag) {
+            for (int j = 0; j < f->rec.n; j++) {   /* lr = { wix = 0.3 }: this layer's lr.wix */
+                char path[64];
+                snprintf(path, sizeof path, "lr.%s", f->rec.fields[j].name);
+                apply(L, EIN_SCOPE_LAYER, path, target, path, f->rec.fields[j].value, f->rec.fields[j].loc);
+            }
+        } else if (ein_schema_find(EIN_SCOPE_LAYER, k))
             apply(L, EIN_SCOPE_LAYER, k, target, k, f, f->loc);
     }
     if (e_only)
         l->ni = -1;
     where_of(L, where, l->where);
+}
+
+/* `hidden [500, 300]`: one E/I layer per width, with the defaults of
+ * ei(ne = w) and the network's norms. */
+static void lower_widths(lowering *L, const ein_value *v, ein_loc at, ein_fwd_norm fwd, ein_bwd_norm bwd)
+{
+    ein_cell_config *cfg = L->cfg;
+    if (v->list.n == 0) {
+        ein_eval_error(L->ev, v->loc, "hidden layer widths: the list is empty");
+        L->ok = false;
+        return;
+    }
+    if (cfg->n_hidden + v->list.n > EIN_MAX_HIDDEN) {
+        ein_eval_error(L->ev, at, "too many hidden layers (at most %d)", EIN_MAX_HIDDEN);
+        L->ok = false;
+        return;
+    }
+    for (int i = 0; i < v->list.n; i++) {
+        int target = cfg->n_hidden++;
+        cfg->hidden[target] = L->default_layer;
+        L->hidden_loc[target] = at;
+        apply(L, EIN_SCOPE_LAYER, "ne", target, "hidden layer width", v->list.items[i], v->list.items[i]->loc);
+        cfg->hidden[target].fwd = fwd;
+        cfg->hidden[target].bwd = bwd;
+        where_of(L, at, cfg->hidden[target].where);
+    }
 }
 
 static void lower_network(lowering *L, const ein_stmt *x, const ein_stmt *net)
@@ -245,15 +278,16 @@ static void lower_network(lowering *L, const ein_stmt *x, const ein_stmt *net)
             where_of(L, v->loc, cfg->input_where);
             continue;
         }
+        if (d->role == EIN_ROLE_HIDDEN && v->kind == EIN_V_LIST && !d->repeat) {
+            lower_widths(L, v, d->loc, fwd, bwd);   /* hidden [500, 300]: E/I layers of those widths */
+            continue;
+        }
         const char *what = d->role == EIN_ROLE_OUTPUT ? "output layer" : "hidden layer";
-        if (!want_tag(L, v, "layer", what, "a layer (ei(...) or e_only(...))"))
+        if (!want_tag(L, v, "layer", what, "a layer (ei(...) or e_only(...)) or a list of widths"))
             continue;
         if (d->role == EIN_ROLE_OUTPUT) {
             lower_layer(L, v, EIN_TARGET_OUTPUT, d->loc, fwd, bwd);
-            if (cfg->output.kind != EIN_LAYER_EI) {
-                ein_eval_error(L->ev, d->value->loc, "the output layer must be an E/I layer (ei(...))");
-                L->ok = false;
-            } else if (cfg->output.ne != L->classes) {
+            if (cfg->output.ne != L->classes) {
                 ein_eval_error(L->ev, d->value->loc, "output layer has %d units but the data has %lld classes",
                                cfg->output.ne, L->classes);
                 L->ok = false;
@@ -275,6 +309,7 @@ static void lower_network(lowering *L, const ein_stmt *x, const ein_stmt *net)
             continue;
         }
         for (long long r = 0; r < rep; r++) {
+            cfg->hidden[cfg->n_hidden] = L->default_layer;   /* fields no record sets (lr, frozen) */
             L->hidden_loc[cfg->n_hidden] = d->loc;
             lower_layer(L, v, cfg->n_hidden++, d->loc, fwd, bwd);
         }
@@ -485,6 +520,7 @@ bool ein_lower_experiment(ein_eval *ev, ein_scope *scope, const ein_stmt *x,
     }
     *L = (lowering){ .ev = ev, .scope = scope, .cfg = cfg, .ok = true, .pixels = 784, .classes = 10 };
     ein_config_defaults(cfg);
+    L->default_layer = cfg->hidden[0];
     for (int i = 0; i < EIN_MAX_HIDDEN; i++)
         L->hidden_loc[i] = x->experiment.name.loc;
     const ein_stmt *net = NULL;

@@ -7,6 +7,7 @@
 
 typedef struct param_state {
     ein_node *node;
+    ein_group_settings s;   /* its group's settings, unless given its own (per-layer settings) */
     ein_real *m, *v;        /* momentum / Adam first moment; Adam second moment */
     bool fused;             /* plain SGD inside its gradient GEMM (ein_optim_backward_step) */
 } param_state;
@@ -45,7 +46,7 @@ void ein_group_settings_from_config(const ein_train_config *t, ein_group_setting
 static void mark_fused(ein_optim *opt, param_state *ps)
 {
     ein_node *n = ps->node;
-    const ein_group_settings *gs = &opt->group[n->group];
+    const ein_group_settings *gs = &ps->s;
     if (opt->kind != EIN_OPT_SGD || gs->momentum != 0 || gs->weight_decay != 0 || gs->frozen ||
         n->loss_route == 0 || !(gs->lr > 0) || !ein_graph_fusable(opt->graph, n))
         return;
@@ -93,6 +94,7 @@ ein_optim *ein_optim_new(ein_graph *g, ein_optimizer kind, const ein_group_setti
             continue;
         size_t len = (size_t)n->rows * (size_t)n->cols;
         opt->params[k].node = n;
+        opt->params[k].s = opt->group[n->group];
         opt->params[k].m = p;
         p += len;
         if (kind == EIN_OPT_ADAM) {
@@ -103,6 +105,32 @@ ein_optim *ein_optim_new(ein_graph *g, ein_optimizer kind, const ein_group_setti
         k++;
     }
     return opt;
+}
+
+bool ein_optim_set_param(ein_optim *opt, const ein_node *node, const ein_group_settings *s)
+{
+    for (int k = 0; k < opt->n; k++) {
+        param_state *ps = &opt->params[k];
+        if (ps->node != node)
+            continue;
+        if (ps->fused) {   /* decide again with the new settings */
+            ps->fused = false;
+            ps->node->fused_lr = 0;
+            opt->n_fused--;
+        }
+        ps->s = *s;
+        mark_fused(opt, ps);
+        return true;
+    }
+    return false;
+}
+
+const ein_group_settings *ein_optim_param(const ein_optim *opt, const ein_node *node)
+{
+    for (int k = 0; k < opt->n; k++)
+        if (opt->params[k].node == node)
+            return &opt->params[k].s;
+    return NULL;
 }
 
 void ein_optim_free(ein_optim *opt)
@@ -133,7 +161,7 @@ static void step(ein_optim *opt, bool skip_fused)
     for (int k = 0; k < opt->n; k++) {
         param_state *ps = &opt->params[k];
         ein_node *n = ps->node;
-        const ein_group_settings *gs = &opt->group[n->group];
+        const ein_group_settings *gs = &ps->s;
         if (gs->frozen || n->loss_route == 0)
             continue;
         if (skip_fused && ps->fused) {

@@ -36,12 +36,6 @@ static const char *ei_layer_only(const ein_cell_config *cfg, int target)
     return !l || l->kind == EIN_LAYER_EI ? NULL : "this is an E-only layer (no inhibitory units, always layernorm)";
 }
 
-static const char *ei_output(const ein_cell_config *cfg, int target)
-{
-    return target == EIN_TARGET_OUTPUT && cfg->output.kind != EIN_LAYER_EI
-               ? "the output layer is an E/I layer (M7)" : NULL;
-}
-
 static const char *inorm_layer_only(const ein_cell_config *cfg, int target)
 {
     const ein_layer_config *l = layer_at(cfg, target);
@@ -101,8 +95,7 @@ static const ein_setting_def schema[] = {
       .ctype = EIN_C_INT, CELL(input), .doc = "values per input image; must equal the data's pixels (28 x 28 = 784)" },
     /* layers (M1, M2, M3, M4) */
     { .path = "kind", .type = EIN_TYPE_NAME, .names = &ein_layer_kind_names, .def = "ei", .ctype = EIN_C_ENUM,
-      LAYER(kind), .context = ei_output, .applies = "hidden layers (the output layer is ei)",
-      .instead = "write the output layer as ei(...)", .doc = "ei: an E/I layer (M1); e_only: excitatory only, always followed by layernorm (M3)" },
+      LAYER(kind), .doc = "ei: an E/I layer (M1); e_only: excitatory only, always followed by layernorm (M3)" },
     { .path = "ne", .type = EIN_TYPE_INT, .min = 1, .max = INT_MAX, .def = "500", .def_output = "10",
       .ctype = EIN_C_INT, LAYER(ne), .doc = "excitatory units (the layer's width)" },
     { .path = "ni", .type = EIN_TYPE_INT, .min = 1, .max = INT_MAX, .flags = EIN_SF_AUTO, .def = "auto",
@@ -122,6 +115,30 @@ static const ein_setting_def schema[] = {
       .ctype = EIN_C_MASK, LAYER(inhib_learn), .context = inorm_layer_only, .applies = "I-Norm layers",
       .instead = "use train.frozen to stop a group from learning",
       .doc = "inhibitory groups that learn in an I-Norm layer; auto: wix, bix (inorm) or wix, wei (inorm_sub) (M4, M5)" },
+    { .path = "frozen", .type = EIN_TYPE_SET, .names = &ein_group_names, .flags = EIN_SF_NONE | EIN_SF_NEW,
+      .def = "none", .ctype = EIN_C_MASK, LAYER(frozen),
+      .doc = "groups never updated in this layer, besides train.frozen (e.g. the first layer's wex)" },
+    { .path = "lr", .type = EIN_TYPE_NUM, .min = 0, .max = UNBOUNDED,
+      .flags = EIN_SF_MIN_OPEN | EIN_SF_AUTO | EIN_SF_NEW | EIN_SF_ALIAS, .def = "auto", .ctype = EIN_C_LR, LAYER(lr),
+      .groups = GBIT(EIN_GROUP_WEX) | GBIT(EIN_GROUP_BIAS), .doc = "this layer's learning rate of wex and bias; auto: train.lr" },
+    { .path = "lr.wex", .type = EIN_TYPE_NUM, .min = 0, .max = UNBOUNDED,
+      .flags = EIN_SF_MIN_OPEN | EIN_SF_AUTO | EIN_SF_NEW | EIN_SF_LATE, .def = "auto", .ctype = EIN_C_LR, LAYER(lr),
+      .groups = GBIT(EIN_GROUP_WEX), .doc = "this layer's learning rate of wex; auto: the train block's" },
+    { .path = "lr.bias", .type = EIN_TYPE_NUM, .min = 0, .max = UNBOUNDED,
+      .flags = EIN_SF_MIN_OPEN | EIN_SF_AUTO | EIN_SF_NEW | EIN_SF_LATE, .def = "auto", .ctype = EIN_C_LR, LAYER(lr),
+      .groups = GBIT(EIN_GROUP_BIAS), .doc = "this layer's learning rate of the bias; auto: the train block's" },
+    { .path = "lr.wix", .type = EIN_TYPE_NUM, .min = 0, .max = UNBOUNDED,
+      .flags = EIN_SF_MIN_OPEN | EIN_SF_AUTO | EIN_SF_NEW, .def = "auto", .ctype = EIN_C_LR, LAYER(lr),
+      .groups = GBIT(EIN_GROUP_WIX) | GBIT(EIN_GROUP_BIX), .doc = "this layer's learning rate of wix and bix; auto: train.lr.wix" },
+    { .path = "lr.bix", .type = EIN_TYPE_NUM, .min = 0, .max = UNBOUNDED,
+      .flags = EIN_SF_MIN_OPEN | EIN_SF_AUTO | EIN_SF_NEW | EIN_SF_LATE, .def = "auto", .ctype = EIN_C_LR, LAYER(lr),
+      .groups = GBIT(EIN_GROUP_BIX), .doc = "this layer's learning rate of bix; auto: the train block's" },
+    { .path = "lr.wei", .type = EIN_TYPE_NUM, .min = 0, .max = UNBOUNDED,
+      .flags = EIN_SF_MIN_OPEN | EIN_SF_AUTO | EIN_SF_NEW, .def = "auto", .ctype = EIN_C_LR, LAYER(lr),
+      .groups = GBIT(EIN_GROUP_WEI) | GBIT(EIN_GROUP_BEI), .doc = "this layer's learning rate of wei and bei; auto: train.lr.wei" },
+    { .path = "lr.bei", .type = EIN_TYPE_NUM, .min = 0, .max = UNBOUNDED,
+      .flags = EIN_SF_MIN_OPEN | EIN_SF_AUTO | EIN_SF_NEW | EIN_SF_LATE, .def = "auto", .ctype = EIN_C_LR, LAYER(lr),
+      .groups = GBIT(EIN_GROUP_BEI), .doc = "this layer's learning rate of bei; auto: the train block's" },
     /* losses (M5, M7, M8) */
     { .path = "weight", .type = EIN_TYPE_NUM, .min = 0, .max = UNBOUNDED, .flags = EIN_SF_AUTO, .def = "auto",
       .ctype = EIN_C_DOUBLE, LOSS(weight),

@@ -16,6 +16,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A layer's own learning rates and frozen groups (hidden[i].lr.*,
+ * hidden[i].frozen) on its parameters; the rest keep their group's (M8). */
+static void layer_param_settings(const ein_layer *L, ein_optim *opt, const ein_group_settings groups[])
+{
+    ein_node *params[6] = { L->W_ex, L->b, L->W_ix, L->B_ix, L->W_ei, L->B_ei };
+    for (int k = 0; k < 6; k++) {
+        ein_node *n = params[k];
+        if (!n)
+            continue;
+        ein_group_settings s = groups[n->group];
+        if (L->cfg.lr[n->group] > 0)
+            s.lr = L->cfg.lr[n->group];
+        if (L->cfg.frozen & (1u << n->group))
+            s.frozen = true;
+        if (s.lr != groups[n->group].lr || s.frozen != groups[n->group].frozen)
+            ein_optim_set_param(opt, n, &s);
+    }
+}
+
+static void layer_settings(const ein_model *m, ein_optim *opt, const ein_group_settings groups[])
+{
+    for (int i = 0; i < m->n_hidden; i++)
+        layer_param_settings(&m->hidden[i], opt, groups);
+    layer_param_settings(&m->output, opt, groups);
+}
+
 typedef struct trainer {
     const ein_cell_config *cfg;
     const ein_dataset *train, *test;
@@ -284,6 +310,8 @@ ein_code ein_train_cell(const ein_cell_config *cfg, const ein_dataset *train, co
     ein_group_settings_from_config(&t.m->cfg.train, groups);
     const ein_train_config *tc = &t.m->cfg.train;
     t.opt = ein_optim_new(t.m->graph, tc->optimizer, groups, tc->adam_beta1, tc->adam_beta2, tc->adam_eps, err);
+    if (t.opt)
+        layer_settings(t.m, t.opt, groups);
     size_t max_wex = 0;
     for (int l = 0; l < t.m->n_hidden; l++) {
         size_t len = (size_t)t.m->hidden[l].W_ex->rows * (size_t)t.m->hidden[l].W_ex->cols;

@@ -230,6 +230,32 @@ START_TEST(train_settings)
 }
 END_TEST
 
+/* Beyond the paper's per-group M8: hidden layers as a list of widths, a
+ * layer's own learning rates and frozen groups, an E-only output layer. */
+START_TEST(widths_layer_rates_and_e_only_output)
+{
+    ein_cell_config cfg = lower_one(HDR
+        "experiment e {\n"
+        "  network {\n"
+        "    hidden [300, 200]\n"
+        "    hidden ei(ne = 100, frozen = [wex], lr = { wix = 0.3 })\n"
+        "    output e_only(ne = 10)\n"
+        "  }\n"
+        "  norm forward = layernorm\n"
+        "}\n");
+    ck_assert_int_eq(cfg.n_hidden, 3);
+    ck_assert_int_eq(cfg.hidden[0].ne, 300);
+    ck_assert_int_eq(cfg.hidden[1].ne, 200);
+    ck_assert_int_eq(cfg.hidden[1].ni, 20);                        /* M1 auto */
+    ck_assert_int_eq(cfg.hidden[0].fwd, EIN_FWD_LAYERNORM);         /* the network's norm */
+    ck_assert_uint_eq(cfg.hidden[2].frozen, G(WEX));
+    ck_assert(cfg.hidden[2].lr[EIN_GROUP_WIX] == 0.3 && cfg.hidden[2].lr[EIN_GROUP_BIX] == 0.3);
+    ck_assert(cfg.hidden[2].lr[EIN_GROUP_WEX] == -1 && cfg.hidden[0].lr[EIN_GROUP_WIX] == -1);
+    ck_assert_int_eq(cfg.output.kind, EIN_LAYER_E_ONLY);
+    ck_assert_int_eq(cfg.output.ni, 0);
+}
+END_TEST
+
 START_TEST(momentum_inhib_follows_momentum)
 {
     ein_cell_config cfg = lower_one("experiment e { train { momentum = 0.3  frozen = [] } }\n");
@@ -374,6 +400,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(tc, inorm_loss_by_default);
     tcase_add_test(tc, loss_weights_and_routing);
     tcase_add_test(tc, train_settings);
+    tcase_add_test(tc, widths_layer_rates_and_e_only_output);
     tcase_add_test(tc, momentum_inhib_follows_momentum);
     tcase_add_test(tc, data_settings);
     tcase_add_test(tc, fashion_mnist_from_stdlib);

@@ -176,6 +176,38 @@ START_TEST(frozen_and_unrouted_do_not_move)
 }
 END_TEST
 
+/* A parameter with settings of its own (a layer's lr, a frozen layer): it
+ * steps with them, its group's other parameter with the group's. */
+START_TEST(per_parameter_settings)
+{
+    ein_group_settings s[EIN_GROUP_COUNT];
+    settings_zero(s);
+    for (int k = 0; k < EIN_GROUP_COUNT; k++)
+        s[k].lr = 0.1;
+    ein_graph *g = ein_graph_new(1);
+    ein_node *a = ein_graph_param(g, "a", 1, 2, EIN_GROUP_WEX), *b = ein_graph_param(g, "b", 1, 2, EIN_GROUP_WEX),
+             *c = ein_graph_param(g, "c", 1, 2, EIN_GROUP_WEX);
+    ck_assert_int_eq(ein_graph_compile(g, NULL), EIN_OK);
+    ein_optim *opt = ein_optim_new(g, EIN_OPT_SGD, s, 0.9, 0.999, 1e-8, NULL);
+    ein_group_settings own = s[EIN_GROUP_WEX];
+    own.lr = 0.5;
+    ck_assert(ein_optim_set_param(opt, b, &own));
+    own.frozen = true;
+    ck_assert(ein_optim_set_param(opt, c, &own));
+    ck_assert(ein_optim_param(opt, b)->lr == 0.5 && ein_optim_param(opt, a)->lr == 0.1);
+    ein_node *x = ein_graph_input(g, "x", 1);
+    ck_assert(!ein_optim_set_param(opt, x, &own));   /* not a parameter */
+    for (int i = 0; i < 2; i++) {
+        a->val[i] = b->val[i] = c->val[i] = 1;
+        a->grad[i] = b->grad[i] = c->grad[i] = 1;
+    }
+    ein_optim_step(opt);
+    ck_assert(fabs(a->val[0] - 0.9) <= TOL && fabs(b->val[0] - 0.5) <= TOL && c->val[0] == 1);
+    ein_optim_free(opt);
+    ein_graph_free(g);
+}
+END_TEST
+
 START_TEST(per_group_learning_rates)
 {
     ein_group_settings s[EIN_GROUP_COUNT];
@@ -557,6 +589,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(tc, adam_decay);
     tcase_add_test(tc, clamp_after_step);
     tcase_add_test(tc, frozen_and_unrouted_do_not_move);
+    tcase_add_test(tc, per_parameter_settings);
     tcase_add_test(tc, per_group_learning_rates);
     tcase_add_test(tc, settings_from_config_follow_m8);
     tcase_add_test(tc, step_after_backward_allocates_nothing);

@@ -78,6 +78,8 @@ typedef struct ein_layer_config {
     ein_bwd_norm bwd;
     unsigned inhib_learn;   /* groups of inhibitory params that learn in an I-Norm layer;
                                EIN_GROUPS_DEFAULT = {wix,bix} for inorm, {wix,wei} for inorm_sub (M4, M5) */
+    double lr[EIN_GROUP_COUNT];/* this layer's own learning rate per group; -1 = the train block's */
+    unsigned frozen;        /* groups never updated in this layer, besides train.frozen */
     char where[EIN_WHERE_MAX]; /* source location that declared this layer, for messages */
 } ein_layer_config;
 

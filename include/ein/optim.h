@@ -32,6 +32,12 @@ ein_optim *ein_optim_new(ein_graph *g, ein_optimizer kind, const ein_group_setti
                          double adam_beta1, double adam_beta2, double adam_eps, ein_err *err);
 void ein_optim_free(ein_optim *opt);
 
+/* Give one parameter settings of its own instead of its group's (a layer's
+ * own learning rate, a frozen layer); false when `node` is not one of the
+ * optimizer's parameters.  The settings a parameter steps with, or NULL. */
+bool ein_optim_set_param(ein_optim *opt, const ein_node *node, const ein_group_settings *s);
+const ein_group_settings *ein_optim_param(const ein_optim *opt, const ein_node *node);
+
 /* One update from the parameter gradients left by ein_graph_backward(),
  * then the sign clamps. */
 void ein_optim_step(ein_optim *opt);
