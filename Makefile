@@ -5,6 +5,8 @@
 #                   in float32 and float64 (gradient checks need the double build)
 #   make asan       the same suites under AddressSanitizer + UBSan
 #   make demo       install, build, run examples/quickstart.ein
+#   make figures    a quick reproduction of the paper and all its figures (docs/reproducing.md)
+#   make doctest    the documentation's commands against what it says they print
 #   make bench      benchmarks (speed/memory targets live here, not in unit tests)
 #   make bench-torch   the same steps in PyTorch beside ein's (installs python3-torch;
 #                   not part of make check)
@@ -71,7 +73,7 @@ BENCH_SUPPORT := $(filter-out %/testmain.o,$(TEST_SUPPORT))
 BENCH_SRC := $(wildcard tests/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check check-one asan demo bench bench-one bench-torch clean tests fuzz fuzz-bins fuzz-deps check-slurm
+.PHONY: all deps check check-one asan demo bench bench-one bench-torch clean tests figures doctest fuzz fuzz-bins fuzz-deps check-slurm
 .SUFFIXES:
 .DELETE_ON_ERROR:
 # Objects made by pattern rules are not intermediates to throw away: keep them
@@ -141,6 +143,12 @@ check: deps
 	@$(MAKE) --no-print-directory einrun
 	@$(MAKE) --no-print-directory REAL=float check-one
 	@$(MAKE) --no-print-directory REAL=double check-one
+	@$(MAKE) --no-print-directory doctest
+
+# The commands the documentation shows (```console blocks), run on tiny data
+# and compared with what it says they print (tools/doctest).
+doctest: einrun
+	@sh tools/doctest
 
 asan: deps
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
@@ -193,6 +201,27 @@ bench-torch: deps
 demo: deps
 	@$(MAKE) --no-print-directory einrun
 	./einrun examples/quickstart.ein
+
+# --- figures: a quick reproduction of the paper (docs/reproducing.md) --------
+# Every figure of examples/fig*.ein from FIG_EPOCHS epochs of the paper's first
+# configurations at two ε: 120 cells, about 15-25 minutes on 2 cores.  Scale it
+# with FIG_EPOCHS, FIG_WHERE (a --where filter), FIG_JOBS; results and figures
+# go to FIG_DIR (figures in FIG_DIR/figures).  Finished cells are kept: a
+# second `make figures` only draws.
+FIG_EPOCHS ?= 5
+FIG_WHERE  ?= cfg=0,cfg=1,cfg=2,cfg=3,eps=0,eps=0.75
+FIG_JOBS   ?= 2
+FIG_DIR    ?= results/quick
+FIG_FILES  := fig2_ln fig3_moments fig4_forward fig5_gradnorm
+
+figures: deps
+	@$(MAKE) --no-print-directory einrun
+	@for f in $(FIG_FILES); do \
+	  ./einrun examples/$$f.ein --epochs $(FIG_EPOCHS) --where '$(FIG_WHERE)' --jobs $(FIG_JOBS) \
+	    --quiet --results $(FIG_DIR)/$$f || exit $$?; \
+	  ./einrun plot examples/$$f.ein --results $(FIG_DIR)/$$f --out $(FIG_DIR)/figures || exit $$?; \
+	done
+	@echo "figures: $(FIG_DIR)/figures (docs/reproducing.md)"
 
 $(GEN) $(BUILD)/obj $(BUILD)/tests:
 	@mkdir -p $@

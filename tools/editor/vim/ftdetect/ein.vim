@@ -1,0 +1,2 @@
+" Vim: .ein files are ein experiments (tools/editor/README.md)
+autocmd BufRead,BufNewFile *.ein setfiletype ein
