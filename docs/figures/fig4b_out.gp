@@ -1,0 +1,33 @@
+# fig4b_out.gp — drawn by `einrun plot` from fig4b_out.dat; redraw with: gnuplot fig4b_out.gp
+# kind box, metric cos_ln_out, conditions by variant, facet layer
+# results: results/quick/fig4_forward
+W = 640
+H = 480
+labels = "I-Norm"
+formats = "png"
+set encoding utf8
+set grid
+set style fill solid 0.35 border -1
+set style boxplot outliers pointtype 7
+set style data lines
+do for [fmt in formats] {
+  if (fmt eq "png") { set terminal pngcairo size W,H noenhanced font "sans,10" }
+  if (fmt eq "svg") { set terminal svg size W,H noenhanced font "sans,10" background rgb "white" }
+  if (fmt eq "pdf") { set terminal pdfcairo size (W/100.0),(H/100.0) noenhanced font "sans,7" }
+  set output "fig4b_out.".fmt
+  set multiplot layout 1,2 title "fig4b_out"
+  set title "hidden layer 1"
+  set xrange [0.3:1.7]
+  set ylabel "output cosine vs LN"
+  set xtics ("I-Norm" 1)
+  plot for [c=0:0] 'fig4b_out.dat' index (0 + c) using (c + 1):1 with boxplot lc c + 1 notitle
+  unset title
+  set title "hidden layer 2"
+  set xrange [0.3:1.7]
+  set ylabel "output cosine vs LN"
+  set xtics ("I-Norm" 1)
+  plot for [c=0:0] 'fig4b_out.dat' index (1 + c) using (c + 1):1 with boxplot lc c + 1 notitle
+  unset title
+  unset multiplot
+  set output
+}
