@@ -15,9 +15,9 @@ do for [fmt in formats] {
   if (fmt eq "svg") { set terminal svg size W,H noenhanced font "sans,10" background rgb "white" }
   if (fmt eq "pdf") { set terminal pdfcairo size (W/100.0),(H/100.0) noenhanced font "sans,7" }
   set output "finding4_center.".fmt
-  set title "eps = 0.75: GradNorm center above the diagonal in 0 of 1"
-  set xrange [84.7632:85.3568]
-  set yrange [84.7632:85.3568]
+  set title "eps = 0.75: GradNorm center above the diagonal in 0 of 3"
+  set xrange [84.7392:86.1808]
+  set yrange [84.7392:86.1808]
   set size ratio -1
   set xlabel "LN+"
   set ylabel "GradNorm center"

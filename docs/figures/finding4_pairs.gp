@@ -15,9 +15,9 @@ do for [fmt in formats] {
   if (fmt eq "svg") { set terminal svg size W,H noenhanced font "sans,10" background rgb "white" }
   if (fmt eq "pdf") { set terminal pdfcairo size (W/100.0),(H/100.0) noenhanced font "sans,7" }
   set output "finding4_pairs.".fmt
-  set title "eps = 0.75: I-Norm + GradNorm above the diagonal in 1 of 2"
-  set xrange [85.1947:85.7353]
-  set yrange [85.1947:85.7353]
+  set title "eps = 0.75: I-Norm + GradNorm above the diagonal in 1 of 3"
+  set xrange [85.1821:86.1679]
+  set yrange [85.1821:86.1679]
   set size ratio -1
   set xlabel "LN+"
   set ylabel "I-Norm + GradNorm"
