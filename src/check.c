@@ -13,6 +13,7 @@
 
 #include "ein/figure.h"
 #include "ein/grid.h"
+#include "ein/hash.h"
 #include "ein/names.h"
 #include "ein/parse.h"
 #include "ein/schema.h"
@@ -32,6 +33,7 @@ typedef struct sname {
 typedef struct frame {
     sname *names;
     int n, cap;
+    ein_name_index index;   /* name -> position in names: linear-time checking of big files */
     struct frame *up;
 } frame;
 
@@ -79,6 +81,11 @@ static sname *frame_add(checker *c, frame *f, const char *name, ein_loc loc, int
         f->names = p;
         f->cap = cap;
     }
+    /* the first definition of a name is the one found */
+    if (ein_index_get(&f->index, name) < 0 && !ein_index_put(&f->index, name, f->n)) {
+        c->oom = true;
+        return NULL;
+    }
     sname *s = &f->names[f->n++];
     *s = (sname){ .name = name, .loc = loc, .kind = kind };
     return s;
@@ -86,10 +93,8 @@ static sname *frame_add(checker *c, frame *f, const char *name, ein_loc loc, int
 
 static sname *frame_find(frame *f, const char *name)
 {
-    for (int i = 0; i < f->n; i++)
-        if (strcmp(f->names[i].name, name) == 0)
-            return &f->names[i];
-    return NULL;
+    int i = ein_index_get(&f->index, name);
+    return i >= 0 ? &f->names[i] : NULL;
 }
 
 /* Add a definition, reporting a duplicate in the same frame with both places. */
@@ -499,6 +504,7 @@ static void check_experiment(checker *c, const ein_stmt *x)
             ein_diag_warning(c->diag, s->loc, "'%s' is defined but never used", s->name);
     }
     free(ex.names);
+    ein_index_free(&ex.index);
 }
 
 /* ---- imports ----------------------------------------------------------- */
@@ -726,6 +732,7 @@ static void check_all(checker *c)
                 }
                 walk(c, &params, s->def.body, CTX_ANY);
                 free(params.names);
+                ein_index_free(&params.index);
             } else if (s->kind == EIN_STMT_EXPERIMENT) {
                 for (int j = 0; j < n_exps; j++)
                     if (!strcmp(exps[j]->experiment.name.name, s->experiment.name.name)) {
@@ -856,6 +863,7 @@ ein_module *ein_check_program(ein_diag *diag, ein_program *root, const char *pat
     if (!c.oom)
         check_all(&c);
     free(c.globals.names);
+    ein_index_free(&c.globals.index);
     if (c.oom)
         ein_diag_error(diag, EIN_NO_LOC, "out of memory");
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ein/config.h"
+#include "ein/hash.h"
 #include "ein/names.h"
 #include "ein/schema.h"
 
@@ -29,7 +30,11 @@ struct ein_scope {
     ein_scope *parent;
     slot *slots;
     int n, cap;
+    ein_name_index index;   /* name -> latest slot, once the scope is big (arena memory) */
 };
+
+/* Scopes up to this size are searched linearly (a def's parameters). */
+#define SCOPE_LINEAR 16
 
 /* ---- errors ------------------------------------------------------------ */
 
@@ -47,22 +52,12 @@ void ein_eval_fini(ein_eval *ev)
     ev->n_seen = ev->cap_seen = 0;
 }
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 /* Returns true if this (loc, msg) is new, and remembers it. */
 static bool first_time(ein_eval *ev, ein_loc loc, const char *msg)
 {
-    uint64_t h = fnv(0xcbf29ce484222325ull, &loc.file, sizeof loc.file);
-    h = fnv(h, &loc.start, sizeof loc.start);
-    h = fnv(h, msg, strlen(msg));
+    uint64_t h = ein_hash_bytes(EIN_HASH_INIT, &loc.file, sizeof loc.file);
+    h = ein_hash_bytes(h, &loc.start, sizeof loc.start);
+    h = ein_hash_bytes(h, msg, strlen(msg));
     for (int i = 0; i < ev->n_seen; i++)
         if (ev->seen[i] == h)
             return false;
@@ -335,6 +330,18 @@ static slot *add_slot(ein_eval *ev, ein_scope *s, const char *name, ein_loc loc)
     memset(sl, 0, sizeof *sl);
     sl->name = name;
     sl->loc = loc;
+    /* A big scope (the globals of a 100k-binding file) gets a hash index,
+     * so a lookup does not scan every slot. */
+    for (int i = s->n > SCOPE_LINEAR ? (s->index.n ? s->n - 1 : 0) : s->n; i < s->n; i++) {
+        size_t need = ein_index_needed(&s->index);
+        if (need) {
+            ein_index_slot *fresh = ein_varena_alloc(ev->arena, need * sizeof *fresh);
+            if (!fresh)
+                return NULL;
+            ein_index_grow_to(&s->index, fresh, need);   /* the old table stays in the arena */
+        }
+        ein_index_set(&s->index, s->slots[i].name, i);
+    }
     return sl;
 }
 
@@ -375,6 +382,10 @@ bool ein_scope_add_def(ein_eval *ev, ein_scope *s, const ein_stmt *def)
 
 static slot *find_own(const ein_scope *s, const char *name)
 {
+    if (s->index.n) {
+        int i = ein_index_get(&s->index, name);
+        return i >= 0 ? &s->slots[i] : NULL;
+    }
     for (int i = s->n - 1; i >= 0; i--)
         if (strcmp(s->slots[i].name, name) == 0)
             return &s->slots[i];

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ein/hash.h"
 #include "ein/lower.h"
 #include "ein/names.h"
 #include "ein/parse.h"
@@ -36,16 +37,13 @@ void ein_cell_id(const char *experiment, const ein_cell_config *cfg, char out[EI
 {
     char *text = NULL;
     size_t len = 0;
-    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t h = EIN_HASH_INIT;
     FILE *f = open_memstream(&text, &len);
     if (f) {
         fprintf(f, "%s\n", experiment);
         ein_config_write(f, cfg, 0);
         fclose(f);
-        for (size_t i = 0; i < len; i++) {
-            h ^= (unsigned char)text[i];
-            h *= 0x100000001b3ull;
-        }
+        h = ein_hash_bytes(h, text, len);
         free(text);
     }
     uint64_t mixed = h;   /* finalize: FNV's low bits diffuse poorly */

@@ -128,6 +128,29 @@ START_TEST(row15_leading_bom_is_skipped)
 }
 END_TEST
 
+/* ---- row 7: hashed scopes --------------------------------------------- */
+
+/* 200 000 chained top-level bindings: the linear scope lookup took over
+ * seven minutes; hashed scopes check them in seconds (the timeout below is
+ * twenty times that). */
+START_TEST(row07_two_hundred_thousand_bindings)
+{
+    enum { N = 200000 };
+    char *src = malloc((size_t)N * 32 + 128);
+    size_t n = (size_t)sprintf(src, "b0 = 1\n");
+    for (int i = 1; i < N; i++)
+        n += (size_t)sprintf(src + n, "b%d = b%d + 0\n", i, i - 1);
+    sprintf(src + n, "experiment e { train { epochs = b%d } }\nb%d = 2\n", N - 1, N / 2);
+    int errors = 0;
+    char *got = first_diag(src, strlen(src), &errors);
+    /* the duplicate is found through the hash too, with both places */
+    ck_assert_str_eq(got, "t.ein:200002:1: error: 'b100000' is already defined");
+    ck_assert_int_eq(errors, 1);
+    free(got);
+    free(src);
+}
+END_TEST
+
 Suite *ein_test_suite(void);
 
 Suite *ein_test_suite(void)
@@ -138,6 +161,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(tc, row01_min_mod_minus_one_is_zero);
     tcase_add_test(tc, row02_integer_overflow_is_an_error);
     tcase_add_test(tc, row06_exponential_defs_hit_the_budget);
+    tcase_add_test(tc, row07_two_hundred_thousand_bindings);
     tcase_add_test(tc, row15_nul_in_a_comment_is_an_error);
     tcase_add_test(tc, row15_leading_bom_is_skipped);
     suite_add_tcase(s, tc);
