@@ -623,6 +623,15 @@ static void load_imports(checker *c, const ein_program *p, const char *dir)
             c->oom = true;
             return;
         }
+        /* A symlink may lead anywhere: read only .ein files, and never quote
+         * the lines of anything else in a message. */
+        size_t rl = strlen(real);
+        if (rl < 4 || strcmp(real + rl - 4, ".ein") != 0) {
+            ein_diag_error(c->diag, s->import.path_loc, "cannot import '%s': %s leads to %s, which is not a .ein file",
+                           s->import.path, path, real);
+            free(real);
+            continue;
+        }
         int on_stack = -1;
         for (int k = 0; k < c->depth; k++)
             if (!strcmp(c->stack[k], real))

@@ -324,6 +324,13 @@ int ein_cli_run(int argc, char **argv)
         }
         view = &part;
     }
+    if (sel.view.n == 0) {
+        /* a filter that selects nothing is a mistake on the command line (an
+         * empty shard of a non-empty selection is not) */
+        fprintf(stderr, "einrun: no cell selected (%d in the grid)\n", sel.list.n);
+        status = ein_exit_status(EIN_ERR_USAGE);
+        goto out;
+    }
     if (a.dry_run || a.slurm.enabled) {   /* what it costs; the job array (slurm.h) */
         char dir[EIN_PATH_MAX];
         ein_session_results_dir(view, a.results, dir);
@@ -346,10 +353,6 @@ int ein_cli_run(int argc, char **argv)
         }
         goto out;
     }
-    if (view->n == 0) {
-        fprintf(stderr, "einrun: no cell selected (%d in the grid)\n", sel.list.n);
-        goto out;
-    }
     if (a.graph) {
         if (view->n > 1)
             fprintf(stderr, "einrun: graph of cell %s, the first of %d selected (--where picks another)\n",
@@ -360,8 +363,12 @@ int ein_cli_run(int argc, char **argv)
         }
         goto out;
     }
+    /* source.ein is the text that was checked: a file is read once (stdin too) */
+    size_t src_len = 0;
+    const char *src_text = ein_diag_source_text(diag, m->root->file, &src_len);
     ein_session_run_options ro = {
         .results = a.results, .source = a.file, .fresh = a.fresh, .jobs = (int)a.jobs,
+        .source_text = src_text, .source_len = src_len,
         .fail_fast = a.fail_fast, .quiet = a.quiet, .save_weights = a.save_weights,
         .by = a.by, .metric = a.metric, .top = (int)a.top, .out = stdout, .log = stderr,
         .selection = &sel.view, .n_shards = shard_n,

@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "ein/fileio.h"
+
 /* gzread takes an unsigned count and returns an int: read in pieces. */
 #define READ_CHUNK (1u << 30)
 
@@ -34,12 +36,13 @@ static ein_code idx_open(idx_file *f, const char *path, ein_err *err)
     f->gz = NULL;
     if (snprintf(f->path, sizeof f->path, "%s", path) >= (int)sizeof f->path)
         return ein_err_set(err, EIN_ERR_USAGE, "%.64s...: path longer than %d bytes", path, EIN_PATH_MAX - 1);
-    int fd = open(f->path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT && !ends_with(path, ".gz")) {
+    const char *kind = NULL;
+    int fd = ein_open_regular(f->path, &kind);
+    if (fd < 0 && !kind && errno == ENOENT && !ends_with(path, ".gz")) {
         char gzpath[EIN_PATH_MAX];
         if (snprintf(gzpath, sizeof gzpath, "%s.gz", path) < (int)sizeof gzpath) {
-            fd = open(gzpath, O_RDONLY | O_CLOEXEC);
-            if (fd >= 0 || errno != ENOENT)
+            fd = ein_open_regular(gzpath, &kind);
+            if (fd >= 0 || kind || errno != ENOENT)
                 memcpy(f->path, gzpath, sizeof gzpath);
             else
                 return ein_err_set(err, EIN_ERR_IO, "%s: %s (nor %s)", path, strerror(ENOENT), gzpath);
@@ -47,14 +50,11 @@ static ein_code idx_open(idx_file *f, const char *path, ein_err *err)
             errno = ENOENT;
         }
     }
+    /* a FIFO would block the run forever; a directory is never a data set */
+    if (fd < 0 && kind)
+        return ein_err_set(err, EIN_ERR_IO, "%s: it is %s, not a regular file", f->path, kind);
     if (fd < 0)
         return ein_err_set(err, EIN_ERR_IO, "%s: %s", f->path, strerror(errno));
-    struct stat st;
-    int e = fstat(fd, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
-    if (e != 0) {
-        close(fd);
-        return ein_err_set(err, EIN_ERR_IO, "%s: %s", f->path, strerror(e));
-    }
     f->gz = gzdopen(fd, "rb");
     if (f->gz == NULL) {
         close(fd);
@@ -169,29 +169,16 @@ static ein_code idx_header(idx_file *f, uint32_t magic, int ndims, uint32_t dims
     return EIN_OK;
 }
 
-/* Read exactly `len` bytes of records, then, if `to_end`, check that the
- * file ends there.  `what` names the records ("pixel", "label"). */
-static ein_code idx_body(idx_file *f, void *buf, size_t len, bool to_end, long n,
-                         const char *what, const char *unit, ein_err *err)
+/* The file must end here.  Reading past the end also makes zlib check the
+ * gzip CRC and length.  `n` records of `unit` came before. */
+static ein_code idx_end(idx_file *f, long n, const char *unit, ein_err *err)
 {
-    size_t got;
-    bool cut;
-    ein_code rc = idx_read(f, buf, len, &got, &cut, err);
-    if (rc != EIN_OK)
-        return rc;
-    if (got < len && len == (size_t)n)       /* one byte per record: count records */
-        return ein_err_set(err, EIN_ERR_DATA, "%s: truncated: expected %ld %s, got %zu%s",
-                           f->path, n, unit, got, cut_note(cut));
-    if (got < len)
-        return ein_err_set(err, EIN_ERR_DATA, "%s: truncated: expected %ld %s (%zu %s bytes), got %zu bytes (%zu whole %s)%s",
-                           f->path, n, unit, len, what, got, got / (len / (size_t)n), unit, cut_note(cut));
-    if (!to_end)
-        return EIN_OK;
-    /* Reading past the end also makes zlib check the gzip CRC and length. */
     unsigned char junk[4096];
     unsigned long long extra = 0;
     for (;;) {
-        rc = idx_read(f, junk, sizeof junk, &got, &cut, err);
+        size_t got;
+        bool cut;
+        ein_code rc = idx_read(f, junk, sizeof junk, &got, &cut, err);
         if (rc != EIN_OK)
             return rc;
         if (cut)
@@ -204,6 +191,55 @@ static ein_code idx_body(idx_file *f, void *buf, size_t len, bool to_end, long n
         return ein_err_set(err, EIN_ERR_DATA, "%s: trailing garbage: %llu bytes after the %ld %s",
                            f->path, extra, n, unit);
     return EIN_OK;
+}
+
+static ein_code label_range(const idx_file *f, const uint8_t *labels, long from, long n, ein_err *err)
+{
+    for (long i = 0; i < n; i++)
+        if (labels[i] >= EIN_DATA_CLASSES)
+            return ein_err_set(err, EIN_ERR_DATA, "%s: label %d at index %ld is out of range 0..%d",
+                               f->path, labels[i], from + i, EIN_DATA_CLASSES - 1);
+    return EIN_OK;
+}
+
+/* Read the records of a file: the first `keep` of `total` (each `size`
+ * bytes) into buf, then the rest through a scratch buffer, so the whole file
+ * is validated whatever the limit: its length, the gzip CRC, no trailing
+ * bytes, and (labels) every label.  `what` names the bytes ("pixel",
+ * "label"), `unit` the records. */
+static ein_code idx_records(idx_file *f, uint8_t *buf, long keep, long total, size_t size,
+                            const char *what, const char *unit, ein_err *err)
+{
+    uint8_t scratch[1u << 16];
+    bool labels = size == 1;
+    size_t want = (size_t)total * size, got = 0;
+    ein_code rc = EIN_OK;
+    bool cut = false;
+    for (long done = 0; done < total && rc == EIN_OK;) {
+        /* whole records per read: the kept ones, then scratch-fulls */
+        long step = done < keep ? keep - done : (long)(sizeof scratch / size);
+        if (step > total - done)
+            step = total - done;
+        uint8_t *dst = done < keep ? buf + (size_t)done * size : scratch;
+        size_t len = (size_t)step * size, n;
+        if ((rc = idx_read(f, dst, len, &n, &cut, err)) != EIN_OK)
+            return rc;
+        got += n;
+        if (n < len)
+            break;
+        if (labels)
+            rc = label_range(f, dst, done, step, err);
+        done += step;
+    }
+    if (rc != EIN_OK)
+        return rc;
+    if (got < want && labels)
+        return ein_err_set(err, EIN_ERR_DATA, "%s: truncated: expected %ld %s, got %zu%s",
+                           f->path, total, unit, got, cut_note(cut));
+    if (got < want)
+        return ein_err_set(err, EIN_ERR_DATA, "%s: truncated: expected %ld %s (%zu %s bytes), got %zu bytes (%zu whole %s)%s",
+                           f->path, total, unit, want, what, got, got / size, unit, cut_note(cut));
+    return idx_end(f, total, unit, err);
 }
 
 ein_code ein_dataset_load_files(const char *images_path, const char *labels_path, long limit,
@@ -241,16 +277,10 @@ ein_code ein_dataset_load_files(const char *images_path, const char *labels_path
     }
     uint8_t *pixels = (uint8_t *)(d + 1);
     uint8_t *labels = pixels + npix;
-    if ((rc = idx_body(&fi, pixels, npix, n == total, n, "pixel", "images", err)) != EIN_OK)
+    if ((rc = idx_records(&fi, pixels, n, total, (size_t)dim, "pixel", "images", err)) != EIN_OK)
         goto done;
-    if ((rc = idx_body(&fl, labels, (size_t)n, n == total, n, "label", "labels", err)) != EIN_OK)
+    if ((rc = idx_records(&fl, labels, n, total, 1, "label", "labels", err)) != EIN_OK)
         goto done;
-    for (long i = 0; i < n; i++)
-        if (labels[i] >= EIN_DATA_CLASSES) {
-            rc = ein_err_set(err, EIN_ERR_DATA, "%s: label %d at index %ld is out of range 0..%d",
-                             fl.path, labels[i], i, EIN_DATA_CLASSES - 1);
-            goto done;
-        }
 
     d->n = n;
     d->rows = (int)idims[1];
@@ -269,6 +299,15 @@ done:
     idx_close(&fi);
     idx_close(&fl);
     return rc;
+}
+
+ein_code ein_dataset_check_pair(const ein_dataset *train, const ein_dataset *test, ein_err *err)
+{
+    if (train->rows == test->rows && train->cols == test->cols)
+        return EIN_OK;
+    return ein_err_set(err, EIN_ERR_DATA, "%s: images of %d×%d pixels but %s: %d×%d; "
+                       "the training and the test set must have the same image size",
+                       train->images_path, train->rows, train->cols, test->images_path, test->rows, test->cols);
 }
 
 void ein_dataset_free(ein_dataset *d)

@@ -4,8 +4,12 @@
 #include "ein/parse.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "ein/fileio.h"
 
 #include "ein.tab.h"
 /* the flex header names the bison types without the api.prefix */
@@ -126,11 +130,24 @@ ein_program *ein_parse_file(ein_diag *diag, const char *path, ein_parse_info *in
 {
     if (info)
         *info = (ein_parse_info){ .file = -1 };
-    FILE *f = fopen(path, "rb");
+    /* "-" is standard input, read once: the text is kept in the sink, so
+     * nothing needs to read it again (source.ein in the results). */
+    bool is_stdin = strcmp(path, "-") == 0;
+    const char *kind = NULL;
+    int fd = is_stdin ? dup(STDIN_FILENO) : ein_open_regular(path, &kind);
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     if (!f) {
-        ein_err_set(err, EIN_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+        if (kind)
+            ein_err_set(err, EIN_ERR_IO, "cannot read '%s': it is %s, not a regular file%s", path, kind,
+                        strcmp(kind, "a FIFO") == 0 ? " (use - to read standard input)" : "");
+        else
+            ein_err_set(err, EIN_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return NULL;
     }
+    if (is_stdin)
+        path = "<stdin>";
     char *data = NULL;
     size_t len = 0, cap = 0;
     for (;;) {

@@ -133,6 +133,40 @@ static ein_code repair_tail(const char *path, ein_err *err)
     return c;
 }
 
+/* einrun writes only into a folder it made: new, empty, marked with
+ * EIN_RESULTS_MARKER, or (made before the marker existed) holding its
+ * cells.jsonl and source.sha256.  Anything else (`report "/etc"`, a home
+ * folder) is refused before a byte is written or moved. */
+static bool is_entry(const char *dir, const char *name)
+{
+    char path[EIN_PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return access(path, F_OK) == 0;
+}
+
+static ein_code claim_folder(const char *dir, ein_err *err)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        return errno == ENOENT ? EIN_OK
+                               : ein_err_set(err, EIN_ERR_IO, "%s: %s", dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return ein_err_set(err, EIN_ERR_IO, "%s: exists and is not a folder; einrun writes results only into a folder it creates", dir);
+    if (is_entry(dir, EIN_RESULTS_MARKER) || (is_entry(dir, "cells.jsonl") && is_entry(dir, "source.sha256")))
+        return EIN_OK;
+    DIR *d = opendir(dir);
+    if (!d)
+        return ein_err_set(err, EIN_ERR_IO, "%s: %s", dir, strerror(errno));
+    bool empty = true;
+    for (struct dirent *e; empty && (e = readdir(d)) != NULL;)
+        empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+    closedir(d);
+    if (empty)
+        return EIN_OK;
+    return ein_err_set(err, EIN_ERR_IO, "%s: not a results folder of einrun (not empty, and no %s in it); "
+                       "refusing to write there: give a new or empty folder (--results DIR)", dir, EIN_RESULTS_MARKER);
+}
+
 ein_results *ein_results_open(const char *dir, bool fresh, char *moved_to, ein_err *err)
 {
     if (moved_to)
@@ -141,6 +175,8 @@ ein_results *ein_results_open(const char *dir, bool fresh, char *moved_to, ein_e
         ein_err_set(err, EIN_ERR_USAGE, "%s: results folder name too long", dir);
         return NULL;
     }
+    if (claim_folder(dir, err) != EIN_OK)
+        return NULL;
     struct stat st;
     if (fresh && stat(dir, &st) == 0) {
         char aside[EIN_PATH_MAX];
@@ -163,6 +199,12 @@ ein_results *ein_results_open(const char *dir, bool fresh, char *moved_to, ein_e
     if (mkdir_p(dir, err) != EIN_OK)
         return NULL;
     char path[EIN_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/%s", dir, EIN_RESULTS_MARKER);
+    if (access(path, F_OK) != 0) {
+        static const char mark[] = "This folder holds einrun results (docs/running.md); einrun writes only into folders it made.\n";
+        if (ein_write_file_atomic(path, mark, sizeof mark - 1, err) != EIN_OK)
+            return NULL;
+    }
     snprintf(path, sizeof path, "%s/configs", dir);
     if (mkdir_p(path, err) != EIN_OK)
         return NULL;
@@ -647,8 +689,15 @@ ein_code ein_results_store_source(ein_results *r, const char *path, ein_err *err
         return bad ? ein_err_set(err, EIN_ERR_IO, "%s: read failed", path)
                    : ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
     }
+    ein_code c = ein_results_store_source_text(r, b.p ? b.p : "", b.len, err);
+    free(b.p);
+    return c;
+}
+
+ein_code ein_results_store_source_text(ein_results *r, const char *text, size_t len, ein_err *err)
+{
     char hex[65], line[128];
-    sha256_hex((const unsigned char *)(b.p ? b.p : ""), b.len, hex);
+    sha256_hex((const unsigned char *)text, len, hex);
     snprintf(line, sizeof line, "%s  source.ein\n", hex);
     char sp[EIN_PATH_MAX + 32], hp[EIN_PATH_MAX + 32];
     snprintf(sp, sizeof sp, "%s/source.ein", r->dir);
@@ -672,10 +721,9 @@ ein_code ein_results_store_source(ein_results *r, const char *path, ein_err *err
     }
     free(old);
     if (c == EIN_OK)
-        c = ein_write_file_atomic(sp, b.p ? b.p : "", b.len, err);
+        c = ein_write_file_atomic(sp, text, len, err);
     if (c == EIN_OK)
         c = ein_write_file_atomic(hp, line, strlen(line), err);
-    free(b.p);
     return c;
 }
 

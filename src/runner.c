@@ -26,7 +26,7 @@ static volatile sig_atomic_t g_stop, g_stop_now;
 
 static void on_signal(int sig)
 {
-    if (sig == SIGTERM || g_stop)
+    if (sig == SIGTERM || sig == SIGHUP || g_stop)
         g_stop_now = 1;
     g_stop = 1;
 }
@@ -39,6 +39,7 @@ void ein_runner_install_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);   /* no SA_RESTART: poll() wakes up with EINTR */
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);   /* a closed terminal or ssh session: as SIGTERM */
 }
 
 void ein_runner_reset_signals(void) { g_stop = g_stop_now = 0; }
@@ -207,6 +208,7 @@ static const char *signal_name(int sig)
     case SIGILL: return "SIGILL";
     case SIGKILL: return "SIGKILL";
     case SIGTERM: return "SIGTERM";
+    case SIGHUP: return "SIGHUP";
     case SIGINT: return "SIGINT";
     case SIGPIPE: return "SIGPIPE";
     case SIGXFSZ: return "SIGXFSZ";

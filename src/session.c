@@ -105,12 +105,13 @@ ein_code ein_data_cache_load(ein_data_cache *dc, const ein_cell_list *list, cons
         if (c == EIN_OK)
             c = ein_dataset_load(cfg, EIN_SPLIT_TEST, &e->test, err);
         if (c == EIN_OK)
+            c = ein_dataset_check_pair(e->train, e->test, err);
+        if (c == EIN_OK)
             c = check_input(cell, e->train, err);
         if (c != EIN_OK) {
             ein_dataset_free(e->test);
-            e->test = NULL;
             ein_dataset_free(e->train);
-            e->train = NULL;
+            e->train = e->test = NULL;
             return c;
         }
         dc->n++;
@@ -376,7 +377,9 @@ ein_code ein_session_run(const ein_cell_list *view, ein_data_cache *dc,
     ein_results *store = ein_results_open(rep->dir, opt->fresh, moved, err);
     if (!store)
         return err ? err->code : EIN_ERR_IO;
-    ein_code rc = opt->source ? ein_results_store_source(store, opt->source, err) : EIN_OK;
+    ein_code rc = opt->source_text ? ein_results_store_source_text(store, opt->source_text, opt->source_len, err)
+                : opt->source     ? ein_results_store_source(store, opt->source, err)
+                                  : EIN_OK;
     /* Each writer appends to its own shard and claims a cell before running
      * it, so any number of einrun processes may share the folder (shard.h). */
     char tag[48];

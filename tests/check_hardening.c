@@ -5,14 +5,21 @@
  * NUL bytes and BOMs, signals, selections that select nothing, unclosed
  * blocks, missing imports. */
 #include <check.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "ein/check.h"
+#include "ein/data.h"
 #include "ein/diag.h"
 #include "ein/parse.h"
 #include "testutil.h"
+
+/* Expected texts name the scratch folder once or twice: one argument list fits all. */
+#pragma GCC diagnostic ignored "-Wformat-extra-args"
 
 /* Parse and check `src` as t.ein with stdlib/; returns the first
  * diagnostic's head line (malloc'd; "" when there is none) and the number of
@@ -151,6 +158,233 @@ START_TEST(row07_two_hundred_thousand_bindings)
 }
 END_TEST
 
+/* ---- the command line: a tiny data set and a four-cell grid ------------ */
+
+/* DIR/{train,t10k}-{images,labels}: n training and 10 test images of
+ * rows×28 (test: 28×28), labels i % 10, label `bad` at index bad_at of the
+ * training labels when bad_at >= 0; gzip when gz. */
+static void write_data(const char *dir, int n, int rows, bool gz, int bad_at, int bad)
+{
+    ein_err err = { 0 };
+    uint8_t *px = calloc((size_t)n * 28 * 28, 1), lab[64];
+    for (int i = 0; i < n && i < 64; i++)
+        lab[i] = (uint8_t)(i % 10);
+    if (bad_at >= 0)
+        lab[bad_at] = (uint8_t)bad;
+    char a[600], b[600];
+    snprintf(a, sizeof a, "%s/train-images-idx3-ubyte%s", dir, gz ? ".gz" : "");
+    snprintf(b, sizeof b, "%s/train-labels-idx1-ubyte", dir);
+    ck_assert_int_eq(ein_idx_write(a, gz, n, rows, 28, px, b, lab, &err), EIN_OK);
+    snprintf(a, sizeof a, "%s/t10k-images-idx3-ubyte", dir);
+    snprintf(b, sizeof b, "%s/t10k-labels-idx1-ubyte", dir);
+    ck_assert_int_eq(ein_idx_write(a, false, 10, 28, 28, px, b, lab, &err), EIN_OK);
+    free(px);
+}
+
+/* DIR/g.ein: 4 cells (eps × seed), one epoch, results in DIR/results. */
+static void write_grid(const char *dir)
+{
+    char text[2048], path[600];
+    snprintf(text, sizeof text,
+             "experiment tiny {\n"
+             "  data = idx(dir = \"%s\", batch = 5, eps = eps)\n"
+             "  network {\n    input 784\n    hidden ei(ne = 8) x 1\n"
+             "    output ei(ne = 10, ni = 1, act = none, fwd = none, bwd = none)\n  }\n"
+             "  train { epochs = 1  lr = 0.05  seed = seed }\n"
+             "  grid {\n    eps in [0, 0.5]\n    seed in [1, 2]\n  }\n"
+             "  report \"%s/results\" { test_acc }\n}\n", dir, dir);
+    snprintf(path, sizeof path, "%s/g.ein", dir);
+    ck_assert_int_eq(tu_write_file(path, text, strlen(text)), 0);
+}
+
+/* Run `einrun ARGS` (a printf format; DIR is the first argument); returns
+ * the exit status, output in *out. */
+static int einrun(char **out, const char *fmt, const char *dir)
+{
+    char args[2048], cmd[2600];
+    snprintf(args, sizeof args, fmt, dir, dir, dir);
+    snprintf(cmd, sizeof cmd, "%s %s", tu_einrun(), args);
+    return tu_run(cmd, out);
+}
+
+static bool exists(const char *dir, const char *name)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return access(path, F_OK) == 0;
+}
+
+#define EXPECT_RUN(want_rc, want_text, fmt, dir)                                           \
+    do {                                                                                   \
+        char *out_ = NULL;                                                                 \
+        int rc_ = einrun(&out_, fmt, dir);                                                 \
+        char want_[1200];                                                                  \
+        snprintf(want_, sizeof want_, want_text, dir, dir, dir);                           \
+        ck_assert_msg(rc_ == (want_rc) && strstr(out_, want_) != NULL,                     \
+                      "rc %d (want %d), output:\n%s\nwant it to hold:\n%s", rc_, want_rc, out_, want_); \
+        free(out_);                                                                        \
+    } while (0)
+
+START_TEST(row04_label_past_the_limit_is_found)
+{
+    char *dir = tu_mkdtemp();
+    write_data(dir, 20, 28, false, 15, 12);
+    write_grid(dir);
+    EXPECT_RUN(65, "einrun: %s/train-labels-idx1-ubyte: label 12 at index 15 is out of range 0..9\n",
+               "%s/g.ein --limit-train 5 --quiet", dir);
+    ck_assert(!exists(dir, "results/cells.jsonl"));
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(row04_truncated_gzip_with_a_limit)
+{
+    char *dir = tu_mkdtemp();
+    write_data(dir, 20, 28, true, -1, 0);
+    write_grid(dir);
+    char path[700];
+    snprintf(path, sizeof path, "%s/train-images-idx3-ubyte.gz", dir);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(truncate(path, st.st_size - 12), 0);   /* the CRC and length, and a bit */
+    EXPECT_RUN(65, "einrun: %s/train-images-idx3-ubyte.gz: truncated: expected 20 images (15680 pixel bytes), got ",
+               "%s/g.ein --limit-train 5 --quiet", dir);
+    ck_assert(!exists(dir, "results/cells.jsonl"));
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(row05_train_and_test_sizes_differ)
+{
+    char *dir = tu_mkdtemp();
+    write_data(dir, 20, 27, false, -1, 0);   /* 756 pixels; the test set has 784 */
+    write_grid(dir);
+    EXPECT_RUN(65, "einrun: %s/train-images-idx3-ubyte: images of 27×28 pixels but %s/t10k-images-idx3-ubyte: "
+                   "28×28; the training and the test set must have the same image size\n",
+               "%s/g.ein --quiet", dir);
+    ck_assert(!exists(dir, "results/cells.jsonl"));
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(row09_full_disk_while_writing_the_summary)
+{
+    char *dir = tu_mkdtemp();
+    write_data(dir, 20, 28, false, -1, 0);
+    write_grid(dir);
+    EXPECT_RUN(0, "4 ok, 0 diverged, 0 failed", "%s/g.ein --quiet", dir);
+    /* a 512-byte file-size limit: summary.csv (800 bytes) cannot be written */
+    char cmd[1400], *out = NULL;
+    snprintf(cmd, sizeof cmd, "sh -c 'trap \"\" XFSZ; ulimit -f 1; rm %s/results/summary.csv; exec %s summary %s/results'",
+             dir, tu_einrun(), dir);
+    int rc = tu_run(cmd, &out);
+    ck_assert_msg(rc == 74 && strstr(out, "summary.csv") && strstr(out, "File too large"), "rc %d: %s", rc, out);
+    free(out);
+    ck_assert(!exists(dir, "results/summary.csv"));
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(row10_a_folder_einrun_did_not_make_is_refused)
+{
+    char *dir = tu_mkdtemp();
+    write_data(dir, 20, 28, false, -1, 0);
+    write_grid(dir);
+    /* the data folder itself: not empty, not einrun's */
+    EXPECT_RUN(74, "einrun: %s: not a results folder of einrun (not empty, and no .einrun-results in it); "
+                   "refusing to write there: give a new or empty folder (--results DIR)\n",
+               "%s/g.ein --quiet --results %s", dir);
+    ck_assert(!exists(dir, "summary.csv") && !exists(dir, "source.ein") && !exists(dir, ".einrun-results"));
+    EXPECT_RUN(74, "einrun: %s: not a results folder of einrun", "%s/g.ein --quiet --fresh --results %s", dir);
+    ck_assert(exists(dir, "g.ein"));   /* --fresh did not move it aside either */
+    /* a file is not a folder */
+    EXPECT_RUN(74, "einrun: %s/g.ein: exists and is not a folder", "%s/g.ein --quiet --results %s/g.ein", dir);
+    /* a new folder is made and marked; an empty one is taken */
+    EXPECT_RUN(0, "4 ok", "%s/g.ein --quiet", dir);
+    ck_assert(exists(dir, "results/.einrun-results"));
+    char path[700];
+    snprintf(path, sizeof path, "%s/empty", dir);
+    ck_assert_int_eq(mkdir(path, 0777), 0);
+    EXPECT_RUN(0, "4 ok", "%s/g.ein --quiet --results %s/empty", dir);
+    /* a folder from before the marker (cells.jsonl and source.sha256) is still einrun's */
+    snprintf(path, sizeof path, "%s/results/.einrun-results", dir);
+    ck_assert_int_eq(unlink(path), 0);
+    EXPECT_RUN(0, "4 of 4 cells already finished", "%s/g.ein --quiet", dir);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(row12_a_fifo_is_refused_not_waited_for)
+{
+    char *dir = tu_mkdtemp();
+    char path[700];
+    snprintf(path, sizeof path, "%s/f.ein", dir);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    EXPECT_RUN(74, "einrun: cannot read '%s/f.ein': it is a FIFO, not a regular file (use - to read standard input)\n",
+               "--check %s/f.ein", dir);
+    EXPECT_RUN(74, "einrun: cannot read '%s/f.ein': it is a FIFO", "%s/f.ein --dry-run", dir);
+    EXPECT_RUN(74, "einrun: cannot read '%s/f.ein': it is a FIFO", "fmt %s/f.ein", dir);
+    /* a data file that is a FIFO */
+    write_data(dir, 20, 28, false, -1, 0);
+    write_grid(dir);
+    snprintf(path, sizeof path, "%s/t10k-labels-idx1-ubyte", dir);
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    EXPECT_RUN(74, "einrun: %s/t10k-labels-idx1-ubyte: it is a FIFO, not a regular file\n", "%s/g.ein --quiet", dir);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(row13_stdin_is_read_once)
+{
+    char *dir = tu_mkdtemp();
+    write_data(dir, 20, 28, false, -1, 0);
+    write_grid(dir);
+    EXPECT_RUN(0, "4 ok", "- --quiet < %s/g.ein", dir);
+    char path[700];
+    snprintf(path, sizeof path, "%s/g.ein", dir);
+    char *want = tu_read_file(path, NULL);
+    snprintf(path, sizeof path, "%s/results/source.ein", dir);
+    char *got = tu_read_file(path, NULL);
+    ck_assert_ptr_nonnull(got);
+    ck_assert_str_eq(got, want);
+    free(got);
+    free(want);
+    /* diagnostics name it <stdin>; /dev/stdin from a pipe is a FIFO: refused with the hint */
+    char cmd[1400], *out = NULL;
+    snprintf(cmd, sizeof cmd, "printf 'x = widht\\n' | %s --check -", tu_einrun());
+    ck_assert_int_eq(tu_run(cmd, &out), 2);
+    ck_assert_msg(strstr(out, "<stdin>:1:5: error: unknown name 'widht'\n") != NULL, "%s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd, "cat %s/g.ein | %s /dev/stdin --dry-run", dir, tu_einrun());
+    ck_assert_int_eq(tu_run(cmd, &out), 74);
+    ck_assert_msg(strstr(out, "einrun: cannot read '/dev/stdin': it is a FIFO, not a regular file (use - to read standard input)\n"),
+                  "%s", out);
+    free(out);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(row17_a_selection_of_nothing_fails)
+{
+    char *dir = tu_mkdtemp();
+    write_data(dir, 20, 28, false, -1, 0);
+    write_grid(dir);
+    EXPECT_RUN(64, "einrun: no cell selected (4 in the grid)\n", "%s/g.ein --where eps=0.3", dir);
+    EXPECT_RUN(64, "einrun: no cell selected (4 in the grid)\n", "%s/g.ein --where eps=0.3 --dry-run", dir);
+    ck_assert(!exists(dir, "results"));
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 Suite *ein_test_suite(void);
 
 Suite *ein_test_suite(void)
@@ -163,6 +397,14 @@ Suite *ein_test_suite(void)
     tcase_add_test(tc, row06_exponential_defs_hit_the_budget);
     tcase_add_test(tc, row07_two_hundred_thousand_bindings);
     tcase_add_test(tc, row15_nul_in_a_comment_is_an_error);
+    tcase_add_test(tc, row04_label_past_the_limit_is_found);
+    tcase_add_test(tc, row04_truncated_gzip_with_a_limit);
+    tcase_add_test(tc, row05_train_and_test_sizes_differ);
+    tcase_add_test(tc, row09_full_disk_while_writing_the_summary);
+    tcase_add_test(tc, row10_a_folder_einrun_did_not_make_is_refused);
+    tcase_add_test(tc, row12_a_fifo_is_refused_not_waited_for);
+    tcase_add_test(tc, row13_stdin_is_read_once);
+    tcase_add_test(tc, row17_a_selection_of_nothing_fails);
     tcase_add_test(tc, row15_leading_bom_is_skipped);
     suite_add_tcase(s, tc);
     return s;

@@ -432,6 +432,30 @@ START_TEST(sigterm_stops_at_once)
 }
 END_TEST
 
+/* issue 16 row 16: a hang-up (terminal or ssh session closed) is SIGTERM:
+ * the running cells are recorded interrupted and einrun exits 130 (it used
+ * to die of the signal, 129, with no record of the running cells). */
+START_TEST(sighup_stops_at_once_like_sigterm)
+{
+    char *dir = tu_mkdtemp();
+    ein_run_totals t;
+    int rc;
+    interrupt_run(1, SIGHUP, &t, &rc, dir);
+    ck_assert_int_eq(rc, 130);
+    ck_assert_int_eq(t.interrupted, 2);
+    ck_assert_int_eq(t.not_started, 4);
+    ein_err err = {0};
+    ein_record_list rec;
+    ein_results_read(dir, &rec, &err);
+    ck_assert_int_eq(rec.n, 2);
+    ck_assert_str_eq(rec.rec[0].status, "interrupted");
+    ck_assert_str_eq(rec.rec[1].status, "interrupted");
+    ein_record_list_free(&rec);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(full_disk_stops_with_io_error)
 {
     char *dir = tu_mkdtemp();
@@ -652,6 +676,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(tc, ctrl_c_finishes_the_epoch_and_records_interrupted);
     tcase_add_test(tc, second_ctrl_c_stops_at_once);
     tcase_add_test(tc, sigterm_stops_at_once);
+    tcase_add_test(tc, sighup_stops_at_once_like_sigterm);
     tcase_add_test(tc, full_disk_stops_with_io_error);
     tcase_add_test(tc, where_filters);
     tcase_add_test(tc, progress_lines_in_a_pipe);

@@ -68,12 +68,16 @@ ein_code ein_dataset_load(const ein_data_config *cfg, ein_split split,
                           ein_dataset **out, ein_err *err);
 
 /* Load an explicit pair (each tried as given, then with ".gz" appended).
- * limit: 0 = all.  With a limit below the file's count only the first
- * `limit` records are read and checked, and the rest of each file is not
- * read (that is what makes quick runs quick); loading everything also checks
- * that nothing follows the last record. */
+ * limit: 0 = all, else only the first `limit` records are kept.  The whole
+ * of both files is validated whatever the limit (every record present, the
+ * gzip CRC, nothing after the last record, every label in range), so a quick
+ * `--limit-train` run never trains on a corrupt file. */
 ein_code ein_dataset_load_files(const char *images_path, const char *labels_path, long limit,
                                 ein_dataset **out, ein_err *err);
+
+/* A training and a test set must have images of one size (EIN_ERR_DATA,
+ * naming both files, otherwise): checked before any cell runs. */
+ein_code ein_dataset_check_pair(const ein_dataset *train, const ein_dataset *test, ein_err *err);
 
 void ein_dataset_free(ein_dataset *d);   /* NULL is fine */
 

@@ -42,10 +42,16 @@
 
 typedef struct ein_results ein_results;
 
+/* The file that marks a folder as einrun's own results folder. */
+#define EIN_RESULTS_MARKER ".einrun-results"
+
 /* Open (creating it and its parents) the folder `dir`.  With `fresh`, an
  * existing non-empty folder is first renamed to DIR.YYYYmmdd-HHMMSS (never
  * deleted); `moved_to` (may be NULL, EIN_PATH_MAX bytes) receives that name
- * or "". */
+ * or "".  Only a new or empty folder, or one einrun made (it holds
+ * EIN_RESULTS_MARKER, or cells.jsonl and source.sha256 from before the
+ * marker), is used; any other is refused (EIN_ERR_IO) before anything is
+ * written or moved. */
 ein_results *ein_results_open(const char *dir, bool fresh, char *moved_to, ein_err *err);
 void ein_results_close(ein_results *r);
 /* From now on append this writer's records to shards/{cells,epochs}.<tag>.jsonl
@@ -57,6 +63,9 @@ const char *ein_results_dir(const ein_results *r);
  * source.sha256 ("<hex>  source.ein\n", sha256sum format).  When a different
  * source was stored before, the old pair is kept as source.<hash12>.ein. */
 ein_code ein_results_store_source(ein_results *r, const char *path, ein_err *err);
+/* The same from the text itself (the text that was checked: a file read
+ * once, standard input included). */
+ein_code ein_results_store_source_text(ein_results *r, const char *text, size_t len, ein_err *err);
 
 /* configs/<id>.txt: ein_config_write with provenance (skipped if present). */
 ein_code ein_results_store_config(ein_results *r, const ein_cell *cell, ein_err *err);

@@ -65,6 +65,8 @@ void ein_selection_free(ein_selection *s);
 typedef struct ein_session_run_options {
     const char *results;           /* folder; NULL: the cells' report "dir", else results/<experiment> */
     const char *source;            /* .ein file stored as source.ein; NULL: none */
+    const char *source_text;       /* or its text, as checked (wins over source; stdin is read once) */
+    size_t source_len;
     bool fresh;                    /* move an existing folder aside */
     int jobs;                      /* <= 0: online cores */
     bool fail_fast, quiet;
