@@ -22,19 +22,22 @@ CC      ?= cc
 BISON   ?= bison
 FLEX    ?= flex
 
-# FUZZ=libfuzzer|afl: the instrumented build of the fuzz targets (make fuzz).
+# FUZZ=libfuzzer|afl: the instrumented build of the fuzz targets (make fuzz),
+# with the sanitizers FUZZ_SAN (FUZZ_SAN= for a faster run without them).
 FUZZ    ?=
+FUZZ_SAN ?= address,undefined
+FUZZ_SANFLAGS := $(if $(FUZZ_SAN),-fsanitize=$(FUZZ_SAN) -fno-sanitize-recover=undefined)
 ifeq ($(FUZZ),libfuzzer)
 CC      := clang
-FUZZ_CFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
-FUZZ_LINK := -fsanitize=fuzzer,address,undefined
+FUZZ_CFLAGS := -fsanitize=fuzzer-no-link $(FUZZ_SANFLAGS)
+FUZZ_LINK := -fsanitize=fuzzer $(FUZZ_SANFLAGS)
 else ifeq ($(FUZZ),afl)
 CC      := afl-clang-fast
-FUZZ_CFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
-FUZZ_LINK := -fsanitize=fuzzer,address,undefined
+FUZZ_CFLAGS := $(FUZZ_SANFLAGS)
+FUZZ_LINK := -fsanitize=fuzzer $(FUZZ_SANFLAGS)
 endif
 
-VARIANT := $(REAL)$(if $(SAN),-san)$(if $(FUZZ),-fuzz-$(FUZZ))
+VARIANT := $(REAL)$(if $(SAN),-san)$(if $(FUZZ),-fuzz-$(FUZZ)$(if $(FUZZ_SAN),,-nosan))
 BUILD   := build/$(VARIANT)
 GEN     := $(BUILD)/gen
 
@@ -169,6 +172,8 @@ FUZZ_TARGETS := check idx fmt
 FUZZ_SECONDS ?= 60
 FUZZ_ENGINE  ?= libfuzzer
 FUZZ_JOBS    ?= 1
+FUZZ_MAX_LEN ?= 4096
+export FUZZ_MAX_LEN
 FUZZ_BIN     := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 
 $(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/targets.o $(LIB)
@@ -182,7 +187,8 @@ fuzz-deps:
 
 fuzz: deps fuzz-deps
 	@$(MAKE) --no-print-directory FUZZ=$(FUZZ_ENGINE) OPT=-O2 fuzz-bins
-	@sh tests/fuzz/run.sh $(FUZZ_ENGINE) build/$(REAL)-fuzz-$(FUZZ_ENGINE)/fuzz $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
+	@sh tests/fuzz/run.sh $(FUZZ_ENGINE) build/$(REAL)-fuzz-$(FUZZ_ENGINE)$(if $(FUZZ_SAN),,-nosan)/fuzz \
+	   $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
 
 # Debian's PyTorch runs under Debian's python3 (not whatever python3 is first on PATH).
 bench-torch: deps

@@ -30,6 +30,7 @@
 typedef struct ein_bracket {
     char open;                 /* ( [ { */
     ein_loc loc;
+    int after;                 /* the token before it (TRAIN for `train {`) */
 } ein_bracket;
 
 typedef struct ein_pstate {
@@ -756,6 +757,19 @@ static void suggest_keyword(ein_pstate *st, yysymbol_kind_t got, ein_loc loc,
     }
 }
 
+/* The experiment statements that open a block: `train {`, ... */
+static const char *block_word(int tok)
+{
+    switch (tok) {
+    case NETWORK: return "network";
+    case TRAIN: return "train";
+    case GRID: return "grid";
+    case REPORT: return "report";
+    case EXPERIMENT: return "experiment";
+    default: return NULL;
+    }
+}
+
 static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, ein_pstate *st)
 {
     (void)scanner;
@@ -831,9 +845,20 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, ein_pst
             if (last == (pass == 1))
                 w++;
         }
+    yysymbol_kind_t got = yypcontext_token(ctx);
+    /* `train {` left open, then `grid {`: say which block is unclosed, at the
+     * statement that shows it, and stop (what follows would only echo it). */
+    const char *inner = block_word(st->prev_tok), *outer = open ? block_word(open->after) : NULL;
+    if (sym_is(got, "'{'") && inner && outer && open->open == '{') {
+        char msg[160];
+        snprintf(msg, sizeof msg, "'}' expected to close '%s {' at line %d (before '%s {')", outer,
+                 open->loc.line, inner);
+        syntax_error(st, st->prev_loc, "%s", msg);
+        st->stop = true;
+        return 0;
+    }
     char nearbuf[128];
     near_text(st, loc, nearbuf, sizeof nearbuf);
-    yysymbol_kind_t got = yypcontext_token(ctx);
     const char *hint = "";
     if (got == YYSYMBOL_EQ || got == YYSYMBOL_NE || got == YYSYMBOL_LE || got == YYSYMBOL_GE ||
         sym_is(got, "'<'") || sym_is(got, "'>'"))

@@ -5,6 +5,7 @@
  * ein_check_* does for every experiment unless told not to. */
 #include "ein/check.h"
 
+#include <dirent.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +48,18 @@ typedef struct checker {
     char *stack[64];         /* realpaths of files being loaded (cycle detection) */
     const char *stack_names[64];
     int depth;
+    /* "defined in stdlib 'ei'" hints for unknown names: the stdlib's
+     * top-level names, read on the first unknown name */
+    bool hints_read;
+    ein_diag *hint_diag;             /* holds the stdlib sources read for hints */
+    ein_program *hint_progs[16];
+    char hint_mods[16][64];          /* their import names, "ei" */
+    int n_hint;
+    ein_name_index hint_names;       /* name -> index in hint_mods */
+    unsigned hinted;                 /* modules already named in a hint */
 } checker;
+
+static void read_stdlib_names(checker *c);
 
 /* The `train { PATH = ... }` paths: the schema's train.* settings. */
 static int train_paths(const char **out, int max)
@@ -164,8 +176,20 @@ static void resolve(checker *c, frame *f, const char *name, ein_loc loc, int ctx
             suggest_names(c, name, t);
         return;
     }
-    if (ein_diag_error(c->diag, loc, "unknown name '%s'", name))
+    if (!c->hints_read)
+        read_stdlib_names(c);
+    int home = ein_index_get(&c->hint_names, name);
+    if (home >= 0 && (c->hinted & (1u << home)))
+        return;   /* the missing import was reported at its first name (that error fails the check) */
+    if (!ein_diag_error(c->diag, loc, "unknown name '%s'", name))
+        return;
+    if (home >= 0) {
+        c->hinted |= 1u << home;
+        ein_diag_note(c->diag, EIN_NO_LOC, "'%s' is defined in stdlib '%s': add import \"%s\"", name,
+                      c->hint_mods[home], c->hint_mods[home]);
+    } else {
         suggest_visible(c, f, name);
+    }
 }
 
 static void walk(checker *c, frame *f, const ein_expr *e, int ctx)
@@ -538,6 +562,46 @@ static const char *base_of(const char *path)
     return slash ? slash + 1 : path;
 }
 
+static void read_stdlib_names(checker *c)
+{
+    c->hints_read = true;
+    char dir[EIN_PATH_MAX];
+    if (!ein_stdlib_dir(&c->m->options, dir, sizeof dir) || !(c->hint_diag = ein_diag_new()))
+        return;
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && c->n_hint < 16 && (e = readdir(d)) != NULL;) {
+        size_t len = strlen(e->d_name);
+        char path[EIN_PATH_MAX + 256];
+        if (len < 5 || len >= 64 + 4 || strcmp(e->d_name + len - 4, ".ein") != 0 ||
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path)
+            continue;
+        ein_program *p = ein_parse_file(c->hint_diag, path, NULL, NULL);
+        if (!p)
+            continue;
+        int k = c->n_hint++;
+        c->hint_progs[k] = p;
+        snprintf(c->hint_mods[k], sizeof c->hint_mods[k], "%.*s", (int)(len - 4), e->d_name);
+        for (int i = 0; i < p->n_stmts; i++) {
+            const ein_stmt *st = p->stmts[i];
+            const char *name = st->kind == EIN_STMT_BIND  ? st->bind.name.name
+                               : st->kind == EIN_STMT_DEF ? st->def.name.name
+                                                          : NULL;
+            if (name && ein_index_get(&c->hint_names, name) < 0 && !ein_index_put(&c->hint_names, name, k))
+                c->oom = true;
+        }
+    }
+    if (d)
+        closedir(d);
+}
+
+static void free_stdlib_names(checker *c)
+{
+    for (int k = 0; k < c->n_hint; k++)
+        ein_program_free(c->hint_progs[k]);
+    ein_index_free(&c->hint_names);
+    ein_diag_free(c->hint_diag);
+}
+
 char *ein_stdlib_dir(const ein_check_options *opt, char *buf, size_t n)
 {
     if (opt && opt->stdlib_dir) {
@@ -873,6 +937,7 @@ ein_module *ein_check_program(ein_diag *diag, ein_program *root, const char *pat
         check_all(&c);
     free(c.globals.names);
     ein_index_free(&c.globals.index);
+    free_stdlib_names(&c);
     if (c.oom)
         ein_diag_error(diag, EIN_NO_LOC, "out of memory");
 

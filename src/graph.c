@@ -3,8 +3,10 @@
 #include "graph_impl.h"
 
 #include <cblas.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -290,21 +292,30 @@ ein_code ein_graph_compile(ein_graph *g, ein_err *err)
         compute_loss_activity(g, k);
     }
 
-    /* Size every buffer, then take one block (llm.c's malloc-and-point). */
-    size_t total = 0;
+    /* Size every buffer, then take one block (llm.c's malloc-and-point).
+     * Checked arithmetic: huge widths must fail here, not wrap. */
+    size_t total = 0, len, aux;
+    bool wrap = false;
     for (int i = 0; i < g->n_nodes; i++) {
         ein_node *n = g->nodes[i];
         size_t rows = n->per_example ? (size_t)g->cap_batch : (size_t)n->fixed_rows;
-        size_t len = rows * (size_t)n->cols;
-        size_t grad_len = (n->per_example ? (size_t)g->grad_rows : rows) * (size_t)n->cols;
+        size_t grad_len;
+        wrap |= __builtin_mul_overflow(rows, (size_t)n->cols, &len) || len > (size_t)INT_MAX * 16;
+        wrap |= __builtin_mul_overflow(n->per_example ? (size_t)g->grad_rows : rows, (size_t)n->cols, &grad_len);
+        wrap |= __builtin_mul_overflow((size_t)n->aux_per_row, rows, &aux) ||
+                __builtin_add_overflow(aux, (size_t)n->aux_fixed, &aux) || aux > (size_t)INT_MAX * 16;
+        if (wrap)
+            break;
         size_t pad = 16;                      /* keep every buffer 64-byte aligned */
         if (!(n->op && n->op->alias_value))
             total += (len + pad - 1) / pad * pad;
         if (n->kind != EIN_NODE_INPUT || n->requires_grad)
             total += (grad_len + pad - 1) / pad * pad;
-        size_t aux = (size_t)n->aux_per_row * rows + (size_t)n->aux_fixed;
         total += (aux + pad - 1) / pad * pad;
+        wrap |= total > SIZE_MAX / 4 / sizeof(ein_real);
     }
+    if (wrap)
+        return ein_err_set(err, EIN_ERR_NOMEM, "the graph's buffers are too large for this machine's memory");
     total += (size_t)g->cap_batch * sizeof(int32_t) / sizeof(ein_real) + 16;
     ein_real *block = ein_arena_alloc(&g->arena, total * sizeof(ein_real), err);
     if (block == NULL)

@@ -13,6 +13,7 @@
 
 #include "ein/hash.h"
 #include "ein/lower.h"
+#include "ein/model.h"
 #include "ein/names.h"
 #include "ein/parse.h"
 #include "ein/schema.h"
@@ -724,6 +725,22 @@ static bool check_duplicates(expander *E, cell_vec *cv, ein_loc at)
     return ok;
 }
 
+/* A cell whose model cannot fit in memory (or whose matrices overflow int
+ * indexing) is an error of the file, at its network statement. */
+static bool cell_fits(expander *E, const ein_cell_config *cfg)
+{
+    double bytes;
+    ein_err err = { 0 };
+    if (ein_model_check_size(cfg, cfg->input, &bytes, &err) == EIN_OK)
+        return true;
+    ein_loc at = E->x->experiment.name.loc;
+    for (int i = 0; i < E->x->experiment.n_stmts; i++)
+        if (E->x->experiment.stmts[i]->kind == EIN_STMT_NETWORK)
+            at = E->x->experiment.stmts[i]->loc;
+    ein_eval_error(&E->ev, at, "%s", err.msg);
+    return false;
+}
+
 static bool expand(expander *E, ein_cell_list *out)
 {
     const ein_stmt *x = E->x;
@@ -773,7 +790,8 @@ static bool expand(expander *E, ein_cell_list *out)
         ein_scope *s = cell_scope(E, idx);
         int keep = s ? keep_cell(E, s) : -1;
         if (keep == 1) {
-            bool lowered = ein_lower_experiment(&E->ev, s, x, E->sov, E->n_sov, &cell.config);
+            bool lowered = ein_lower_experiment(&E->ev, s, x, E->sov, E->n_sov, &cell.config) &&
+                           cell_fits(E, &cell.config);
             cell.bindings = lowered ? cell_bindings(E, idx, s, &cell.n_bindings) : NULL;
             if (cell.bindings) {
                 cell.index = cv.n;

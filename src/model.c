@@ -5,11 +5,13 @@
 #include "ein/ops.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static bool is_inorm(ein_fwd_norm f) { return f == EIN_FWD_INORM || f == EIN_FWD_INORM_SUB; }
 
@@ -192,6 +194,37 @@ void ein_layer_route(ein_layer *L)
 static unsigned loss_groups(unsigned groups)
 {
     return groups == EIN_GROUPS_DEFAULT ? EIN_GROUPS_ALL : groups;
+}
+
+/* Doubles, so widths near INT_MAX cannot wrap the estimate itself.  Per
+ * layer: W_ex, W_ix, W_ei and biases, each with its gradient and up to two
+ * optimizer moments (Adam); activations of the larger evaluation batch, about
+ * eight buffers of the layer's width per row, each with a gradient. */
+ein_code ein_model_check_size(const ein_cell_config *cfg, int n_in, double *bytes, ein_err *err)
+{
+    double params = 0, acts = 0, biggest = 0, in = n_in;
+    int batch = cfg->train.batch > 256 ? cfg->train.batch : 256;
+    for (int l = 0; l <= cfg->n_hidden; l++) {
+        const ein_layer_config *L = l < cfg->n_hidden ? &cfg->hidden[l] : &cfg->output;
+        double ne = L->ne, ni = L->ni > 0 ? L->ni : 1;
+        double m[3] = { ne * in, ni * in, ne * ni };
+        for (int k = 0; k < 3; k++)
+            if (m[k] > biggest)
+                biggest = m[k];
+        params += m[0] + m[1] + m[2] + ne + ni;
+        acts += (double)batch * (ne + ni) * 8;
+        in = ne;
+    }
+    *bytes = (params * 4 + acts * 2) * (double)sizeof(ein_real);
+    if (biggest > (double)INT_MAX)
+        return ein_err_set(err, EIN_ERR_NOMEM, "a weight matrix of %.3g entries (more than %d): the widths are too large",
+                           biggest, INT_MAX);
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    double phys = pages > 0 && page > 0 ? (double)pages * (double)page : 0;
+    if (phys > 0 && *bytes > phys)
+        return ein_err_set(err, EIN_ERR_NOMEM, "a cell needs about %.3g GB (%.3g weights), more than this machine's %.3g GB",
+                           *bytes / 1e9, params, phys / 1e9);
+    return EIN_OK;
 }
 
 ein_code ein_model_build(const ein_cell_config *cfg_in, int n_in, int n_classes, int cap_batch,

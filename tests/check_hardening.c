@@ -385,6 +385,92 @@ START_TEST(row17_a_selection_of_nothing_fails)
 }
 END_TEST
 
+/* ---- row 3: widths that cannot fit --------------------------------------- */
+
+#define NET(hidden) "import \"ei\"\nimport \"fashion\"\nexperiment e {\n  data = fashion_mnist()\n" \
+                    "  network {\n    input 784\n" hidden "    output ei_output()\n  }\n}\n"
+
+START_TEST(row03_widths_that_cannot_fit_are_errors_of_the_file)
+{
+    /* 2144323552 × 1075321872 wrapped the graph's buffer sizes (a worker SIGSEGV) */
+    expect_first(NET("    hidden e_only_hidden(ne = 2144323552)\n    hidden e_only_hidden(ne = 1075321872)\n"),
+                 "t.ein:5:3: error: a weight matrix of 2.31e+18 entries (more than 2147483647): the widths are too large");
+    /* every matrix indexable, but eight of them need hundreds of GB */
+    char *got = first_diag(NET("    hidden e_only_hidden(ne = 46000) x 8\n"),
+                           strlen(NET("    hidden e_only_hidden(ne = 46000) x 8\n")), NULL);
+    const char *want = "t.ein:5:3: error: a cell needs about 244 GB (1.48e+10 weights), more than this machine's ";
+    ck_assert_msg(strncmp(got, want, strlen(want)) == 0, "got %s", got);
+    free(got);
+    expect_first(NET("    hidden e_only_hidden(ne = 500) x 2\n"), "");
+}
+END_TEST
+
+/* ---- rows 14, 18, 19: names and messages ------------------------------ */
+
+START_TEST(row14_long_names_are_an_error_not_cut)
+{
+    /* 63 characters is the longest; two 64-character axes no longer merge */
+    char name[80];
+    memset(name, 'a', 63);
+    name[63] = '\0';
+    char src[512];
+    snprintf(src, sizeof src, "%s = 1\nexperiment e { train { epochs = %s } }\n", name, name);
+    expect_first(src, "");
+    snprintf(src, sizeof src, "%sb = 1\n%sc = 2\nexperiment e { train { epochs = %sb + %sc } }\n", name, name, name, name);
+    int errors = 0;
+    char *got = first_diag(src, strlen(src), &errors);
+    ck_assert_str_eq(got, "t.ein:1:1: error: name 'aaaaaaaaaaaaaaaaaaaa...' is 64 characters long (at most 63)");
+    ck_assert_int_eq(errors, 4);
+    free(got);
+}
+END_TEST
+
+START_TEST(row18_unclosed_block_named_once)
+{
+    const char *src = "import \"ei\"\nimport \"fashion\"\nexperiment e {\n  data = fashion_mnist()\n"
+                      "  train {\n    epochs = 1\n    lr = 0.01\n\n  grid {\n    eps in [0, 0.5]\n  }\n}\n";
+    int errors = 0;
+    char *got = first_diag(src, strlen(src), &errors);
+    ck_assert_str_eq(got, "t.ein:9:3: error: '}' expected to close 'train {' at line 5 (before 'grid {')");
+    ck_assert_int_eq(errors, 1);   /* no follow-on errors, no did-you-mean */
+    free(got);
+}
+END_TEST
+
+/* Diagnostics of src, all of them, as printed. */
+static char *all_diags(const char *src)
+{
+    ein_diag *d = ein_diag_new();
+    ein_check_options opt = { .stdlib_dir = "stdlib", .ein_path = "" };
+    ein_program *p = ein_parse_buffer(d, "t.ein", src, strlen(src), NULL);
+    ein_module *m = p ? ein_check_program(d, p, "t.ein", &opt) : NULL;
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    ein_diag_print(d, f);
+    fclose(f);
+    ein_module_free(m);
+    ein_program_free(p);
+    ein_diag_free(d);
+    return out;
+}
+
+START_TEST(row19_missing_import_reported_once_with_the_fix)
+{
+    char *got = all_diags("import \"fashion\"\nexperiment e {\n  data = fashion_mnist()\n  network {\n"
+                          "    input 784\n    hidden ei_hidden(ne = 10) x 2\n    hidden ei_hidden(ne = 5)\n"
+                          "    output ei_output()\n  }\n}\n");
+    ck_assert_str_eq(got, "t.ein:6:12: error: unknown name 'ei_hidden'\n"
+                          "    6 |     hidden ei_hidden(ne = 10) x 2\n"
+                          "      |            ^~~~~~~~~\n"
+                          "t.ein:6:12: note: 'ei_hidden' is defined in stdlib 'ei': add import \"ei\"\n");
+    free(got);
+    /* a name defined nowhere keeps its did-you-mean */
+    expect_first("import \"ei\"\nexperiment e { network { input 784\n hidden ei_hiden(ne = 3)\n output ei_output() } }\n",
+                 "t.ein:3:9: error: unknown name 'ei_hiden'");
+}
+END_TEST
+
 Suite *ein_test_suite(void);
 
 Suite *ein_test_suite(void)
@@ -405,6 +491,10 @@ Suite *ein_test_suite(void)
     tcase_add_test(tc, row12_a_fifo_is_refused_not_waited_for);
     tcase_add_test(tc, row13_stdin_is_read_once);
     tcase_add_test(tc, row17_a_selection_of_nothing_fails);
+    tcase_add_test(tc, row03_widths_that_cannot_fit_are_errors_of_the_file);
+    tcase_add_test(tc, row14_long_names_are_an_error_not_cut);
+    tcase_add_test(tc, row18_unclosed_block_named_once);
+    tcase_add_test(tc, row19_missing_import_reported_once_with_the_fix);
     tcase_add_test(tc, row15_leading_bom_is_skipped);
     suite_add_tcase(s, tc);
     return s;

@@ -58,6 +58,13 @@ typedef struct ein_model {
  * training batches; evaluation may run bigger ones, forward only).  `want_grad_x`: keep a gradient for the input
  * (tests).  On failure returns the error code with err set (message names
  * the layer's source location) and *out = NULL. */
+/* Whether a cell's model fits: every weight matrix within int indexing and
+ * the estimated memory (*bytes: weights, gradients, optimizer state,
+ * activations) within the machine's physical memory.  EIN_ERR_NOMEM with the
+ * estimate in the message otherwise.  Checked when a grid is expanded, so a
+ * width that cannot fit is an error of the file, before any cell runs. */
+ein_code ein_model_check_size(const ein_cell_config *cfg, int n_in, double *bytes, ein_err *err);
+
 ein_code ein_model_build(const ein_cell_config *cfg, int n_in, int n_classes, int cap_batch,
                          bool want_grad_x, ein_model **out, ein_err *err);
 void ein_model_free(ein_model *m);

@@ -60,7 +60,7 @@ for t in "$@"; do
         fork=""
         [ "$jobs" -gt 1 ] && fork="-fork=$jobs -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1"
         # shellcheck disable=SC2086
-        EIN_FUZZ_STDLIB=stdlib "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+        EIN_FUZZ_STDLIB=stdlib "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len="${FUZZ_MAX_LEN:-4096}" \
             -dict=tests/fuzz/ein.dict -print_final_stats=1 -artifact_prefix="$work/$t/findings/" \
             $fork "$work/$t/corpus" "$seed" >"$log" 2>&1 || true
         execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
