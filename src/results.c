@@ -4,6 +4,7 @@
  * disk or is the torn tail of the file, never interleaved with another one;
  * the runner is the only writer (workers send their metrics over a pipe). */
 #include "ein/results.h"
+#include "ein/hash.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -1097,6 +1098,12 @@ static ein_code read_one(const char *dir, const char *path, ein_record_list *out
     ssize_t n;
     ein_record rec;
     bool oom = false;
+    /* id -> position: linear in the number of records (a 100k-cell folder).
+     * Its keys point into out->rec (the records of earlier shards too), so it
+     * is rebuilt when that moves. */
+    ein_name_index by_id = { 0 };
+    for (int i = 0; i < out->n && !oom; i++)
+        oom = !ein_index_put(&by_id, out->rec[i].id, i);
     while (!oom && (n = getline(&line, &cap, f)) > 0) {
         out->n_lines++;
         bool whole = line[n - 1] == '\n';
@@ -1105,8 +1112,9 @@ static ein_code read_one(const char *dir, const char *path, ein_record_list *out
             continue;
         }
         copy(rec.folder, sizeof rec.folder, dir);
-        ein_record *slot = (ein_record *)ein_record_find(out, rec.id);
-        if (slot) {
+        int at = ein_index_get(&by_id, rec.id);
+        if (at >= 0) {
+            ein_record *slot = &out->rec[at];
             if (strcmp(slot->run, rec.run) != 0 && supersedes(&rec, slot))
                 *slot = rec;    /* else the same attempt seen twice (shard and merged view) */
             continue;
@@ -1117,12 +1125,19 @@ static ein_code read_one(const char *dir, const char *path, ein_record_list *out
             if (!grown) {
                 free(line);
                 fclose(f);
+                ein_index_free(&by_id);
                 return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
             }
             out->rec = grown;
+            ein_index_free(&by_id);
+            for (int i = 0; i < out->n && !oom; i++)
+                oom = !ein_index_put(&by_id, out->rec[i].id, i);
         }
-        out->rec[out->n++] = rec;
+        out->rec[out->n] = rec;
+        oom = oom || !ein_index_put(&by_id, out->rec[out->n].id, out->n);
+        out->n++;
     }
+    ein_index_free(&by_id);
     free(line);
     bool bad = ferror(f);
     fclose(f);

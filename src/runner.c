@@ -4,6 +4,7 @@
  * then never interleave, a worker killed mid-write cannot tear a record, and
  * a full disk is seen (and reported) in exactly one place. */
 #include "ein/runner.h"
+#include "ein/hash.h"
 #include "ein/graph.h"
 
 #include <errno.h>
@@ -564,13 +565,21 @@ ein_code ein_runner_run(const ein_cell_list *list, const int *todo, int n_todo,
 
 int ein_runner_pending(const ein_cell_list *list, const ein_record_list *done, int *todo)
 {
+    /* the finished ids hashed once: linear for a 100k-cell grid (out of
+     * memory: fall back to the list's own search) */
+    ein_name_index fin = { 0 };
+    bool indexed = true;
+    for (int i = 0; i < done->n && indexed; i++)
+        indexed = ein_index_put(&fin, done->rec[i].id, i);
     int n = 0;
     for (int i = 0; i < list->n; i++) {
-        const ein_record *r = ein_record_find(done, list->cells[i].id);
+        int at = indexed ? ein_index_get(&fin, list->cells[i].id) : -1;
+        const ein_record *r = indexed ? (at >= 0 ? &done->rec[at] : NULL) : ein_record_find(done, list->cells[i].id);
         if (r && (strcmp(r->status, "ok") == 0 || strcmp(r->status, "diverged") == 0))
             continue;
         todo[n++] = i;
     }
+    ein_index_free(&fin);
     return n;
 }
 

@@ -1,5 +1,6 @@
 /* session.c — the run pipeline of `einrun FILE.ein` and the REPL (session.h). */
 #include "ein/session.h"
+#include "ein/hash.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -233,15 +234,20 @@ ein_code ein_session_summarize(const ein_summary_request *q, FILE *out, ein_err 
     if ((c = ein_summary_read(q->dirs, q->n_dirs, &l, err)) != EIN_OK)
         return c;
     if (q->only) {
+        /* the selected ids hashed once: linear for 100k records */
+        ein_name_index sel = { 0 };
+        for (int j = 0; j < q->only->n; j++)
+            if (!ein_index_put(&sel, q->only->cells[j].id, j)) {
+                ein_index_free(&sel);
+                ein_record_list_free(&l);
+                return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
+            }
         int k = 0;
-        for (int i = 0; i < l.n; i++) {
-            bool keep = false;
-            for (int j = 0; j < q->only->n && !keep; j++)
-                keep = strcmp(q->only->cells[j].id, l.rec[i].id) == 0;
-            if (keep)
+        for (int i = 0; i < l.n; i++)
+            if (ein_index_get(&sel, l.rec[i].id) >= 0)
                 l.rec[k++] = l.rec[i];
-        }
         l.n = k;
+        ein_index_free(&sel);
     }
     char defby[2048];
     const char *by = q->by;
