@@ -446,6 +446,30 @@ START_TEST(row08_a_hundred_thousand_records)
 }
 END_TEST
 
+/* ---- row 11: an import that leads elsewhere ----------------------------- */
+
+START_TEST(row11_import_symlink_to_a_non_ein_file)
+{
+    char *dir = tu_mkdtemp();
+    char link_path[700], src_path[700];
+    snprintf(link_path, sizeof link_path, "%s/evil.ein", dir);
+    ck_assert_int_eq(symlink("/etc/passwd", link_path), 0);
+    snprintf(src_path, sizeof src_path, "%s/t.ein", dir);
+    const char *src = "import \"evil\"\nexperiment e { }\n";
+    ck_assert_int_eq(tu_write_file(src_path, src, strlen(src)), 0);
+    char *out = NULL;
+    int rc = einrun(&out, "--check %s/t.ein", dir);
+    char want[1600];
+    snprintf(want, sizeof want, "%s/t.ein:1:8: error: cannot import 'evil': %s/evil.ein leads to /etc/passwd, "
+             "which is not a .ein file\n", dir, dir);
+    ck_assert_msg(rc == 2 && strncmp(out, want, strlen(want)) == 0, "rc %d:\n%s", rc, out);
+    ck_assert_ptr_null(strstr(out, "root:"));   /* none of its lines quoted */
+    free(out);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* ---- rows 14, 18, 19: names and messages ------------------------------ */
 
 START_TEST(row14_long_names_are_an_error_not_cut)
@@ -534,6 +558,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(tc, row17_a_selection_of_nothing_fails);
     tcase_add_test(tc, row03_widths_that_cannot_fit_are_errors_of_the_file);
     tcase_add_test(tc, row08_a_hundred_thousand_records);
+    tcase_add_test(tc, row11_import_symlink_to_a_non_ein_file);
     tcase_add_test(tc, row14_long_names_are_an_error_not_cut);
     tcase_add_test(tc, row18_unclosed_block_named_once);
     tcase_add_test(tc, row19_missing_import_reported_once_with_the_fix);
