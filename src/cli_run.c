@@ -324,12 +324,11 @@ int ein_cli_run(int argc, char **argv)
         }
         view = &part;
     }
-    if (view->n == 0) {
-        /* a filter that selects nothing is a mistake on the command line; an
-         * empty shard (more shards than cells) is not */
-        fprintf(stderr, "einrun: no cell selected (%d in the grid%s%s)\n", sel.list.n, a.shard ? ", shard " : "",
-                a.shard ? a.shard : "");
-        status = a.shard ? 0 : ein_exit_status(EIN_ERR_USAGE);
+    if (sel.view.n == 0) {
+        /* a filter that selects nothing is a mistake on the command line (an
+         * empty shard of a non-empty selection is not) */
+        fprintf(stderr, "einrun: no cell selected (%d in the grid)\n", sel.list.n);
+        status = ein_exit_status(EIN_ERR_USAGE);
         goto out;
     }
     if (a.dry_run || a.slurm.enabled) {   /* what it costs; the job array (slurm.h) */

@@ -1099,9 +1099,9 @@ static ein_code read_one(const char *dir, const char *path, ein_record_list *out
     ein_record rec;
     bool oom = false;
     /* id -> position: linear in the number of records (a 100k-cell folder).
-     * Its keys point into out->rec, so it is rebuilt when that moves. */
+     * Its keys point into out->rec (the records of earlier shards too), so it
+     * is rebuilt when that moves. */
     ein_name_index by_id = { 0 };
-    /* records of shards read before this one are in out already */
     for (int i = 0; i < out->n && !oom; i++)
         oom = !ein_index_put(&by_id, out->rec[i].id, i);
     while (!oom && (n = getline(&line, &cap, f)) > 0) {

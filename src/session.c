@@ -115,6 +115,8 @@ ein_code ein_data_cache_load(ein_data_cache *dc, const ein_cell_list *list, cons
         if (c == EIN_OK)
             c = ein_dataset_check_pair(e->train, e->test, err);
         if (c == EIN_OK)
+            c = ein_dataset_check_pair(e->train, e->test, err);
+        if (c == EIN_OK)
             c = check_input(cell, e->train, err);
         if (c != EIN_OK) {
             ein_dataset_free(e->test);
