@@ -243,7 +243,7 @@ static const rule_case rules[] = {
       "experiment e {\n  data = idx()\n}\n" },
     { "hidden layer of the wrong type",
       EXP("  network {\n    hidden 500\n    output ei_output()\n  }\n"),
-      "t.ein:6:12: error: hidden layer must be a layer (ei(...) or e_only(...)), got integer 500",
+      "t.ein:6:12: error: hidden layer must be a layer (ei(...) or e_only(...)) or a list of widths, got integer 500",
       EXP("  network {\n    hidden e_only_hidden(500)\n    output ei_output()\n  }\n") },
     { "repetition below 1",
       EXP("  network {\n    hidden ei(ne = 10) x 0\n    output ei_output()\n  }\n"),
