@@ -1,10 +1,10 @@
 # finding4_center.gp — drawn by `einrun plot` from finding4_center.dat; redraw with: gnuplot finding4_center.gp
 # kind scatter, metric test_acc, conditions by variant, facet eps
-# results: results/finding4_50ep
-W = 640
-H = 480
+# results: /work/long/results
+W = 800
+H = 600
 labels = "LN+ GradNorm_center"
-formats = "png"
+formats = "png svg"
 set encoding utf8
 set grid
 set style fill solid 0.35 border -1
@@ -15,9 +15,9 @@ do for [fmt in formats] {
   if (fmt eq "svg") { set terminal svg size W,H noenhanced font "sans,10" background rgb "white" }
   if (fmt eq "pdf") { set terminal pdfcairo size (W/100.0),(H/100.0) noenhanced font "sans,7" }
   set output "finding4_center.".fmt
-  set title "eps = 0.75: GradNorm center above the diagonal in 0 of 3"
-  set xrange [84.7392:86.1808]
-  set yrange [84.7392:86.1808]
+  set title "eps = 0.75: GradNorm center above the diagonal in 2 of 8"
+  set xrange [82.535:86.245]
+  set yrange [82.535:86.245]
   set size ratio -1
   set xlabel "LN+"
   set ylabel "GradNorm center"

@@ -1,10 +1,10 @@
 # finding4_curves.gp — drawn by `einrun plot` from finding4_curves.dat; redraw with: gnuplot finding4_curves.gp
 # kind curve, metric test_acc, conditions by variant, facet none
-# results: results/finding4_50ep
-W = 640
-H = 480
+# results: /work/long/results
+W = 800
+H = 600
 labels = "LN+ I-Norm I-Norm_+_GradNorm GradNorm_center"
-formats = "png"
+formats = "png svg"
 set encoding utf8
 set grid
 set style fill solid 0.35 border -1

@@ -1,10 +1,10 @@
 # finding4_pairs.gp — drawn by `einrun plot` from finding4_pairs.dat; redraw with: gnuplot finding4_pairs.gp
 # kind scatter, metric test_acc, conditions by variant, facet eps
-# results: results/finding4_50ep
-W = 640
-H = 480
+# results: /work/long/results
+W = 800
+H = 600
 labels = "LN+ I-Norm_+_GradNorm"
-formats = "png"
+formats = "png svg"
 set encoding utf8
 set grid
 set style fill solid 0.35 border -1
@@ -15,9 +15,9 @@ do for [fmt in formats] {
   if (fmt eq "svg") { set terminal svg size W,H noenhanced font "sans,10" background rgb "white" }
   if (fmt eq "pdf") { set terminal pdfcairo size (W/100.0),(H/100.0) noenhanced font "sans,7" }
   set output "finding4_pairs.".fmt
-  set title "eps = 0.75: I-Norm + GradNorm above the diagonal in 1 of 3"
-  set xrange [85.1821:86.1679]
-  set yrange [85.1821:86.1679]
+  set title "eps = 0.75: I-Norm + GradNorm above the diagonal in 5 of 8"
+  set xrange [83.7813:86.2087]
+  set yrange [83.7813:86.2087]
   set size ratio -1
   set xlabel "LN+"
   set ylabel "I-Norm + GradNorm"
