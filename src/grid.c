@@ -481,13 +481,18 @@ static void unknown_override(expander *E, const ein_override *o)
     /* `lr` for train.lr: the setting whose path ends with the name */
     char paths[256][96];
     size_t n = ein_schema_paths(paths, 256), len = strlen(o->name);
-    for (size_t i = 0; i < n; i++) {
-        size_t pl = strlen(paths[i]);
-        if (pl > len && paths[i][pl - len - 1] == '.' && !strcmp(paths[i] + pl - len, o->name)) {
-            ein_diag_note(E->ev.diag, override_loc(o), "did you mean the setting '%s'?", paths[i]);
-            return;
+    for (int pass = 0; pass < 2; pass++)   /* a cell setting (train.lr) before a layer's */
+        for (size_t i = 0; i < n; i++) {
+            size_t pl = strlen(paths[i]);
+            bool scoped = !strncmp(paths[i], "hidden", 6) || !strncmp(paths[i], "output.", 7) ||
+                          !strncmp(paths[i], "loss.", 5);
+            if (scoped == (pass == 0))
+                continue;
+            if (pl > len && paths[i][pl - len - 1] == '.' && !strcmp(paths[i] + pl - len, o->name)) {
+                ein_diag_note(E->ev.diag, override_loc(o), "did you mean the setting '%s'?", paths[i]);
+                return;
+            }
         }
-    }
 }
 
 /* A list (or range) of values is a sweep; for a setting whose value is

@@ -526,6 +526,21 @@ START_TEST(paths_are_relative_to_the_file)
 }
 END_TEST
 
+/* `einrun f.ein lr=0.05` (issue 11's case): a bad command line, the caret
+ * under the name, and the setting the name ends. */
+START_TEST(bare_setting_name_suggests_its_path)
+{
+    char cmd[1024], *out = NULL;
+    snprintf(cmd, sizeof cmd, "%s examples/quickstart.ein lr=0.05 --dry-run 2>&1", tu_einrun());
+    ck_assert_int_eq(tu_run(cmd, &out), 64);
+    ck_assert_str_eq(out, "<command line>:1:1: error: no axis, binding or setting named 'lr' to override\n"
+                          "    1 | lr=0.05\n"
+                          "      | ^~\n"
+                          "<command line>:1:1: note: did you mean the setting 'train.lr'?\n");
+    free(out);
+}
+END_TEST
+
 /* docs/language.md holds the generated settings table verbatim. */
 START_TEST(docs_table_is_the_schema)
 {
@@ -562,6 +577,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(tc, installed_einrun_finds_its_stdlib);
     tcase_add_test(tc, paths_are_relative_to_the_file);
     tcase_add_test(tc, docs_table_is_the_schema);
+    tcase_add_test(tc, bare_setting_name_suggests_its_path);
     suite_add_tcase(s, tc);
     return s;
 }
