@@ -158,8 +158,8 @@ static ein_code claim_folder(const char *dir, ein_err *err)
     DIR *d = opendir(dir);
     if (!d)
         return ein_err_set(err, EIN_ERR_IO, "%s: %s", dir, strerror(errno));
-    /* empty, or holding only the marker's temporary file: another einrun is
-     * creating this folder right now (several writers start together) */
+    /* the marker being written by another writer that just made the folder
+     * (.einrun-results.tmp.*) counts as the marker */
     bool empty = true;
     for (struct dirent *e; empty && (e = readdir(d)) != NULL;)
         empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||

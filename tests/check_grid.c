@@ -25,7 +25,7 @@ static expansion expand_ov(const char *src, const char *const *ov_text, int n_ov
     ein_program *p = ein_parse_buffer(d, "g.ein", src, strlen(src), NULL);
     ein_check_options opt = { .stdlib_dir = "stdlib", .no_expand = true };
     ein_module *m = p ? ein_check_program(d, p, "g.ein", &opt) : NULL;
-    ein_override ov[8] = {0};   /* name_loc unset: messages point at the value */
+    ein_override ov[8] = { { 0 } };   /* name_loc unset: the value locates errors */
     ein_program *ovp[8] = {0};
     for (int i = 0; i < n_ov; i++) {
         const char *eq = strchr(ov_text[i], '=');
