@@ -233,7 +233,8 @@ START_TEST(row04_label_past_the_limit_is_found)
     char *dir = tu_mkdtemp();
     write_data(dir, 20, 28, false, 15, 12);
     write_grid(dir);
-    EXPECT_RUN(65, "einrun: %s/train-labels-idx1-ubyte: label 12 at index 15 is out of range 0..9\n",
+    EXPECT_RUN(65, "einrun: %s/train-labels-idx1-ubyte: label 12 at index 15 is out of range 0..9 "
+               "(data = ... at %s/g.ein:2:3)\n",
                "%s/g.ein --limit-train 5 --quiet", dir);
     ck_assert(!exists(dir, "results/cells.jsonl"));
     tu_rmtree(dir);
@@ -339,7 +340,8 @@ START_TEST(row12_a_fifo_is_refused_not_waited_for)
     snprintf(path, sizeof path, "%s/t10k-labels-idx1-ubyte", dir);
     ck_assert_int_eq(unlink(path), 0);
     ck_assert_int_eq(mkfifo(path, 0600), 0);
-    EXPECT_RUN(74, "einrun: %s/t10k-labels-idx1-ubyte: it is a FIFO, not a regular file\n", "%s/g.ein --quiet", dir);
+    EXPECT_RUN(74, "einrun: %s/t10k-labels-idx1-ubyte: it is a FIFO, not a regular file (data = ... at %s/g.ein:2:3)\n",
+               "%s/g.ein --quiet", dir);
     tu_rmtree(dir);
     free(dir);
 }
