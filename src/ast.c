@@ -1140,3 +1140,13 @@ void ein_program_dump(const ein_program *p, FILE *out)
     if (p->expr)
         dump_expr(out, p->expr, 1, "expr");
 }
+
+char *ein_setting_path_text(const ein_setting *st, char *buf, size_t n)
+{
+    size_t len = 0;
+    if (n)
+        buf[0] = '\0';
+    for (int j = 0; j < st->n_path && len < n; j++)
+        len += (size_t)snprintf(buf + len, n - len, "%s%s", j ? "." : "", st->path[j].name);
+    return buf;
+}

@@ -449,11 +449,7 @@ static void check_experiment(checker *c, const ein_stmt *x)
             for (int k = 0; k < s->train.n_settings; k++) {
                 const ein_setting *st = &s->train.settings[k];
                 char path[128];
-                size_t len = 0;
-                path[0] = '\0';
-                for (int j = 0; j < st->n_path && len < sizeof path; j++)
-                    len += (size_t)snprintf(path + len, sizeof path - len, "%s%s", j ? "." : "",
-                                            st->path[j].name);
+                ein_setting_path_text(st, path, sizeof path);
                 char full[160];
                 snprintf(full, sizeof full, "train.%s", path);
                 ein_loc ploc = ein_loc_span(st->path[0].loc, st->path[st->n_path - 1].loc);

@@ -41,6 +41,17 @@ void ein_err_prefix(ein_err *err, const char *fmt, ...)
     err->msg[n + 2 + m] = '\0';
 }
 
+void ein_err_suffix(ein_err *err, const char *fmt, ...)
+{
+    if (err == NULL || err->code == EIN_OK)
+        return;
+    size_t n = strlen(err->msg);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg + n, sizeof err->msg - n, fmt, ap);   /* truncated if long: for humans */
+    va_end(ap);
+}
+
 void ein_err_clear(ein_err *err)
 {
     if (err == NULL)

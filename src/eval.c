@@ -678,8 +678,9 @@ static bool layer_lr_rule(ein_eval *ev, const ein_value *v)
         char path[64];
         snprintf(path, sizeof path, "lr.%s", v->rec.fields[i].name);
         if (!ein_schema_find(EIN_SCOPE_LAYER, path)) {
-            ein_eval_error(ev, v->rec.fields[i].loc, "lr has no group '%s' (valid: wex, bias, wix, bix, wei, bei)",
-                           v->rec.fields[i].name);
+            char valid[128];
+            ein_eval_error(ev, v->rec.fields[i].loc, "lr has no group '%s' (valid: %s)", v->rec.fields[i].name,
+                           ein_schema_subpaths(EIN_SCOPE_LAYER, "lr.", valid, sizeof valid));
             ok = false;
         } else {
             ok &= layer_rule(ev, path, v->rec.fields[i].value);

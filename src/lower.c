@@ -389,14 +389,6 @@ static void default_losses(lowering *L, const ein_stmt *x)
 
 /* ---- train (M7, M8) ---------------------------------------------------- */
 
-static void setting_path(const ein_setting *st, char *buf, size_t n)
-{
-    size_t len = 0;
-    buf[0] = '\0';
-    for (int j = 0; j < st->n_path && len < n; j++)
-        len += (size_t)snprintf(buf + len, n - len, "%s%s", j ? "." : "", st->path[j].name);
-}
-
 /* One `train { PATH = VALUE }` setting through the schema (train.PATH).
  * pass 0: all but the single-group learning rates; pass 1: those, so lr.bix
  * wins over lr.wix whatever the order (M8).  `frozen` adds to the default
@@ -404,7 +396,7 @@ static void setting_path(const ein_setting *st, char *buf, size_t n)
 static void lower_setting(lowering *L, const ein_setting *st, int pass)
 {
     char p[128], path[160];
-    setting_path(st, p, sizeof p);
+    ein_setting_path_text(st, p, sizeof p);
     snprintf(path, sizeof path, "train.%s", p);
     const ein_setting_def *d = ein_schema_find(EIN_SCOPE_CELL, path);
     if (!d || (pass == 1) != ((d->flags & EIN_SF_LATE) != 0))

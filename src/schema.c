@@ -233,6 +233,17 @@ const ein_setting_def *ein_schema_find(ein_setting_scope scope, const char *path
     return NULL;
 }
 
+char *ein_schema_subpaths(ein_setting_scope scope, const char *prefix, char *buf, size_t n)
+{
+    size_t len = 0, pl = strlen(prefix);
+    if (n)
+        buf[0] = '\0';
+    for (size_t i = 0; i < N_SCHEMA && len < n; i++)
+        if (schema[i].scope == scope && !strncmp(schema[i].path, prefix, pl))
+            len += (size_t)snprintf(buf + len, n - len, "%s%s", len ? ", " : "", schema[i].path + pl);
+    return buf;
+}
+
 /* ---- paths -------------------------------------------------------------- */
 
 /* "hidden[3].ne" → target 3, rest "ne"; "hidden.ne" → ALL_HIDDEN; "output.ne"

@@ -106,14 +106,8 @@ ein_code ein_data_cache_load(ein_data_cache *dc, const ein_cell_list *list, cons
         ein_code c = ein_dataset_load(cfg, EIN_SPLIT_TRAIN, &e->train, err);
         if (c == EIN_OK)
             c = ein_dataset_load(cfg, EIN_SPLIT_TEST, &e->test, err);
-        if (c != EIN_OK && cfg->where[0] && err) {   /* which .ein line asked for these files */
-            char msg[sizeof err->msg];
-            snprintf(msg, sizeof msg, "%s", err->msg);
-            err->code = EIN_OK;   /* replace the message: first error wins in ein_err_set */
-            ein_err_set(err, c, "%s (data = ... at %s)", msg, cfg->where);
-        }
-        if (c == EIN_OK)
-            c = ein_dataset_check_pair(e->train, e->test, err);
+        if (c != EIN_OK && cfg->where[0])   /* which .ein line asked for these files */
+            ein_err_suffix(err, " (data = ... at %s)", cfg->where);
         if (c == EIN_OK)
             c = ein_dataset_check_pair(e->train, e->test, err);
         if (c == EIN_OK)

@@ -206,6 +206,10 @@ static const rule_case rules[] = {
       "t.ein:6:50: error: 'hidden[0].learn' does not apply here: this layer's forward norm is layernorm, "
       "not I-Norm (it applies to I-Norm layers); use train.frozen to stop a group from learning",
       EXP("  network {\n    hidden ei(ne = 100, fwd = inorm, learn = [wix])\n    output ei_output()\n  }\n") },
+    { "a layer's lr names groups from the schema",
+      EXP("  network {\n    hidden ei(ne = 100, lr = { wux = 0.3 })\n    output ei_output()\n  }\n"),
+      "t.ein:6:32: error: lr has no group 'wux' (valid: wex, bias, wix, bix, wei, bei)",
+      EXP("  network {\n    hidden ei(ne = 100, lr = { wix = 0.3 })\n    output ei_output()\n  }\n") },
     { "an I-Norm layer needs its I-Norm loss",
       EXP("  network {\n    hidden ei(ne = 100, fwd = inorm)\n    output ei_output()\n  }\n"
           "  loss task = cross_entropy()\n"),

@@ -264,6 +264,9 @@ const char *ein_stmt_kind_name(ein_stmt_kind k);   /* "import", "loss", ... */
 ein_program *ein_program_new(int file, const char *name);
 /* Zeroed memory owned by p's arena; NULL when out of memory. */
 void *ein_program_alloc(ein_program *p, size_t size);
+
+/* A train setting's dotted path ("lr.wix") into buf (truncated); returns buf. */
+char *ein_setting_path_text(const ein_setting *st, char *buf, size_t n);
 /* A NUL-terminated copy of s[0..len) owned by p's arena. */
 char *ein_program_strndup(ein_program *p, const char *s, size_t len);
 /* A node of the given kind with loc set and the rest zeroed. */

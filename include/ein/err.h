@@ -35,6 +35,9 @@ ein_code ein_err_set(ein_err *err, ein_code code, const char *fmt, ...)
 /* Prefix the held message with "context: " (e.g. the file or cell being processed). */
 void ein_err_prefix(ein_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Append to the held message (e.g. " (data = ... at f.ein:3:5)", where it came from). */
+void ein_err_suffix(ein_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 void ein_err_clear(ein_err *err);
 
 /* Process exit status for an error code (sysexits.h values where they exist). */

@@ -104,6 +104,10 @@ const ein_setting_def *ein_schema(size_t *n);
 /* The setting `path` of a scope ("data.eps" in the cell, "ne" in a layer), or NULL. */
 const ein_setting_def *ein_schema_find(ein_setting_scope scope, const char *path);
 
+/* "wex, bias, ...": the paths of a scope that start with `prefix`, without
+ * it (the groups a layer's lr.* can name); returns buf. */
+char *ein_schema_subpaths(ein_setting_scope scope, const char *prefix, char *buf, size_t n);
+
 /* A path resolved against a cell: which setting, and which layer or loss. */
 #define EIN_TARGET_ALL_HIDDEN (-1)
 #define EIN_TARGET_OUTPUT     (-2)
