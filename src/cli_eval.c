@@ -3,6 +3,7 @@
  * training (the recorded final test accuracy, reproduced) and at fixed
  * shifts Δ — or continue its training to more epochs as a new cell of the
  * same folder.  Exit status: 0 ok, 64 usage, 65 bad saved files, 74 I/O. */
+#include "ein/blas.h"
 #include "ein/cli.h"
 
 #include <errno.h>

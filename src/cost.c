@@ -5,6 +5,8 @@
  * carries the machine (BLAS, non-GEMM ops, evaluation). */
 #include "ein/cost.h"
 
+#include "ein/blas.h"
+
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -297,8 +299,9 @@ ein_code ein_cost_estimate(const ein_cell_list *list, const int *todo, int n,
             }
         }
         snprintf(out->basis, sizeof out->basis,
-                 "measured on this machine (the fastest %d of %ld training steps, 1 BLAS thread, of "
-                 "one cell of each of %d kind%s of network%s)%s", PROBE_WINDOW, n_probe, n_probes, n_probes == 1 ? "" : "s",
+                 "measured on this machine (the fastest %d of %ld training steps, 1 BLAS thread, OpenBLAS "
+                 "%s kernels, of one cell of each of %d kind%s of network%s)%s", PROBE_WINDOW, n_probe,
+                 ein_blas_corename(), n_probes, n_probes == 1 ? "" : "s",
                  kinds > n_probes ? "; the others at their mean" : "",
                  cache.found ? "" : "; data files not found: FashionMNIST's sizes assumed");
     }

@@ -631,20 +631,3 @@ void ein_graph_profile_reset(ein_graph *g)
     for (int i = 0; i < g->n_nodes; i++)
         g->nodes[i]->seconds = 0;
 }
-
-int ein_blas_default_threads(void)
-{
-    const char *env = getenv("OPENBLAS_NUM_THREADS");
-    int n = env != NULL ? atoi(env) : 0;
-    return n > 0 ? n : 1;
-}
-
-void ein_blas_set_threads(int n)
-{
-    openblas_set_num_threads(n > 0 ? n : 1);
-}
-
-const char *ein_blas_corename(void)
-{
-    return openblas_get_corename();
-}

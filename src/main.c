@@ -1,4 +1,5 @@
 /* main.c — the front door: dispatch to a subcommand (include/ein/cli.h). */
+#include "ein/blas.h"
 #include "ein/cli.h"
 
 #include <stdio.h>
@@ -6,6 +7,7 @@
 
 int main(int argc, char **argv)
 {
+    ein_blas_choose_kernels(argv);   /* may start einrun again, with kernels this CPU runs */
     if (argc < 2)
         return ein_cli_repl(argc, argv);
     const char *cmd = argv[1];

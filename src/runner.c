@@ -3,6 +3,7 @@
  * Why the supervisor is the single writer: records from several workers can
  * then never interleave, a worker killed mid-write cannot tear a record, and
  * a full disk is seen (and reported) in exactly one place. */
+#include "ein/blas.h"
 #include "ein/runner.h"
 #include "ein/hash.h"
 #include "ein/graph.h"

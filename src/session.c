@@ -1,4 +1,5 @@
 /* session.c — the run pipeline of `einrun FILE.ein` and the REPL (session.h). */
+#include "ein/blas.h"
 #include "ein/session.h"
 #include "ein/hash.h"
 

@@ -7,6 +7,8 @@
  * recorded); claims keep two tasks that overlap in time from duplicating. */
 #include "ein/slurm.h"
 
+#include "ein/blas.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -283,6 +285,7 @@ static ein_code run_sbatch(const char *script, char *id, size_t cap, ein_err *er
         dup2(fd[1], 1);
         close(fd[0]);
         close(fd[1]);
+        ein_blas_forget_chosen_kernels();   /* the array tasks choose on their own nodes */
         execlp("sbatch", "sbatch", "--parsable", script, (char *)NULL);
         _exit(127);
     }

@@ -4,6 +4,7 @@
  * the optimizer state, the epoch order and the two alignment buffers.  The
  * batch loop does no allocation and no string work.
  */
+#include "ein/blas.h"
 #include "ein/train.h"
 #include "ein/data.h"
 #include "ein/model.h"

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ein/blas.h"
 #include "ein/graph.h"
 #include "ein/real.h"
 

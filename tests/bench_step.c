@@ -21,6 +21,7 @@
 #include <immintrin.h>
 #endif
 
+#include "ein/blas.h"
 #include "ein/graph.h"
 #include "ein/model.h"
 #include "ein/optim.h"

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ein/blas.h"
 #include "ein/graph.h"
 #include "ein/ops.h"
 #include "ein/optim.h"

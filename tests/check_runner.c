@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "ein/blas.h"
 #include "ein/data.h"
 #include "ein/progress.h"
 #include "ein/graph.h"

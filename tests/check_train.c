@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ein/blas.h"
 #include "ein/data.h"
 #include "ein/graph.h"
 #include "ein/model.h"

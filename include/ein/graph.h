@@ -200,12 +200,4 @@ double ein_graph_op_seconds(const ein_graph *g, const char *op_name);
  * timing, never between a backward and an optimizer step. */
 void ein_graph_replay_gemm(ein_graph *g);
 
-/* OpenBLAS's thread count (a library-wide setting) and its kernel family. */
-void ein_blas_set_threads(int n);
-/* The thread count a cell runs with unless told otherwise: $OPENBLAS_NUM_THREADS
- * if the user set it, else 1 — so a cell's numbers do not depend on how many
- * cells run beside it (two threads sum a GEMM in another order). */
-int ein_blas_default_threads(void);
-const char *ein_blas_corename(void);
-
 #endif
