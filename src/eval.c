@@ -251,6 +251,11 @@ static void list_names(char *buf, size_t n, const char *const *names, int count)
 int ein_want_choice(ein_eval *ev, const ein_value *v, const char *what,
                     const char *const *names, int n)
 {
+    if (v->kind == EIN_V_SYM || v->kind == EIN_V_STR)
+        for (int i = 0; i < n; i++)
+            if (strcmp(names[i], v->s) == 0)
+                return i;
+    /* only an error lists the valid names: every cell of a grid gets here */
     char valid[512], text[64];
     list_names(valid, sizeof valid, names, n);
     if (v->kind != EIN_V_SYM && v->kind != EIN_V_STR) {
@@ -258,9 +263,6 @@ int ein_want_choice(ein_eval *ev, const ein_value *v, const char *what,
                        ein_value_type(v), ein_value_text(v, text, sizeof text));
         return -1;
     }
-    for (int i = 0; i < n; i++)
-        if (strcmp(names[i], v->s) == 0)
-            return i;
     if (v->kind == EIN_V_SYM && ein_is_builtin_symbol(v->s)) {
         ein_eval_error(ev, v->loc, "'%s' is not a valid %s (valid: %s)", v->s, what, valid);
         return -1;

@@ -4,6 +4,7 @@
  * added values; overrides; the dry-run listing. */
 #include <check.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "ein/check.h"
 #include "ein/grid.h"
 #include "ein/parse.h"
+#include "ein/value.h"
 
 typedef struct expansion {
     ein_cell_list list;
@@ -351,6 +353,55 @@ START_TEST(too_many_cells)
 }
 END_TEST
 
+/* Cell ids hash the settings' text, numbers as the shortest of "%.15g",
+ * "%.16g", "%.17g" that reads back; ein_format_double prints the common
+ * ≤ 15-digit ones without printf, and must print exactly what printf did (or
+ * every id changes).  Decimals m/10^k, random bit patterns, spans of
+ * magnitudes, negatives and the edges of the fast range. */
+static void printf_shortest(double d, char *buf, size_t n)
+{
+    static const char *const fmt[] = { "%.15g", "%.16g", "%.17g" };
+    for (int i = 0; i < 3; i++) {
+        snprintf(buf, n, fmt[i], d);
+        if (strtod(buf, NULL) == d)
+            return;
+    }
+}
+
+START_TEST(number_text_is_printfs)
+{
+    static const double edges[] = { 0.0, -0.0, 1e-4, 9.9999999999999e-5, 1e15, 999999999999999.0,
+                                    1e15 - 0.5, 0.1, 0.010000000000000002, 123456789012345.0,
+                                    1234567890123456.0, 5e-324, 1.7976931348623157e308, 0.3, 2.5e-4 };
+    char got[64], want[64];
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+        for (int sign = 0; sign < 2; sign++) {
+            double d = sign ? -edges[i] : edges[i];
+            ein_format_double(d, got, sizeof got);
+            printf_shortest(d, want, sizeof want);
+            ck_assert_msg(strcmp(got, want) == 0, "%.17g: %s, printf %s", d, got, want);
+        }
+    }
+    uint64_t s = 88172645463325252ull;
+    for (int i = 0; i < 400000; i++) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        double d;
+        switch (i % 3) {
+        case 0: d = (double)(long long)(s % 1000000000000000ull) / pow(10, (int)(s >> 58) % 19); break;
+        case 1: memcpy(&d, &s, sizeof d); break;
+        default: d = (double)(s >> 11) * 0x1p-53 * pow(10, (int)((s >> 3) % 24) - 8); break;
+        }
+        if (!isfinite(d))
+            continue;
+        ein_format_double(d, got, sizeof got);
+        printf_shortest(d, want, sizeof want);
+        ck_assert_msg(strcmp(got, want) == 0, "%.17g: %s, printf %s", d, got, want);
+    }
+}
+END_TEST
+
 Suite *ein_test_suite(void)
 {
     Suite *s = suite_create("grid");
@@ -362,6 +413,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(tc, named_variants);
     tcase_add_test(tc, sample_same_draws_for_every_other_axis);
     tcase_add_test(tc, splitmix64_reference);
+    tcase_add_test(tc, number_text_is_printfs);
     tcase_add_test(tc, table_rows);
     tcase_add_test(tc, paper_configurations);
     tcase_add_test(tc, where_exclusions);
