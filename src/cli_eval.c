@@ -227,9 +227,10 @@ static int cont(const eval_args *a, const ein_record_list *all, const ein_record
     }
     ein_cell cell;
     memset(&cell, 0, sizeof cell);
-    cell.config = *saved;
-    cell.config.train.epochs = (int)a->epochs;
-    ein_cell_id(rec->experiment, &cell.config, cell.id);
+    ein_cell_config cfg = *saved;
+    cfg.train.epochs = (int)a->epochs;
+    ein_cell_set_config(&cell, &cfg);
+    ein_cell_id(rec->experiment, &cfg, cell.id);
     /* Bindings: those of the grid's own cell with this configuration when the
      * folder has one (continuing ep=2 to 3 epochs is the ep=3 cell), else the
      * saved cell's with the new length and where it came from. */
@@ -270,7 +271,7 @@ static int cont(const eval_args *a, const ein_record_list *all, const ein_record
                               .save_weights_dir = out_dir, .blas_threads = ein_blas_default_threads() };
     printf("cell %s: %s continued from epoch %d to %ld\n", cell.id, rec->id, saved_epochs, a->epochs);
     ein_cell_result res;
-    ein_code rc = ein_train_cell(&cell.config, d->train, d->test, &hooks, &res, &err);
+    ein_code rc = ein_train_cell(&cfg, d->train, d->test, &hooks, &res, &err);
     if (rc == EIN_OK && cc.io != EIN_OK) {
         rc = cc.io;
         err = cc.err;

@@ -214,7 +214,8 @@ static double folder_rate(const ein_cell_list *list, const char *dir, data_size 
     double flops = 0, secs = 0;
     for (int i = 0; i < list->n; i++) {
         const ein_record *r = ein_record_find(&l, list->cells[i].id);
-        const ein_cell_config *cfg = &list->cells[i].config;
+        ein_cell_config cfg_buf;
+        const ein_cell_config *cfg = ein_cell_config_of(&list->cells[i], &cfg_buf);
         if (!r || strcmp(r->status, "ok") != 0 || !(r->seconds > 0) || r->epochs < 1)
             continue;
         long n_train, n_test;
@@ -278,7 +279,8 @@ ein_code ein_cost_estimate(const ein_cell_list *list, const int *todo, int n,
     } else {
         /* one probe per kind of network in the selection */
         for (int i = 0; i < n; i++) {
-            const ein_cell_config *cfg = &list->cells[todo[i]].config;
+            ein_cell_config cfg_buf;
+            const ein_cell_config *cfg = ein_cell_config_of(&list->cells[todo[i]], &cfg_buf);
             char key[128];
             arch_key(cfg, key, sizeof key);
             bool seen = false;
@@ -306,7 +308,8 @@ ein_code ein_cost_estimate(const ein_cell_list *list, const int *todo, int n,
                  cache.found ? "" : "; data files not found: FashionMNIST's sizes assumed");
     }
     for (int i = 0; i < n; i++) {
-        const ein_cell_config *cfg = &list->cells[todo[i]].config;
+        ein_cell_config cfg_buf;
+        const ein_cell_config *cfg = ein_cell_config_of(&list->cells[todo[i]], &cfg_buf);
         long n_train, n_test;
         int dim;
         char key[128];

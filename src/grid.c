@@ -776,7 +776,8 @@ static bool expand(expander *E, ein_cell_list *out)
     }
     cell_vec cv = {0};
     int idx[64] = {0};
-    bool ok = true;
+    ein_cell_config *cfg = malloc(sizeof *cfg);   /* each cell's, before it is stored */
+    bool ok = cfg != NULL;
     for (long long c = 0; c < total && !ein_diag_full(E->ev.diag); c++) {
         /* odometer: the last axis varies fastest */
         long long r = c;
@@ -795,13 +796,13 @@ static bool expand(expander *E, ein_cell_list *out)
         ein_scope *s = cell_scope(E, idx);
         int keep = s ? keep_cell(E, s) : -1;
         if (keep == 1) {
-            bool lowered = ein_lower_experiment(&E->ev, s, x, E->sov, E->n_sov, &cell.config) &&
-                           cell_fits(E, &cell.config);
+            memset(cfg, 0, sizeof *cfg);           /* padding too: deltas compare bytes */
+            bool lowered = ein_lower_experiment(&E->ev, s, x, E->sov, E->n_sov, cfg) && cell_fits(E, cfg);
             cell.bindings = lowered ? cell_bindings(E, idx, s, &cell.n_bindings) : NULL;
             if (cell.bindings) {
                 cell.index = cv.n;
-                ein_cell_id(x->experiment.name.name, &cell.config, cell.id);
-                if (!push_cell(&cv, &cell)) {
+                ein_cell_id(x->experiment.name.name, cfg, cell.id);
+                if (!ein_cell_list_store_config(out, &cell, cfg) || !push_cell(&cv, &cell)) {
                     free(cell.bindings);
                     ok = false;
                 }
@@ -814,6 +815,7 @@ static bool expand(expander *E, ein_cell_list *out)
         E->ev.arena = E->arena;
         ein_varena_free(cell_arena);
     }
+    free(cfg);
     if (ok && cv.n == 0) {
         ein_eval_error(&E->ev, grid_loc, "every cell is excluded by the where filters");
         ok = false;

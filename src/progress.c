@@ -118,7 +118,8 @@ static void draw(ein_progress *p, bool plain)
     fmt_duration(eta, e2, sizeof e2);
     if (slowest >= 0) {
         /* the epoch in progress; after the last one the cell is only wrapping up */
-        int total = p->run[slowest].cell->config.train.epochs;
+        ein_cell_config cfg;
+        int total = ein_cell_config_of(p->run[slowest].cell, &cfg)->train.epochs;
         int e = p->run[slowest].epoch + 1;
         snprintf(epoch, sizeof epoch, ", slowest at epoch %d/%d", e < total ? e : total, total);
     }
@@ -167,8 +168,9 @@ void ein_progress_on_epoch(void *ctx, const ein_cell *cell, const ein_epoch_metr
         clear_status(p);
         char b[160];
         ein_cell_short(cell, b, sizeof b);
-        fprintf(p->lines, "%.8s %s  epoch %d/%d  train %.2f%%  test %.2f%%  loss %.4f",
-                cell->id, b, m->epoch, cell->config.train.epochs, m->train_acc, m->test_acc, m->task_loss);
+        ein_cell_config cfg;
+        fprintf(p->lines, "%.8s %s  epoch %d/%d  train %.2f%%  test %.2f%%  loss %.4f", cell->id, b, m->epoch,
+                ein_cell_config_of(cell, &cfg)->train.epochs, m->train_acc, m->test_acc, m->task_loss);
         if (isfinite(m->inorm_loss))
             fprintf(p->lines, "  inorm %.4f", m->inorm_loss);
         fprintf(p->lines, "  %.1fs\n", m->seconds);

@@ -524,12 +524,14 @@ static int start_run(repl *r, run *rn, const ein_cell_list *view, bool quiet)
     rn->cells = calloc((size_t)(view->n > 0 ? view->n : 1), sizeof *rn->cells);
     if (!rn->cells)
         return oom(r);
+    ein_cell_config cfg;
     for (int i = 0; i < view->n; i++) {
         run_cell *c = &rn->cells[i];
         memcpy(c->id, view->cells[i].id, sizeof c->id);
         ein_cell_short(&view->cells[i], c->label, sizeof c->label);
-        c->metrics = view->cells[i].config.metrics;
-        c->n_hidden = view->cells[i].config.n_hidden;
+        ein_cell_config_of(&view->cells[i], &cfg);
+        c->metrics = cfg.metrics;
+        c->n_hidden = cfg.n_hidden;
         c->res.final.test_acc = c->res.best.test_acc = nan_value();
     }
     snprintf(rn->experiment, sizeof rn->experiment, "%s", view->experiment);
@@ -541,7 +543,7 @@ static int start_run(repl *r, run *rn, const ein_cell_list *view, bool quiet)
         ein_program_print(&r->root, f);
         fclose(f);
     }
-    bool report_dir = view->n > 0 && view->cells[0].config.results_dir[0];
+    bool report_dir = view->n > 0 && ein_cell_config_of(&view->cells[0], &cfg)->results_dir[0];
     run_capture cap = { rn, view };
     ein_session_run_options ro = {
         .results = report_dir ? NULL : r->default_dir, .source = f ? src : NULL,
@@ -1285,7 +1287,8 @@ static int show_path(repl *r, const char *path)
         ein_selection_free(&sel);
         return oom(r);
     }
-    ein_config_write(mem, &cell->config, EIN_CONFIG_PROVENANCE);
+    ein_cell_config cfg;
+    ein_config_write(mem, ein_cell_config_of(cell, &cfg), EIN_CONFIG_PROVENANCE);
     fclose(mem);
     char *config = text ? strdup(text) : NULL;
     if (!config) {

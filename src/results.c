@@ -573,7 +573,8 @@ ein_code ein_results_append_cell(ein_results *r, const char *experiment, const e
         sb_binding(&b, &cell->bindings[i]);
     }
     sb_printf(&b, "}");
-    sb_config(&b, &cell->config);
+    ein_cell_config cfg;
+    sb_config(&b, ein_cell_config_of(cell, &cfg));
     if (res->epochs_done > 0) {
         sb_printf(&b, ",\"final\":{");
         sb_metrics(&b, &res->final);
@@ -598,7 +599,8 @@ ein_code ein_results_store_config(ein_results *r, const ein_cell *cell, ein_err 
     fprintf(mem, "# cell %s\n", cell->id);
     for (int i = 0; i < cell->n_bindings; i++)
         fprintf(mem, "# %s = %s\n", cell->bindings[i].name, cell->bindings[i].text);
-    ein_config_write(mem, &cell->config, EIN_CONFIG_PROVENANCE);
+    ein_cell_config cfg;
+    ein_config_write(mem, ein_cell_config_of(cell, &cfg), EIN_CONFIG_PROVENANCE);
     fclose(mem);
     ein_code c = ein_write_file_atomic(path, text, len, err);
     free(text);

@@ -113,11 +113,12 @@ static void worker_main(const ein_cell *cell, const ein_run_options *opt, int fd
         opt->set_threads(threads);
     char weights[EIN_PATH_MAX];
     weights[0] = '\0';
+    ein_cell_config cfg;
     if (opt->save_weights_dir) {
         snprintf(weights, sizeof weights, "%s/%s", opt->save_weights_dir, cell->id);
         mkdir(opt->save_weights_dir, 0777);
         mkdir(weights, 0777);
-    } else if (opt->results_dir && (cell->config.metrics & (1u << EIN_METRIC_WEIGHTS))) {
+    } else if (opt->results_dir && (ein_cell_config_of(cell, &cfg)->metrics & (1u << EIN_METRIC_WEIGHTS))) {
         snprintf(weights, sizeof weights, "%s/weights", opt->results_dir);
         mkdir(weights, 0777);
         snprintf(weights, sizeof weights, "%s/weights/%s", opt->results_dir, cell->id);

@@ -84,7 +84,8 @@ ein_code ein_data_cache_load(ein_data_cache *dc, const ein_cell_list *list, cons
                              int n, ein_err *err)
 {
     for (int i = 0; i < n; i++) {
-        const ein_cell_config *cell = &list->cells[todo[i]].config;
+        ein_cell_config cell_buf;
+        const ein_cell_config *cell = ein_cell_config_of(&list->cells[todo[i]], &cell_buf);
         const ein_data_config *cfg = &cell->data;
         const data_entry *have = data_find(dc, cfg);
         if (have) {
@@ -127,10 +128,15 @@ ein_code ein_data_cache_load(ein_data_cache *dc, const ein_cell_list *list, cons
 ein_code ein_data_cache_train(void *ctx, const ein_cell *cell, const ein_train_hooks *hooks,
                               ein_cell_result *result, ein_err *err)
 {
-    data_entry *e = data_find(ctx, &cell->config.data);
-    if (!e)
-        return ein_err_set(err, EIN_ERR_INTERNAL, "cell %s: its data set was not loaded", cell->id);
-    return ein_train_cell(&cell->config, e->train, e->test, hooks, result, err);
+    ein_cell_config *cfg = malloc(sizeof *cfg);
+    if (!cfg)
+        return ein_err_set(err, EIN_ERR_NOMEM, "cell %s: out of memory", cell->id);
+    ein_cell_config_of(cell, cfg);
+    data_entry *e = data_find(ctx, &cfg->data);
+    ein_code rc = e ? ein_train_cell(cfg, e->train, e->test, hooks, result, err)
+                    : ein_err_set(err, EIN_ERR_INTERNAL, "cell %s: its data set was not loaded", cell->id);
+    free(cfg);
+    return rc;
 }
 
 /* --- selecting cells ------------------------------------------------------ */
@@ -294,10 +300,11 @@ ein_code ein_session_summary(const char *dir, const char *by, int top, const cha
 
 void ein_session_results_dir(const ein_cell_list *view, const char *given, char dir[EIN_PATH_MAX])
 {
+    ein_cell_config first;
     if (given)
         snprintf(dir, EIN_PATH_MAX, "%s", given);
-    else if (view->n > 0 && view->cells[0].config.results_dir[0])
-        snprintf(dir, EIN_PATH_MAX, "%s", view->cells[0].config.results_dir);
+    else if (view->n > 0 && ein_cell_config_of(&view->cells[0], &first)->results_dir[0])
+        snprintf(dir, EIN_PATH_MAX, "%s", first.results_dir);
     else
         snprintf(dir, EIN_PATH_MAX, "results/%.*s", EIN_NAME_MAX, view->experiment);
 }
@@ -348,7 +355,8 @@ static ein_code run_pending(const ein_cell_list *view, const int *todo, int n_to
     if (rc != EIN_OK)
         return rc;
     int jobs = opt->jobs > 0 ? opt->jobs : ein_online_cores();
-    int epochs = view->cells[todo[0]].config.train.epochs;
+    ein_cell_config first;
+    int epochs = ein_cell_config_of(&view->cells[todo[0]], &first)->train.epochs;
     ein_progress *prog = ein_progress_new(n_todo, epochs, opt->out, opt->log, opt->quiet);
     if (!prog)
         return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
@@ -444,14 +452,18 @@ out:
 
 ein_code ein_session_write_graph(const ein_cell *cell, FILE *out, ein_err *err)
 {
-    ein_data_config probe = cell->config.data;
+    ein_cell_config *cfg = malloc(sizeof *cfg);
+    if (!cfg)
+        return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
+    ein_cell_config_of(cell, cfg);
+    ein_data_config probe = cfg->data;
     probe.limit_test = 1;
     ein_dataset *test = NULL;
     ein_code rc = ein_dataset_load(&probe, EIN_SPLIT_TEST, &test, err);
-    if (rc != EIN_OK)
-        return rc;
     ein_model *m = NULL;
-    rc = ein_model_build(&cell->config, test->dim, test->classes, cell->config.train.batch, false, &m, err);
+    if (rc == EIN_OK)
+        rc = ein_model_build(cfg, test->dim, test->classes, cfg->train.batch, false, &m, err);
+    free(cfg);
     ein_dataset_free(test);
     if (rc != EIN_OK)
         return rc;

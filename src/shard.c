@@ -226,8 +226,9 @@ ein_code ein_manifest_write(const char *dir, const ein_cell_list *view, int n_sh
         for (char *p = label; *p; p++)
             if (*p == '\t' || *p == '\n')
                 *p = ' ';
+        ein_cell_config cfg;
         fprintf(mem, "%s\t%d\t%d\t%s\n", view->cells[i].id, ein_shard_of(i, n_shards),
-                view->cells[i].config.train.epochs, label);
+                ein_cell_config_of(&view->cells[i], &cfg)->train.epochs, label);
     }
     fclose(mem);
     char path[EIN_PATH_MAX + 32];

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "testutil.h"
 #include "ein/check.h"
 #include "ein/grid.h"
 #include "ein/parse.h"
@@ -92,8 +93,8 @@ START_TEST(product_in_source_order)
     ck_assert_str_eq(bound(&x.list.cells[1]), "a=1 b=20");
     ck_assert_str_eq(bound(&x.list.cells[5]), "a=2 b=30");
     ck_assert_int_eq(x.list.cells[5].index, 5);
-    ck_assert_int_eq(x.list.cells[4].config.train.epochs, 2);
-    ck_assert_int_eq(x.list.cells[4].config.train.batch, 20);
+    ck_assert_int_eq(tu_cfg(&x.list.cells[4])->train.epochs, 2);
+    ck_assert_int_eq(tu_cfg(&x.list.cells[4])->train.batch, 20);
     ck_assert_str_eq(x.list.experiment, "e");
     ck_assert_str_eq(x.list.source_path, "g.ein");
     const ein_binding *b = ein_cell_binding(&x.list.cells[4], "b");
@@ -114,7 +115,7 @@ START_TEST(ranges_and_spaces)
     x = expand(EXP("    momentum = m\n", "    m in linspace(0, 0.5, 3)\n"));
     ok(&x, 3);
     ck_assert_str_eq(bound(&x.list.cells[1]), "m=0.25");
-    ck_assert(x.list.cells[2].config.train.momentum == 0.5);
+    ck_assert(tu_cfg(&x.list.cells[2])->train.momentum == 0.5);
     done(&x);
 }
 END_TEST
@@ -137,9 +138,9 @@ START_TEST(derived_values_per_cell)
                          "  grid {\n    lr in [0.1, 0.2]\n    lr_i = lr / 10\n  }\n}\n");
     ok(&x, 2);
     ck_assert_str_eq(bound(&x.list.cells[1]), "lr=0.2 lr_i=0.02");
-    ck_assert(x.list.cells[1].config.train.lr[EIN_GROUP_WIX] == 0.2 / 10);
-    ck_assert(x.list.cells[1].config.train.lr[EIN_GROUP_WEI] == 0.4);
-    ck_assert(x.list.cells[0].config.train.lr[EIN_GROUP_WEI] == 0.2);
+    ck_assert(tu_cfg(&x.list.cells[1])->train.lr[EIN_GROUP_WIX] == 0.2 / 10);
+    ck_assert(tu_cfg(&x.list.cells[1])->train.lr[EIN_GROUP_WEI] == 0.4);
+    ck_assert(tu_cfg(&x.list.cells[0])->train.lr[EIN_GROUP_WEI] == 0.2);
     done(&x);
 }
 END_TEST
@@ -156,11 +157,11 @@ START_TEST(named_variants)
     ck_assert_str_eq(bound(&x.list.cells[0]), "v=ln eps=0");
     ck_assert_str_eq(bound(&x.list.cells[3]), "v=gn eps=1");
     ck_assert_str_eq(bound(&x.list.cells[4]), "v=sc eps=0");
-    ck_assert_int_eq(x.list.cells[0].config.hidden[0].fwd, EIN_FWD_LAYERNORM);
-    ck_assert_int_eq(x.list.cells[2].config.hidden[1].bwd, EIN_BWD_FULL);
-    ck_assert_uint_eq(x.list.cells[2].config.train.seed, 7);
-    ck_assert_uint_eq(x.list.cells[4].config.train.seed, 0);
-    ck_assert_int_eq(x.list.cells[4].config.hidden[0].bwd, EIN_BWD_SCALE);
+    ck_assert_int_eq(tu_cfg(&x.list.cells[0])->hidden[0].fwd, EIN_FWD_LAYERNORM);
+    ck_assert_int_eq(tu_cfg(&x.list.cells[2])->hidden[1].bwd, EIN_BWD_FULL);
+    ck_assert_uint_eq(tu_cfg(&x.list.cells[2])->train.seed, 7);
+    ck_assert_uint_eq(tu_cfg(&x.list.cells[4])->train.seed, 0);
+    ck_assert_int_eq(tu_cfg(&x.list.cells[4])->hidden[0].bwd, EIN_BWD_SCALE);
     ck_assert(!ein_cell_binding(&x.list.cells[0], "v")->is_number);
     done(&x);
 }
@@ -182,8 +183,8 @@ START_TEST(sample_same_draws_for_every_other_axis)
         ck_assert_str_eq(ein_cell_binding(c0, "cfg.lr")->text, ein_cell_binding(c1, "cfg.lr")->text);
         ck_assert_str_eq(ein_cell_binding(c0, "cfg.ne")->text, ein_cell_binding(c1, "cfg.ne")->text);
         ck_assert(ein_cell_binding(c0, "cfg")->number == i);
-        double lr = c0->config.train.lr[EIN_GROUP_WEX], m = c0->config.train.momentum;
-        int ne = c0->config.hidden[0].ne;
+        double lr = tu_cfg(c0)->train.lr[EIN_GROUP_WEX], m = tu_cfg(c0)->train.momentum;
+        int ne = tu_cfg(c0)->hidden[0].ne;
         ck_assert(lr >= 0.001 && lr < 0.01);
         ck_assert(m >= 0 && m < 0.5);
         ck_assert(ne >= 100 && ne <= 102);
@@ -220,9 +221,9 @@ START_TEST(table_rows)
                          "      0.1, 500, layernorm\n      0.05, 250, center\n      1e-3, 100, none\n    }\n  }\n}\n");
     ok(&x, 3);
     ck_assert_str_eq(bound(&x.list.cells[1]), "cfg=1 cfg.lr=0.05 cfg.ne=250 cfg.norm=center");
-    ck_assert_int_eq(x.list.cells[1].config.hidden[0].ne, 250);
-    ck_assert_int_eq(x.list.cells[0].config.hidden[0].fwd, EIN_FWD_LAYERNORM);
-    ck_assert(x.list.cells[2].config.train.lr[EIN_GROUP_WEX] == 0.001);
+    ck_assert_int_eq(tu_cfg(&x.list.cells[1])->hidden[0].ne, 250);
+    ck_assert_int_eq(tu_cfg(&x.list.cells[0])->hidden[0].fwd, EIN_FWD_LAYERNORM);
+    ck_assert(tu_cfg(&x.list.cells[2])->train.lr[EIN_GROUP_WEX] == 0.001);
     done(&x);
 }
 END_TEST
@@ -236,8 +237,8 @@ START_TEST(paper_configurations)
     ok(&x, 120);
     const ein_cell *c = &x.list.cells[4 * 29 + 3];
     ck_assert_str_eq(bound(c), "cfg=29 cfg.lr=0.00225427 cfg.lr_wei=0.00620318 cfg.lr_wix=0.0892954 cfg.ne=332 eps=0.75");
-    ck_assert_int_eq(c->config.hidden[1].ne, 332);
-    ck_assert_int_eq(c->config.hidden[1].ni, 33);
+    ck_assert_int_eq(tu_cfg(c)->hidden[1].ne, 332);
+    ck_assert_int_eq(tu_cfg(c)->hidden[1].ni, 33);
     done(&x);
 }
 END_TEST
@@ -295,7 +296,7 @@ START_TEST(overrides)
     expansion x = expand_ov(src, ov1, 2);
     ok(&x, 1);
     ck_assert_str_eq(bound(&x.list.cells[0]), "eps=0.75");
-    ck_assert_int_eq(x.list.cells[0].config.hidden[0].ne, 300);
+    ck_assert_int_eq(tu_cfg(&x.list.cells[0])->hidden[0].ne, 300);
     done(&x);
     /* a sample axis replaced by a list of records */
     const char *ov3[] = { "cfg=[{ lr = 0.5, m = 0.1, ne = 7 }]", "eps=0" };
@@ -402,6 +403,37 @@ START_TEST(number_text_is_printfs)
 }
 END_TEST
 
+/* A cell keeps only the words of its configuration that differ from the
+ * list's first: each comes back byte for byte, whichever words differ (the
+ * first, the last, a string's tail, all of them). */
+START_TEST(configs_come_back_from_their_deltas)
+{
+    static ein_cell_config want[5];
+    for (int i = 0; i < 5; i++)
+        ein_config_defaults(&want[i]);
+    want[1].data.eps = 0.5;                                       /* near the front */
+    snprintf(want[2].results_dir, sizeof want[2].results_dir, "%0*d", (int)sizeof want[2].results_dir - 1, 7);
+    want[3].train.seed = 99;
+    want[3].hidden[0].ne = 321;
+    memset(&want[4], 0xa5, sizeof want[4]);                       /* every word */
+    ein_cell_list l = {0};
+    ein_cell cells[5];
+    memset(cells, 0, sizeof cells);
+    for (int i = 0; i < 5; i++)
+        ck_assert(ein_cell_list_store_config(&l, &cells[i], &want[i]));
+    ck_assert_uint_eq(cells[0].delta_len, 0);                      /* the base */
+    ck_assert_uint_eq(cells[1].delta_len, 4 + 8);                  /* one word */
+    ck_assert_uint_eq(cells[4].delta_len, 4 + sizeof(ein_cell_config));
+    for (int i = 0; i < 5; i++) {
+        ein_cell_config got;
+        memset(&got, 0x5a, sizeof got);
+        ein_cell_config_of(&cells[i], &got);
+        ck_assert_msg(memcmp(&got, &want[i], sizeof got) == 0, "config %d", i);
+    }
+    ein_cell_list_free(&l);
+}
+END_TEST
+
 Suite *ein_test_suite(void)
 {
     Suite *s = suite_create("grid");
@@ -414,6 +446,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(tc, sample_same_draws_for_every_other_axis);
     tcase_add_test(tc, splitmix64_reference);
     tcase_add_test(tc, number_text_is_printfs);
+    tcase_add_test(tc, configs_come_back_from_their_deltas);
     tcase_add_test(tc, table_rows);
     tcase_add_test(tc, paper_configurations);
     tcase_add_test(tc, where_exclusions);

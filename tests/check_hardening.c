@@ -439,7 +439,7 @@ START_TEST(row08_records_found_by_hashed_id)
     ck_assert_int_eq(l.n_lines, 2 * N);
     ck_assert_str_eq(l.rec[7].status, "failed");
     ck_assert_int_eq(l.rec[7].epochs, 1);
-    enum { M = 10000 };   /* cells are 12 kB each: 10 000 of them */
+    enum { M = 10000 };   /* ids only: the pending-cell scan reads nothing else */
     ein_cell_list cells = { .n = M, .cells = calloc(M, sizeof(ein_cell)) };
     for (int i = 0; i < M; i++)
         snprintf(cells.cells[i].id, sizeof cells.cells[i].id, "%016x", i * 2654435761u);

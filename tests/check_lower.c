@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "testutil.h"
 #include "ein/check.h"
 #include "ein/grid.h"
 #include "ein/parse.h"
@@ -33,7 +34,7 @@ static ein_cell_config lower_one(const char *src)
 {
     ein_cell_list list = lower_all(src);
     ck_assert_int_eq(list.n, 1);
-    ein_cell_config cfg = list.cells[0].config;
+    ein_cell_config cfg = *tu_cfg(&list.cells[0]);
     ein_cell_list_free(&list);
     return cfg;
 }

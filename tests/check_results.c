@@ -13,7 +13,8 @@
 #include "ein/results.h"
 #include "testutil.h"
 
-static void make_cell(ein_cell *c, int index, const char *variant, double eps)
+/* `cfg` is the cell's configuration, kept by the caller (cell.h). */
+static void make_cell(ein_cell *c, ein_cell_config *cfg, int index, const char *variant, double eps)
 {
     memset(c, 0, sizeof *c);
     snprintf(c->id, sizeof c->id, "%016x", 0xc0ffee00 + index);
@@ -26,7 +27,8 @@ static void make_cell(ein_cell *c, int index, const char *variant, double eps)
     snprintf(c->bindings[1].text, EIN_VALUE_TEXT_MAX, "%g", eps);
     c->bindings[1].is_number = true;
     c->bindings[1].number = eps;
-    ein_config_defaults(&c->config);
+    ein_config_defaults(cfg);
+    ein_cell_set_config(c, cfg);
 }
 
 static ein_cell_result make_result(ein_cell_status st, double final_acc, double best_acc)
@@ -67,8 +69,9 @@ START_TEST(append_and_read_back)
     ein_results *r = ein_results_open(sub, false, NULL, &err);
     ck_assert_msg(r != NULL, "%s", err.msg);
     ein_cell a, b;
-    make_cell(&a, 0, "ln", 0.25);
-    make_cell(&b, 1, "inorm_gn", 0.75);
+    ein_cell_config cfg_a, cfg_b;
+    make_cell(&a, &cfg_a, 0, "ln", 0.25);
+    make_cell(&b, &cfg_b, 1, "inorm_gn", 0.75);
     ein_cell_result ra = make_result(EIN_CELL_FAILED, NAN, NAN);
     ra.epochs_done = 0;
     snprintf(ra.message, sizeof ra.message, "worker killed by SIGSEGV");
@@ -124,8 +127,9 @@ START_TEST(torn_last_line_ignored_and_repaired)
     ein_err err = {0};
     ein_results *r = ein_results_open(dir, false, NULL, &err);
     ein_cell a, b;
-    make_cell(&a, 0, "ln", 0);
-    make_cell(&b, 1, "ln", 1);
+    ein_cell_config cfg_a, cfg_b;
+    make_cell(&a, &cfg_a, 0, "ln", 0);
+    make_cell(&b, &cfg_b, 1, "ln", 1);
     ein_cell_result ok = make_result(EIN_CELL_OK, 70, 71);
     ck_assert_int_eq(ein_results_append_cell(r, "exp", &a, "r", &ok, &err), EIN_OK);
     ein_results_close(r);
@@ -168,7 +172,8 @@ START_TEST(json_escaping)
     ein_err err = {0};
     ein_results *r = ein_results_open(dir, false, NULL, &err);
     ein_cell a;
-    make_cell(&a, 0, "we\\\"ird,name", 0.5);   /* canonical text "we\"ird,name" */
+    ein_cell_config cfg_a;
+    make_cell(&a, &cfg_a, 0, "we\\\"ird,name", 0.5);   /* canonical text "we\"ird,name" */
     ein_cell_result res = make_result(EIN_CELL_DIVERGED, NAN, 12);
     snprintf(res.message, sizeof res.message, "NaN in \"task\" loss\nat epoch 3, batch 2");
     ck_assert_int_eq(ein_results_append_cell(r, "exp", &a, "r", &res, &err), EIN_OK);
@@ -217,10 +222,11 @@ START_TEST(config_recorded_and_differing_settings)
     ein_err err = {0};
     ein_results *r = ein_results_open(dir, false, NULL, &err);
     ein_cell a, b;
-    make_cell(&a, 0, "ln", 0);
-    make_cell(&b, 1, "ln", 0);              /* the same bindings, a different network */
-    b.config.hidden[0].ne = 100;
-    b.config.train.epochs = 7;
+    ein_cell_config cfg_a, cfg_b;
+    make_cell(&a, &cfg_a, 0, "ln", 0);
+    make_cell(&b, &cfg_b, 1, "ln", 0);              /* the same bindings, a different network */
+    cfg_b.hidden[0].ne = 100;
+    cfg_b.train.epochs = 7;
     ein_cell_result ok = make_result(EIN_CELL_OK, 70, 71);
     ck_assert_int_eq(ein_results_append_cell(r, "exp", &a, "r", &ok, &err), EIN_OK);
     ck_assert_int_eq(ein_results_append_cell(r, "exp", &b, "r", &ok, &err), EIN_OK);
@@ -237,8 +243,8 @@ START_TEST(config_recorded_and_differing_settings)
     ck_assert_int_eq(l.n, 3);
     ck_assert_int_eq(l.n_bad, 0);
     static char keys[2][400][96], values[2][400][1100];
-    int nk[2] = { config_lines(&a.config, keys[0], values[0], 400),
-                  config_lines(&b.config, keys[1], values[1], 400) };
+    int nk[2] = { config_lines(&cfg_a, keys[0], values[0], 400),
+                  config_lines(&cfg_b, keys[1], values[1], 400) };
     ck_assert_int_gt(nk[0], 20);
     for (int c = 0; c < 2; c++) {
         const ein_record *rec = ein_record_find(&l, c ? b.id : a.id);
@@ -348,8 +354,9 @@ START_TEST(summary_csv_columns_and_values)
     ein_err err = {0};
     ein_results *r = ein_results_open(dir, false, NULL, &err);
     ein_cell a, b;
-    make_cell(&a, 0, "ln", 0.25);
-    make_cell(&b, 1, "a,b", 0.75);
+    ein_cell_config cfg_a, cfg_b;
+    make_cell(&a, &cfg_a, 0, "ln", 0.25);
+    make_cell(&b, &cfg_b, 1, "a,b", 0.75);
     ein_cell_result ra = make_result(EIN_CELL_OK, 81.5, 82);
     ein_cell_result rb = make_result(EIN_CELL_FAILED, 0, 0);
     rb.epochs_done = 0;
@@ -430,7 +437,8 @@ START_TEST(full_disk_clear_error_records_intact)
     ein_err err = {0};
     ein_results *r = ein_results_open(dir, false, NULL, &err);
     ein_cell a;
-    make_cell(&a, 0, "ln", 0.25);
+    ein_cell_config cfg_a;
+    make_cell(&a, &cfg_a, 0, "ln", 0.25);
     ein_cell_result ok = make_result(EIN_CELL_OK, 70, 71);
     ck_assert_int_eq(ein_results_append_cell(r, "exp", &a, "r", &ok, &err), EIN_OK);
     char path[600];

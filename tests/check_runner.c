@@ -98,7 +98,9 @@ static ein_cell_list make_list(int n)
         c->bindings[1].number = 0.25 * (i / 2);
         c->bindings[1].is_number = true;
         snprintf(c->bindings[1].text, EIN_VALUE_TEXT_MAX, "%g", c->bindings[1].number);
-        ein_config_defaults(&c->config);
+        ein_cell_config cfg;
+        ein_config_defaults(&cfg);
+        ck_assert(ein_cell_list_store_config(&l, c, &cfg));
     }
     return l;
 }
@@ -529,7 +531,10 @@ END_TEST
 START_TEST(progress_lines_in_a_pipe)
 {
     ein_cell_list l = make_list(2);
-    l.cells[1].config.train.epochs = 4;
+    ein_cell_config cfg;
+    ein_config_defaults(&cfg);
+    cfg.train.epochs = 4;
+    ck_assert(ein_cell_list_store_config(&l, &l.cells[1], &cfg));
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);

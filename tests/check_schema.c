@@ -52,7 +52,7 @@ static outcome run(const char *const *ov, int n_ov)
         strcpy(o.id, list.cells[0].id);
         size_t len;
         FILE *f = open_memstream(&o.text, &len);
-        ein_config_write(f, &list.cells[0].config, EIN_CONFIG_PROVENANCE);
+        ein_config_write(f, tu_cfg(&list.cells[0]), EIN_CONFIG_PROVENANCE);
         fclose(f);
     } else {
         ck_assert_uint_ge(ein_diag_count(d), 1);
@@ -389,8 +389,8 @@ START_TEST(sweep_of_a_setting_is_an_axis)
     ck_assert(ein_grid_expand(m, NULL, &ov, 1, &list));
     ck_assert_int_eq(list.n, 2);
     ck_assert_str_eq(ein_cell_binding(&list.cells[1], "train.lr")->text, "0.05");
-    ck_assert(list.cells[0].config.train.lr[EIN_GROUP_WEX] == 0.01);
-    ck_assert(list.cells[1].config.train.lr[EIN_GROUP_BIAS] == 0.05);
+    ck_assert(tu_cfg(&list.cells[0])->train.lr[EIN_GROUP_WEX] == 0.01);
+    ck_assert(tu_cfg(&list.cells[1])->train.lr[EIN_GROUP_BIAS] == 0.05);
     ck_assert_str_ne(list.cells[0].id, list.cells[1].id);
     ein_cell_list_free(&list);
     ein_program_free(op);

@@ -211,6 +211,9 @@ START_TEST(takeover_of_a_recorded_cell_does_not_rerun_it)
     l.n = 1;
     l.cells = calloc(1, sizeof *l.cells);
     snprintf(l.cells[0].id, sizeof l.cells[0].id, "%s", ID_A);
+    ein_cell_config cfg;
+    ein_config_defaults(&cfg);
+    ein_cell_set_config(&l.cells[0], &cfg);
     ein_results *store = ein_results_open(dir, false, NULL, &err);
     ck_assert_int_eq(ein_results_use_shard(store, "dead-writer", &err), EIN_OK);
     ein_cell_result r;

@@ -192,3 +192,11 @@ int tu_write_tiny_grid(const char *dir, int n_train, int epochs, const char *res
     snprintf(path, sizeof path, "%s/grid.ein", dir);
     return tu_write_file(path, text, strlen(text)) != 0 ? -1 : 0;
 }
+
+const ein_cell_config *tu_cfg(const ein_cell *cell)
+{
+    static ein_cell_config ring[8];   /* test code: a few alive at once in one assertion */
+    static int next;
+    ein_cell_config *out = &ring[next++ % 8];
+    return ein_cell_config_of(cell, out);
+}

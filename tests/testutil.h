@@ -3,6 +3,7 @@
 #ifndef EIN_TESTUTIL_H
 #define EIN_TESTUTIL_H
 
+#include "ein/cell.h"
 #include <stddef.h>
 
 /* Whole file as a NUL-terminated malloc'd buffer (caller frees); NULL on error. */
@@ -42,5 +43,9 @@ int tu_count_record_lines(const char *dir, const char *kind, const char *needle1
 
 /* |a - b| <= atol + rtol |b| */
 int tu_close(double a, double b, double rtol, double atol);
+
+/* A cell's configuration (cell.h stores it as a delta), rebuilt into one of
+ * 8 buffers used in turn: valid until 8 more calls. */
+const ein_cell_config *tu_cfg(const ein_cell *cell);
 
 #endif
