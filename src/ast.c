@@ -1146,7 +1146,13 @@ char *ein_setting_path_text(const ein_setting *st, char *buf, size_t n)
     size_t len = 0;
     if (n)
         buf[0] = '\0';
-    for (int j = 0; j < st->n_path && len < n; j++)
-        len += (size_t)snprintf(buf + len, n - len, "%s%s", j ? "." : "", st->path[j].name);
+    for (int j = 0; j < st->n_path; j++) {      /* not snprintf: numfmt.h says why */
+        const char *parts[2] = { j ? "." : "", st->path[j].name };
+        for (int k = 0; k < 2; k++)
+            for (const char *c = parts[k]; *c && len + 1 < n; c++)
+                buf[len++] = *c;
+    }
+    if (n)
+        buf[len] = '\0';
     return buf;
 }

@@ -87,6 +87,14 @@ static unsigned char *store_alloc(struct ein_cell_store *s, size_t n)
     return p;
 }
 
+static bool same_word(const unsigned char *a, const unsigned char *b, size_t w)
+{
+    uint64_t x, y;                    /* memcpy: no alignment assumed, one load each */
+    memcpy(&x, a + w * 8, 8);
+    memcpy(&y, b + w * 8, 8);
+    return x == y;
+}
+
 /* The delta of `cfg` against `base` into buf; returns its length.  Runs are
  * maximal, so no two touch: the longest delta is one run of every word. */
 static size_t encode(const ein_cell_config *base, const ein_cell_config *cfg, unsigned char *buf)
@@ -94,12 +102,12 @@ static size_t encode(const ein_cell_config *base, const ein_cell_config *cfg, un
     const unsigned char *a = (const unsigned char *)base, *b = (const unsigned char *)cfg;
     size_t len = 0;
     for (size_t w = 0; w < WORDS;) {
-        if (memcmp(a + w * 8, b + w * 8, 8) == 0) {
+        if (same_word(a, b, w)) {
             w++;
             continue;
         }
         size_t end = w + 1;
-        while (end < WORDS && memcmp(a + end * 8, b + end * 8, 8) != 0)
+        while (end < WORDS && !same_word(a, b, end))
             end++;
         uint16_t off = (uint16_t)w, n = (uint16_t)(end - w);
         memcpy(buf + len, &off, 2);

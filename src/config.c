@@ -128,7 +128,19 @@ static void put_setting(FILE *out, const ein_setting_def *d, const char *prefix,
             return;
     }
     /* sets are " a b" (empty: nothing after '='); scalars " = value" */
-    fprintf(out, "%s%s =%s%s\n", prefix, d->key ? d->key : d->path, d->type == EIN_TYPE_SET ? "" : " ", val);
+    /* one write, not fprintf: every cell id writes every setting */
+    const char *parts[4] = { prefix, d->key ? d->key : d->path, d->type == EIN_TYPE_SET ? " =" : " = ", val };
+    char line[sizeof val + 160];
+    size_t len = 0;
+    for (int i = 0; i < 4; i++) {
+        size_t k = strlen(parts[i]);
+        if (k > sizeof line - 1 - len)
+            k = sizeof line - 1 - len;
+        memcpy(line + len, parts[i], k);
+        len += k;
+    }
+    line[len++] = '\n';
+    fwrite(line, 1, len, out);
 }
 
 static void put_section(FILE *out, const char *section, const ein_cell_config *cfg,
@@ -160,6 +172,12 @@ void ein_config_write(FILE *out, const ein_cell_config *cfg, unsigned flags)
     ein_config_resolve(def);
     write_config(out, cfg, def, flags);
     free(def);
+}
+
+void ein_config_write_against(FILE *out, const ein_cell_config *cfg, const ein_cell_config *defaults,
+                              unsigned flags)
+{
+    write_config(out, cfg, defaults, flags);
 }
 
 static void write_config(FILE *out, const ein_cell_config *cfg, const ein_cell_config *def, unsigned flags)

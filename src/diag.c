@@ -2,6 +2,8 @@
  * printing with a caret run, and the did-you-mean helper. */
 #include "ein/diag.h"
 
+#include "ein/numfmt.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -333,10 +335,21 @@ char *ein_diag_where(const ein_diag *d, ein_loc loc, char *buf, size_t n)
     const char *name = ein_diag_source_name(d, loc.file);
     if (n == 0)
         return buf;
-    if (name)
-        snprintf(buf, n, "%s:%d:%d", name, loc.line, loc.col);
-    else
+    if (!name) {
         snprintf(buf, n, "<unknown>");
+        return buf;
+    }
+    /* "name:line:col" without printf: the lowering names where every layer
+     * and loss of every grid cell was declared (numfmt.h says why) */
+    char line[24], col[24];
+    ein_format_integer(loc.line, line, sizeof line);
+    ein_format_integer(loc.col, col, sizeof col);
+    const char *parts[5] = { name, ":", line, ":", col };
+    size_t at = 0;
+    for (int i = 0; i < 5; i++)
+        for (const char *c = parts[i]; *c && at + 1 < n; c++)
+            buf[at++] = *c;
+    buf[at] = '\0';
     return buf;
 }
 

@@ -34,15 +34,19 @@ static double unit(uint64_t *state)
     return (double)(ein_splitmix64(state) >> 11) * 0x1.0p-53;
 }
 
-void ein_cell_id(const char *experiment, const ein_cell_config *cfg, char out[EIN_ID_LEN + 1])
+/* The id against the resolved defaults (the canonical text leaves out
+ * settings still at a default that was added later, EIN_SF_NEW). */
+static void cell_id(const char *experiment, const ein_cell_config *cfg, const ein_cell_config *defaults,
+                    char out[EIN_ID_LEN + 1])
 {
     char *text = NULL;
     size_t len = 0;
     uint64_t h = EIN_HASH_INIT;
     FILE *f = open_memstream(&text, &len);
     if (f) {
-        fprintf(f, "%s\n", experiment);
-        ein_config_write(f, cfg, 0);
+        fputs(experiment, f);
+        fputc('\n', f);
+        ein_config_write_against(f, cfg, defaults, 0);
         fclose(f);
         h = ein_hash_bytes(h, text, len);
         free(text);
@@ -50,6 +54,19 @@ void ein_cell_id(const char *experiment, const ein_cell_config *cfg, char out[EI
     uint64_t mixed = h;   /* finalize: FNV's low bits diffuse poorly */
     mixed = ein_splitmix64(&mixed);
     snprintf(out, EIN_ID_LEN + 1, "%016llx", (unsigned long long)mixed);
+}
+
+void ein_cell_id(const char *experiment, const ein_cell_config *cfg, char out[EIN_ID_LEN + 1])
+{
+    ein_cell_config *def = malloc(sizeof *def);
+    if (def) {
+        ein_config_defaults(def);
+        ein_config_resolve(def);
+        cell_id(experiment, cfg, def, out);
+    } else {
+        snprintf(out, EIN_ID_LEN + 1, "%016x", 0);
+    }
+    free(def);
 }
 
 /* ---- dimensions -------------------------------------------------------- */
@@ -777,7 +794,12 @@ static bool expand(expander *E, ein_cell_list *out)
     cell_vec cv = {0};
     int idx[64] = {0};
     ein_cell_config *cfg = malloc(sizeof *cfg);   /* each cell's, before it is stored */
-    bool ok = cfg != NULL;
+    ein_cell_config *defaults = malloc(sizeof *defaults);
+    bool ok = cfg != NULL && defaults != NULL;
+    if (defaults) {
+        ein_config_defaults(defaults);
+        ein_config_resolve(defaults);
+    }
     for (long long c = 0; c < total && !ein_diag_full(E->ev.diag); c++) {
         /* odometer: the last axis varies fastest */
         long long r = c;
@@ -796,12 +818,11 @@ static bool expand(expander *E, ein_cell_list *out)
         ein_scope *s = cell_scope(E, idx);
         int keep = s ? keep_cell(E, s) : -1;
         if (keep == 1) {
-            memset(cfg, 0, sizeof *cfg);           /* padding too: deltas compare bytes */
             bool lowered = ein_lower_experiment(&E->ev, s, x, E->sov, E->n_sov, cfg) && cell_fits(E, cfg);
             cell.bindings = lowered ? cell_bindings(E, idx, s, &cell.n_bindings) : NULL;
             if (cell.bindings) {
                 cell.index = cv.n;
-                ein_cell_id(x->experiment.name.name, cfg, cell.id);
+                cell_id(x->experiment.name.name, cfg, defaults, cell.id);
                 if (!ein_cell_list_store_config(out, &cell, cfg) || !push_cell(&cv, &cell)) {
                     free(cell.bindings);
                     ok = false;
@@ -816,6 +837,7 @@ static bool expand(expander *E, ein_cell_list *out)
         ein_varena_free(cell_arena);
     }
     free(cfg);
+    free(defaults);
     if (ok && cv.n == 0) {
         ein_eval_error(&E->ev, grid_loc, "every cell is excluded by the where filters");
         ok = false;
@@ -915,8 +937,12 @@ void ein_grid_print(const ein_cell_list *list, FILE *out)
     for (int i = 0; i < list->n; i++) {
         const ein_cell *c = &list->cells[i];
         fputs(c->id, out);
-        for (int k = 0; k < c->n_bindings; k++)
-            fprintf(out, "%s%s=%s", k ? " " : "  ", c->bindings[k].name, c->bindings[k].text);
+        for (int k = 0; k < c->n_bindings; k++) {   /* fputs: numfmt.h says why */
+            fputs(k ? " " : "  ", out);
+            fputs(c->bindings[k].name, out);
+            fputc('=', out);
+            fputs(c->bindings[k].text, out);
+        }
         fputc('\n', out);
     }
 }

@@ -5,6 +5,7 @@
 #include "ein/schema.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -58,7 +59,23 @@ static const ein_value *want_tag(lowering *L, const ein_value *v, const char *ta
 
 /* ---- data (M7) --------------------------------------------------------- */
 
-static void copy_str(char *dst, size_t n, const char *src) { snprintf(dst, n, "%s", src); }
+/* A bounded copy (not snprintf, slow here: numfmt.h). */
+static void copy_str(char *dst, size_t n, const char *src)
+{
+    size_t k = strlen(src);
+    if (k >= n)
+        k = n - 1;
+    memcpy(dst, src, k);
+    dst[k] = '\0';
+}
+
+/* prefix + name, cut to fit: a setting's path ("data." "eps"). */
+static void join(char *dst, size_t n, const char *prefix, const char *name)
+{
+    copy_str(dst, n, prefix);
+    size_t k = strlen(dst);
+    copy_str(dst + k, n - k, name);
+}
 
 /* Record a setting written in the program, for the context rules that can
  * only be judged once the whole cell is known (ein_setting_check_context). */
@@ -69,7 +86,7 @@ static void written(lowering *L, const ein_setting_def *d, int target, const cha
     ein_setting_ref *r = &L->written[L->n_written].ref;
     r->def = d;
     r->target = target;
-    snprintf(r->loss, sizeof r->loss, "%s", loss ? loss : "");
+    copy_str(r->loss, sizeof r->loss, loss ? loss : "");
     L->written[L->n_written++].at = at;
 }
 
@@ -138,7 +155,7 @@ static void lower_data(lowering *L, const ein_stmt *s)
         const char *k = v->rec.fields[i].name;
         const ein_value *f = v->rec.fields[i].value;
         char path[64];
-        snprintf(path, sizeof path, "data.%s", k);
+        join(path, sizeof path, "data.", k);
         if (!strcmp(k, "pixels") && ein_value_number(f, &x)) {
             L->pixels = (long long)x;
         } else if (!strcmp(k, "classes") && ein_value_number(f, &x)) {
@@ -146,7 +163,7 @@ static void lower_data(lowering *L, const ein_stmt *s)
         } else if (!strcmp(k, "batch") || !strcmp(k, "shuffle")) {
             if (is_sym(f, "none"))
                 continue;   /* not set here: train { } says it */
-            snprintf(path, sizeof path, "train.%s", k);
+            join(path, sizeof path, "train.", k);
             if (apply(L, EIN_SCOPE_CELL, path, 0, k, f, f->loc) && !strcmp(k, "batch")) {
                 L->data_batch = f;
                 L->data_batch_n = L->cfg->train.batch;
@@ -195,7 +212,7 @@ static void lower_layer(lowering *L, const ein_value *v, int target, ein_loc whe
         else if (!strcmp(k, "lr") && f->kind == EIN_V_RECORD && !f->rec.tag) {
             for (int j = 0; j < f->rec.n; j++) {   /* lr = { wix = 0.3 }: this layer's lr.wix */
                 char path[64];
-                snprintf(path, sizeof path, "lr.%s", f->rec.fields[j].name);
+                join(path, sizeof path, "lr.", f->rec.fields[j].name);
                 apply(L, EIN_SCOPE_LAYER, path, target, path, f->rec.fields[j].value, f->rec.fields[j].loc);
             }
         } else if (ein_schema_find(EIN_SCOPE_LAYER, k))
@@ -397,7 +414,7 @@ static void lower_setting(lowering *L, const ein_setting *st, int pass)
 {
     char p[128], path[160];
     ein_setting_path_text(st, p, sizeof p);
-    snprintf(path, sizeof path, "train.%s", p);
+    join(path, sizeof path, "train.", p);
     const ein_setting_def *d = ein_schema_find(EIN_SCOPE_CELL, path);
     if (!d || (pass == 1) != ((d->flags & EIN_SF_LATE) != 0))
         return;   /* an unknown path is the checker's error */
@@ -505,12 +522,23 @@ static void check_cell(lowering *L)
 bool ein_lower_experiment(ein_eval *ev, ein_scope *scope, const ein_stmt *x,
                           const ein_setting_override *ov, int n_ov, ein_cell_config *cfg)
 {
-    lowering *L = calloc(1, sizeof *L);
+    lowering *L = malloc(sizeof *L);
     if (!L) {
         ein_eval_error(ev, x->loc, "out of memory");
         return false;
     }
-    *L = (lowering){ .ev = ev, .scope = scope, .cfg = cfg, .ok = true, .pixels = 784, .classes = 10 };
+    /* all but the written-settings log (25 kB, read only up to n_written):
+     * this runs for every cell of a grid */
+    memset(L, 0, offsetof(lowering, written));
+    L->n_written = 0;
+    /* field by field: a compound literal would zero and copy the 25 kB
+     * struct again, for every cell of a grid */
+    L->ev = ev;
+    L->scope = scope;
+    L->cfg = cfg;
+    L->ok = true;
+    L->pixels = 784;
+    L->classes = 10;
     ein_config_defaults(cfg);
     L->default_layer = cfg->hidden[0];
     for (int i = 0; i < EIN_MAX_HIDDEN; i++)

@@ -227,8 +227,9 @@ const ein_setting_def *ein_schema(size_t *n)
 
 const ein_setting_def *ein_schema_find(ein_setting_scope scope, const char *path)
 {
+    /* the first letter first: the lowering looks up every setting of every cell */
     for (size_t i = 0; i < N_SCHEMA; i++)
-        if (schema[i].scope == scope && !strcmp(schema[i].path, path))
+        if (schema[i].path[0] == path[0] && schema[i].scope == scope && !strcmp(schema[i].path, path))
             return &schema[i];
     return NULL;
 }
@@ -453,6 +454,17 @@ static bool validate(ein_eval *ev, const ein_setting_def *d, const char *what, c
     return false;
 }
 
+/* Text into buf, cut to fit: the setting formatter runs for every setting
+ * of every cell id, and printf costs a microsecond a call here. */
+static size_t put_text(char *buf, size_t n, size_t at, const char *s)
+{
+    while (*s && at + 1 < n)
+        buf[at++] = *s++;
+    if (at < n)
+        buf[at] = '\0';
+    return at;
+}
+
 static void store(const ein_setting_def *d, void *p, double num, unsigned mask, const char *str,
                   bool is_auto, bool is_none)
 {
@@ -469,7 +481,7 @@ static void store(const ein_setting_def *d, void *p, double num, unsigned mask, 
     case EIN_C_ENUM: *(int *)p = (int)num; break;
     case EIN_C_MASK: *(unsigned *)p = is_auto ? EIN_GROUPS_DEFAULT : mask; break;
     case EIN_C_BITS: *(unsigned *)p = mask; break;
-    case EIN_C_STR: snprintf((char *)p, d->size, "%s", str ? str : ""); break;
+    case EIN_C_STR: put_text((char *)p, d->size, 0, str ? str : ""); break;
     case EIN_C_LR:
         for (int g = 0; g < EIN_GROUP_COUNT; g++)
             if (d->groups & (1u << g))
@@ -583,12 +595,14 @@ static void format_set(const ein_names *t, unsigned mask, bool bits, char *buf, 
     size_t len = 0;
     buf[0] = '\0';
     /* single names only (for groups: the values that are one bit), in table order */
-    for (int i = 0; i < t->n && len < n; i++) {
+    for (int i = 0; i < t->n; i++) {
         unsigned m = bits ? 1u << t->v[i].value : (unsigned)t->v[i].value;
         if (t->v[i].alias || (m & (m - 1)) != 0)
             continue;
-        if (mask & m)
-            len += (size_t)snprintf(buf + len, n - len, " %s", t->v[i].name);
+        if (mask & m) {
+            len = put_text(buf, n, len, " ");
+            len = put_text(buf, n, len, t->v[i].name);
+        }
     }
 }
 
@@ -597,20 +611,20 @@ void ein_setting_format(const ein_setting_def *d, const ein_cell_config *cfg, in
 {
     const void *p = field(d, (ein_cell_config *)cfg, target);
     switch (d->ctype) {
-    case EIN_C_INT: snprintf(buf, n, "%d", *(const int *)p); break;
-    case EIN_C_LONG: snprintf(buf, n, "%ld", *(const long *)p); break;
+    case EIN_C_INT: ein_format_integer(*(const int *)p, buf, n); break;
+    case EIN_C_LONG: ein_format_integer(*(const long *)p, buf, n); break;
     case EIN_C_U64: snprintf(buf, n, "%llu", (unsigned long long)*(const uint64_t *)p); break;
     case EIN_C_DOUBLE: ein_format_double(*(const double *)p, buf, n); break;
-    case EIN_C_BOOL: snprintf(buf, n, "%s", *(const bool *)p ? "true" : "false"); break;
-    case EIN_C_ENUM: snprintf(buf, n, "%s", ein_name_of(d->names, *(const int *)p)); break;
+    case EIN_C_BOOL: put_text(buf, n, 0, *(const bool *)p ? "true" : "false"); break;
+    case EIN_C_ENUM: put_text(buf, n, 0, ein_name_of(d->names, *(const int *)p)); break;
     case EIN_C_MASK:
         if (*(const unsigned *)p == EIN_GROUPS_DEFAULT)
-            snprintf(buf, n, " default");
+            put_text(buf, n, 0, " default");
         else
             format_set(d->names, *(const unsigned *)p, false, buf, n);
         break;
     case EIN_C_BITS: format_set(d->names, *(const unsigned *)p, true, buf, n); break;
-    case EIN_C_STR: snprintf(buf, n, "%s", (const char *)p); break;
+    case EIN_C_STR: put_text(buf, n, 0, (const char *)p); break;
     case EIN_C_LR: {
         int g = 0;
         while (g < EIN_GROUP_COUNT && !(d->groups & (1u << g)))

@@ -3,6 +3,7 @@
  * samples, tables and where filters; id stability under axis reordering and
  * added values; overrides; the dry-run listing. */
 #include <check.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -382,6 +383,16 @@ START_TEST(number_text_is_printfs)
             printf_shortest(d, want, sizeof want);
             ck_assert_msg(strcmp(got, want) == 0, "%.17g: %s, printf %s", d, got, want);
         }
+    }
+    static const long long ints[] = { 0, 1, -1, 9, 10, -10, 1234567890123LL, INT_MIN, INT_MAX,
+                                      LLONG_MAX, LLONG_MIN };
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        ein_format_integer(ints[i], got, sizeof got);
+        snprintf(want, sizeof want, "%lld", ints[i]);
+        ck_assert_str_eq(got, want);
+        ein_format_integer(ints[i], got, 4);                   /* cut to fit, as snprintf */
+        snprintf(want, 4, "%lld", ints[i]);
+        ck_assert_str_eq(got, want);
     }
     uint64_t s = 88172645463325252ull;
     for (int i = 0; i < 400000; i++) {

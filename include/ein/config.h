@@ -184,5 +184,9 @@ int ein_metric_parse(const char *s);
  * folder. */
 #define EIN_CONFIG_PROVENANCE 1u
 void ein_config_write(FILE *out, const ein_cell_config *cfg, unsigned flags);
+/* The same against `defaults` (ein_config_defaults then ein_config_resolve),
+ * made once by a caller that writes many configurations. */
+void ein_config_write_against(FILE *out, const ein_cell_config *cfg, const ein_cell_config *defaults,
+                              unsigned flags);
 
 #endif

@@ -42,7 +42,8 @@ typedef struct ein_setting_override {
 } ein_setting_override;
 
 /* `scope` holds the experiment's locals, axes and derived values for this
- * cell (grid.c builds it).  Then the overrides, the resolution of the
+ * cell (grid.c builds it).  Every byte of *cfg is written, padding included
+ * (it starts from ein_config_defaults), so equal cells are equal bytes.  Then the overrides, the resolution of the
  * "-1 = default" fields, and the rules of the whole cell: a setting that
  * does not apply where it is written, an I-Norm layer with no I-Norm loss.
  * Returns false when any rule was broken. */

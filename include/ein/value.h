@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include "ein/diag.h"
+#include "ein/numfmt.h"
 
 typedef enum ein_vkind {
     EIN_V_INT = 0, EIN_V_NUM, EIN_V_STR, EIN_V_BOOL, EIN_V_LIST, EIN_V_RECORD, EIN_V_SYM, EIN_V_FUNC
@@ -86,7 +87,6 @@ void ein_value_write(const ein_value *v, FILE *out);
 /* The same into buf (truncated with "..." when longer than n-1); returns buf. */
 char *ein_value_text(const ein_value *v, char *buf, size_t n);
 
-/* Shortest "%.Ng" that reads back as exactly d (N = 15..17); "nan", "inf", "-inf". */
-void ein_format_double(double d, char *buf, size_t n);
+
 
 #endif
