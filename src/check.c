@@ -347,175 +347,201 @@ static void walk_axes(checker *c, frame *ex, const ein_axis *axes, int n)
     }
 }
 
-static void check_experiment(checker *c, const ein_stmt *x)
-{
-    frame ex = { .up = &c->globals };
-    const ein_stmt *seen_data = NULL, *seen_net = NULL, *seen_norm[2] = { NULL, NULL };
-    const ein_stmt *seen_report_path = NULL;
+/* What an experiment's statements have declared so far, for duplicates. */
+typedef struct experiment_seen {
+    frame ex;                                  /* the experiment's names */
+    const ein_stmt *data, *net, *norm[2], *report_path;
     const ein_setting *settings[64];
-    int n_settings = 0;
+    int n_settings;
     const ein_stmt *losses[EIN_MAX_LOSSES * 4];
-    int n_losses = 0;
+    int n_losses;
     const ein_ident *metrics[64];
-    int n_metrics = 0;
+    int n_metrics;
+} experiment_seen;
 
+/* Locals and axes first: a statement may use one defined after it. */
+static void define_experiment_names(checker *c, experiment_seen *e, const ein_stmt *x)
+{
     for (int i = 0; i < x->experiment.n_stmts; i++) {
         const ein_stmt *s = x->experiment.stmts[i];
         if (s->kind == EIN_STMT_BIND) {
-            sname *n = define(c, &ex, s->bind.name.name, s->bind.name.loc, K_LOCAL);
+            sname *n = define(c, &e->ex, s->bind.name.name, s->bind.name.loc, K_LOCAL);
             if (n)
                 n->warn_unused = true;
         } else if (s->kind == EIN_STMT_GRID) {
-            define_axes(c, &ex, s->grid.axes, s->grid.n_axes);
+            define_axes(c, &e->ex, s->grid.axes, s->grid.n_axes);
         }
     }
-    for (int i = 0; i < x->experiment.n_stmts; i++) {
-        const ein_stmt *s = x->experiment.stmts[i];
-        switch (s->kind) {
-        case EIN_STMT_BIND:
-            walk(c, &ex, s->bind.value, CTX_ANY);
-            break;
-        case EIN_STMT_DATA:
-            if (seen_data)
-                duplicate(c, s->loc, seen_data->loc, "data");
-            seen_data = s;
-            walk(c, &ex, s->data.value, CTX_ANY);
-            break;
-        case EIN_STMT_NETWORK: {
-            if (seen_net)
-                duplicate(c, s->loc, seen_net->loc, "network");
-            seen_net = s;
-            const ein_layer_decl *in = NULL, *out = NULL;
-            for (int k = 0; k < s->network.n_layers; k++) {
-                const ein_layer_decl *l = &s->network.layers[k];
-                if (l->role == EIN_ROLE_INPUT) {
-                    if (in)
-                        duplicate(c, l->loc, in->loc, "input");
-                    in = l;
-                } else if (l->role == EIN_ROLE_OUTPUT) {
-                    if (out)
-                        duplicate(c, l->loc, out->loc, "output");
-                    out = l;
-                } else if (out) {
-                    ein_diag_error(c->diag, l->loc, "hidden layer after the output layer");
-                }
-                walk(c, &ex, l->value, CTX_ANY);
-                if (l->repeat)
-                    walk(c, &ex, l->repeat, CTX_ANY);
-            }
-            break;
+}
+
+static void check_network_stmt(checker *c, experiment_seen *e, const ein_stmt *s)
+{
+    if (e->net)
+        duplicate(c, s->loc, e->net->loc, "network");
+    e->net = s;
+    const ein_layer_decl *in = NULL, *out = NULL;
+    for (int k = 0; k < s->network.n_layers; k++) {
+        const ein_layer_decl *l = &s->network.layers[k];
+        if (l->role == EIN_ROLE_INPUT) {
+            if (in)
+                duplicate(c, l->loc, in->loc, "input");
+            in = l;
+        } else if (l->role == EIN_ROLE_OUTPUT) {
+            if (out)
+                duplicate(c, l->loc, out->loc, "output");
+            out = l;
+        } else if (out) {
+            ein_diag_error(c->diag, l->loc, "hidden layer after the output layer");
         }
-        case EIN_STMT_NORM: {
-            int d = s->norm.dir == EIN_NORM_BACKWARD;
-            if (seen_norm[d])
-                duplicate(c, s->loc, seen_norm[d]->loc, d ? "norm backward" : "norm forward");
-            seen_norm[d] = s;
-            walk(c, &ex, s->norm.value, d ? CTX_BWD : CTX_FWD);
-            break;
-        }
-        case EIN_STMT_LOSS: {
-            for (int k = 0; k < n_losses; k++)
-                if (!strcmp(losses[k]->loss.name.name, s->loss.name.name)) {
-                    char what[96];
-                    snprintf(what, sizeof what, "loss '%s'", s->loss.name.name);
-                    duplicate(c, s->loss.name.loc, losses[k]->loss.name.loc, what);
-                    break;
-                }
-            if (n_losses < (int)(sizeof losses / sizeof losses[0]))
-                losses[n_losses++] = s;
-            walk(c, &ex, s->loss.value, CTX_ANY);
-            if (s->loss.weight)
-                walk(c, &ex, s->loss.weight, CTX_ANY);
-            for (int k = 0; k < s->loss.n_updates; k++) {
-                const ein_ident *g = &s->loss.updates[k];
-                if (!ein_group_mask(g->name)) {
-                    char valid[128];
-                    if (ein_diag_error(c->diag, g->loc,
-                                       "loss '%s' updates parameter group '%s', which does not exist (valid: %s)",
-                                       s->loss.name.name, g->name,
-                                       ein_name_list(&ein_group_names, valid, sizeof valid)))
-                        suggest_names(c, g->name, &ein_group_names);
-                }
-                for (int j = 0; j < k; j++)
-                    if (!strcmp(s->loss.updates[j].name, g->name)) {
-                        char what[96];
-                        snprintf(what, sizeof what, "group '%s'", g->name);
-                        duplicate(c, g->loc, s->loss.updates[j].loc, what);
-                    }
-            }
-            break;
-        }
-        case EIN_STMT_TRAIN:
-            for (int k = 0; k < s->train.n_settings; k++) {
-                const ein_setting *st = &s->train.settings[k];
-                char path[128];
-                ein_setting_path_text(st, path, sizeof path);
-                char full[160];
-                snprintf(full, sizeof full, "train.%s", path);
-                ein_loc ploc = ein_loc_span(st->path[0].loc, st->path[st->n_path - 1].loc);
-                if (!ein_schema_find(EIN_SCOPE_CELL, full)) {
-                    const char *known[64];
-                    int nk = train_paths(known, 64);
-                    if (ein_diag_error(c->diag, ploc, "unknown train setting '%s'", path))
-                        ein_diag_suggest(c->diag, path, known, (size_t)nk);
-                }
-                for (int j = 0; j < n_settings; j++) {
-                    const ein_setting *o = settings[j];
-                    bool same = o->n_path == st->n_path;
-                    for (int q = 0; same && q < st->n_path; q++)
-                        same = !strcmp(o->path[q].name, st->path[q].name);
-                    if (same) {
-                        char what[160];
-                        snprintf(what, sizeof what, "setting '%s'", path);
-                        duplicate(c, ploc, o->loc, what);
-                        break;
-                    }
-                }
-                if (n_settings < 64)
-                    settings[n_settings++] = st;
-                walk(c, &ex, st->value, CTX_ANY);
-            }
-            break;
-        case EIN_STMT_GRID:
-            walk_axes(c, &ex, s->grid.axes, s->grid.n_axes);
-            break;
-        case EIN_STMT_FIGURE: {
-            ein_figure unused;
-            ein_figure_from_stmt(s, &unused, c->diag);
-            break;
-        }
-        case EIN_STMT_REPORT:
-            if (s->report.path) {
-                if (seen_report_path)
-                    duplicate(c, s->report.path_loc, seen_report_path->report.path_loc,
-                              "the report folder");
-                seen_report_path = s;
-            }
-            for (int k = 0; k < s->report.n_metrics; k++) {
-                const ein_ident *mt = &s->report.metrics[k];
-                if (ein_metric_parse(mt->name) < 0) {
-                    char valid[256];
-                    if (ein_diag_error(c->diag, mt->loc, "unknown metric '%s' (valid: %s)", mt->name,
-                                       ein_name_list(&ein_metric_names, valid, sizeof valid)))
-                        suggest_names(c, mt->name, &ein_metric_names);
-                }
-                for (int j = 0; j < n_metrics; j++)
-                    if (!strcmp(metrics[j]->name, mt->name)) {
-                        char what[96];
-                        snprintf(what, sizeof what, "metric '%s'", mt->name);
-                        duplicate(c, mt->loc, metrics[j]->loc, what);
-                        break;
-                    }
-                if (n_metrics < 64)
-                    metrics[n_metrics++] = mt;
-            }
-            break;
-        default:
-            break;
-        }
+        walk(c, &e->ex, l->value, CTX_ANY);
+        if (l->repeat)
+            walk(c, &e->ex, l->repeat, CTX_ANY);
     }
-    for (int i = 0; i < ex.n; i++) {
-        sname *s = &ex.names[i];
+}
+
+static void check_loss_stmt(checker *c, experiment_seen *e, const ein_stmt *s)
+{
+    for (int k = 0; k < e->n_losses; k++)
+        if (!strcmp(e->losses[k]->loss.name.name, s->loss.name.name)) {
+            char what[96];
+            snprintf(what, sizeof what, "loss '%s'", s->loss.name.name);
+            duplicate(c, s->loss.name.loc, e->losses[k]->loss.name.loc, what);
+            break;
+        }
+    if (e->n_losses < (int)(sizeof e->losses / sizeof e->losses[0]))
+        e->losses[e->n_losses++] = s;
+    walk(c, &e->ex, s->loss.value, CTX_ANY);
+    if (s->loss.weight)
+        walk(c, &e->ex, s->loss.weight, CTX_ANY);
+    for (int k = 0; k < s->loss.n_updates; k++) {
+        const ein_ident *g = &s->loss.updates[k];
+        if (!ein_group_mask(g->name)) {
+            char valid[128];
+            if (ein_diag_error(c->diag, g->loc,
+                               "loss '%s' updates parameter group '%s', which does not exist (valid: %s)",
+                               s->loss.name.name, g->name, ein_name_list(&ein_group_names, valid, sizeof valid)))
+                suggest_names(c, g->name, &ein_group_names);
+        }
+        for (int j = 0; j < k; j++)
+            if (!strcmp(s->loss.updates[j].name, g->name)) {
+                char what[96];
+                snprintf(what, sizeof what, "group '%s'", g->name);
+                duplicate(c, g->loc, s->loss.updates[j].loc, what);
+            }
+    }
+}
+
+/* Every `train { PATH = ... }` path is a setting of the schema, once. */
+static void check_train_stmt(checker *c, experiment_seen *e, const ein_stmt *s)
+{
+    for (int k = 0; k < s->train.n_settings; k++) {
+        const ein_setting *st = &s->train.settings[k];
+        char path[128], full[160];
+        ein_setting_path_text(st, path, sizeof path);
+        snprintf(full, sizeof full, "train.%s", path);
+        ein_loc ploc = ein_loc_span(st->path[0].loc, st->path[st->n_path - 1].loc);
+        if (!ein_schema_find(EIN_SCOPE_CELL, full)) {
+            const char *known[64];
+            int nk = train_paths(known, 64);
+            if (ein_diag_error(c->diag, ploc, "unknown train setting '%s'", path))
+                ein_diag_suggest(c->diag, path, known, (size_t)nk);
+        }
+        for (int j = 0; j < e->n_settings; j++) {
+            const ein_setting *o = e->settings[j];
+            bool same = o->n_path == st->n_path;
+            for (int q = 0; same && q < st->n_path; q++)
+                same = !strcmp(o->path[q].name, st->path[q].name);
+            if (same) {
+                char what[160];
+                snprintf(what, sizeof what, "setting '%s'", path);
+                duplicate(c, ploc, o->loc, what);
+                break;
+            }
+        }
+        if (e->n_settings < 64)
+            e->settings[e->n_settings++] = st;
+        walk(c, &e->ex, st->value, CTX_ANY);
+    }
+}
+
+static void check_report_stmt(checker *c, experiment_seen *e, const ein_stmt *s)
+{
+    if (s->report.path) {
+        if (e->report_path)
+            duplicate(c, s->report.path_loc, e->report_path->report.path_loc, "the report folder");
+        e->report_path = s;
+    }
+    for (int k = 0; k < s->report.n_metrics; k++) {
+        const ein_ident *mt = &s->report.metrics[k];
+        if (ein_metric_parse(mt->name) < 0) {
+            char valid[256];
+            if (ein_diag_error(c->diag, mt->loc, "unknown metric '%s' (valid: %s)", mt->name,
+                               ein_name_list(&ein_metric_names, valid, sizeof valid)))
+                suggest_names(c, mt->name, &ein_metric_names);
+        }
+        for (int j = 0; j < e->n_metrics; j++)
+            if (!strcmp(e->metrics[j]->name, mt->name)) {
+                char what[96];
+                snprintf(what, sizeof what, "metric '%s'", mt->name);
+                duplicate(c, mt->loc, e->metrics[j]->loc, what);
+                break;
+            }
+        if (e->n_metrics < 64)
+            e->metrics[e->n_metrics++] = mt;
+    }
+}
+
+static void check_experiment_stmt(checker *c, experiment_seen *e, const ein_stmt *s)
+{
+    switch (s->kind) {
+    case EIN_STMT_BIND:
+        walk(c, &e->ex, s->bind.value, CTX_ANY);
+        break;
+    case EIN_STMT_DATA:
+        if (e->data)
+            duplicate(c, s->loc, e->data->loc, "data");
+        e->data = s;
+        walk(c, &e->ex, s->data.value, CTX_ANY);
+        break;
+    case EIN_STMT_NETWORK:
+        check_network_stmt(c, e, s);
+        break;
+    case EIN_STMT_NORM: {
+        int d = s->norm.dir == EIN_NORM_BACKWARD;
+        if (e->norm[d])
+            duplicate(c, s->loc, e->norm[d]->loc, d ? "norm backward" : "norm forward");
+        e->norm[d] = s;
+        walk(c, &e->ex, s->norm.value, d ? CTX_BWD : CTX_FWD);
+        break;
+    }
+    case EIN_STMT_LOSS:
+        check_loss_stmt(c, e, s);
+        break;
+    case EIN_STMT_TRAIN:
+        check_train_stmt(c, e, s);
+        break;
+    case EIN_STMT_GRID:
+        walk_axes(c, &e->ex, s->grid.axes, s->grid.n_axes);
+        break;
+    case EIN_STMT_FIGURE: {
+        ein_figure unused;
+        ein_figure_from_stmt(s, &unused, c->diag);
+        break;
+    }
+    case EIN_STMT_REPORT:
+        check_report_stmt(c, e, s);
+        break;
+    default:
+        break;
+    }
+}
+
+/* An axis nobody reads makes identical cells (an error); an unused local,
+ * a warning. */
+static void report_unused(checker *c, const frame *ex)
+{
+    for (int i = 0; i < ex->n; i++) {
+        const sname *s = &ex->names[i];
         if (s->used)
             continue;
         if (s->kind == K_AXIS)
@@ -524,8 +550,23 @@ static void check_experiment(checker *c, const ein_stmt *x)
         else if (s->warn_unused && s->name[0] != '_')
             ein_diag_warning(c->diag, s->loc, "'%s' is defined but never used", s->name);
     }
-    free(ex.names);
-    ein_index_free(&ex.index);
+}
+
+static void check_experiment(checker *c, const ein_stmt *x)
+{
+    experiment_seen *e = calloc(1, sizeof *e);
+    if (!e) {
+        ein_diag_error(c->diag, x->loc, "out of memory");
+        return;
+    }
+    e->ex.up = &c->globals;
+    define_experiment_names(c, e, x);
+    for (int i = 0; i < x->experiment.n_stmts; i++)
+        check_experiment_stmt(c, e, x->experiment.stmts[i]);
+    report_unused(c, &e->ex);
+    free(e->ex.names);
+    ein_index_free(&e->ex.index);
+    free(e);
 }
 
 /* ---- imports ----------------------------------------------------------- */
