@@ -407,155 +407,205 @@ static int pick_next(const ein_cell_list *list, const int *todo, int n_todo, que
     return -1;
 }
 
+/* The supervisor's state over one run: the workers' slots, the queue, and
+ * the first error (after which nothing more is launched and every running
+ * worker is killed). */
+typedef struct supervisor {
+    const ein_cell_list *list;
+    const int *todo;
+    int n_todo;
+    ein_results *store;
+    const ein_run_options *opt;
+    ein_run_totals *tot;
+    ein_err *err;
+    int jobs, threads;
+    slot *slots;
+    struct pollfd *pfd;
+    queue q;
+    ein_code io;                    /* first store/launch error: stop everything */
+    int running, failures;
+    bool forwarded, killed_all;
+} supervisor;
+
+static void name_run(ein_run_totals *tot, const ein_run_options *opt)
+{
+    if (opt->run_tag) {
+        snprintf(tot->run, sizeof tot->run, "%s", opt->run_tag);
+        return;
+    }
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char stamp[24];
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(tot->run, sizeof tot->run, "%s-%ld", stamp, (long)getpid());
+}
+
+/* A second Ctrl-C (or an error) kills every worker; the first one asks them
+ * to finish their epoch. */
+static void signal_workers(supervisor *sv)
+{
+    if ((g_stop_now || sv->io != EIN_OK) && !sv->killed_all) {
+        for (int i = 0; i < sv->jobs; i++)
+            if (sv->slots[i].pid > 0) {
+                kill(sv->slots[i].pid, SIGKILL);
+                sv->slots[i].killed = true;
+            }
+        sv->killed_all = true;
+    }
+    if (g_stop && !sv->forwarded) {
+        for (int i = 0; i < sv->jobs; i++)
+            if (sv->slots[i].pid > 0)
+                kill(sv->slots[i].pid, SIGINT);
+        sv->forwarded = true;
+    }
+}
+
+/* Fill the free slots with claimed cells, each with its config stored first. */
+static void launch_ready(supervisor *sv)
+{
+    const ein_run_options *opt = sv->opt;
+    for (int i = 0; i < sv->jobs; i++) {
+        if (sv->slots[i].pid != 0)
+            continue;
+        int k = pick_next(sv->list, sv->todo, sv->n_todo, &sv->q, sv->store, opt, sv->tot, &sv->io, sv->err);
+        if (k < 0)
+            break;
+        const ein_cell *cell = &sv->list->cells[sv->todo[k]];
+        sv->io = ein_results_store_config(sv->store, cell, sv->err);
+        if (sv->io == EIN_OK)
+            sv->io = launch(sv->list, sv->todo[k], &sv->slots[i], opt, sv->threads, sv->err);
+        if (sv->io != EIN_OK) {
+            if (opt->claims)
+                ein_claim_release(opt->claims, cell->id);
+            break;
+        }
+        sv->q.state[k] = Q_LAUNCHED;
+        if (opt->events.on_start)
+            opt->events.on_start(opt->events.ctx, cell);
+        sv->running++;
+    }
+}
+
+/* Read what worker `s` sent; at its end of file, settle its cell. */
+static void read_worker(supervisor *sv, slot *s)
+{
+    if (s->cap - s->len < 8192) {
+        size_t cap = s->cap ? 2 * s->cap : 16384;
+        char *grown = realloc(s->buf, cap);
+        if (!grown) {
+            sv->io = ein_err_set(sv->err, EIN_ERR_NOMEM, "out of memory");
+            return;
+        }
+        s->buf = grown;
+        s->cap = cap;
+    }
+    ssize_t n = read(s->fd, s->buf + s->len, s->cap - s->len);
+    if (n < 0 && errno == EINTR)
+        return;
+    ein_err *err = sv->io == EIN_OK ? sv->err : NULL;   /* keep the first error's message */
+    ein_code c;
+    if (n > 0) {
+        s->len += (size_t)n;
+        c = drain(sv->list, s, sv->store, sv->tot->run, sv->opt, err);
+    } else {
+        close(s->fd);               /* EOF (or error): the worker has finished or died */
+        s->fd = -1;
+        c = settle(sv->list, s, sv->store, sv->tot->run, sv->opt, sv->tot, &sv->failures, err);
+        sv->running--;
+    }
+    if (sv->io == EIN_OK)
+        sv->io = c;
+}
+
+/* Wait up to 200 ms for the workers' pipes and read the ready ones. */
+static void poll_workers(supervisor *sv)
+{
+    int np = 0;
+    for (int i = 0; i < sv->jobs; i++)
+        if (sv->slots[i].pid > 0 && sv->slots[i].fd >= 0) {
+            sv->pfd[np] = (struct pollfd){ .fd = sv->slots[i].fd, .events = POLLIN };
+            np++;
+        }
+    int pr = poll(sv->pfd, (nfds_t)np, 200);
+    if (pr < 0 && errno != EINTR) {
+        sv->io = ein_err_set(sv->err, EIN_ERR_INTERNAL, "poll failed: %s", strerror(errno));
+        return;
+    }
+    for (int i = 0; i < sv->jobs; i++) {
+        slot *s = &sv->slots[i];
+        if (s->pid <= 0 || s->fd < 0)
+            continue;
+        int k = 0;
+        while (k < np && sv->pfd[k].fd != s->fd)
+            k++;
+        if (k < np && (sv->pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
+            read_worker(sv, s);
+    }
+}
+
+static void supervise(supervisor *sv)
+{
+    double last_tick = 0;
+    for (;;) {
+        signal_workers(sv);
+        bool may_launch = !g_stop && sv->io == EIN_OK && !(sv->opt->fail_fast && sv->failures > 0);
+        if (may_launch)
+            launch_ready(sv);
+        if (sv->opt->claims)
+            ein_claims_heartbeat(sv->opt->claims);
+        if (sv->running == 0 && !(may_launch && sv->io == EIN_OK && sv->q.waiting > 0))
+            break;
+        if (sv->io != EIN_OK && !sv->killed_all)
+            continue;               /* kill the running workers first */
+        poll_workers(sv);
+        double t = now_seconds();
+        if (sv->opt->events.on_tick && t - last_tick >= 0.2) {
+            sv->opt->events.on_tick(sv->opt->events.ctx);
+            last_tick = t;
+        }
+    }
+}
+
 ein_code ein_runner_run(const ein_cell_list *list, const int *todo, int n_todo,
                         ein_results *store, const ein_run_options *opt,
                         ein_run_totals *tot, ein_err *err)
 {
     memset(tot, 0, sizeof *tot);
-    if (opt->run_tag) {
-        snprintf(tot->run, sizeof tot->run, "%s", opt->run_tag);
-    } else {
-        time_t t = time(NULL);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        char stamp[24];
-        strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-        snprintf(tot->run, sizeof tot->run, "%s-%ld", stamp, (long)getpid());
-    }
-    int jobs = opt->jobs > 0 ? opt->jobs : 1;
-    if (jobs > n_todo)
-        jobs = n_todo > 0 ? n_todo : 1;
-    int threads = blas_threads_for(opt);
-    slot *slots = calloc((size_t)jobs, sizeof *slots);
-    struct pollfd *pfd = calloc((size_t)jobs, sizeof *pfd);
-    queue q = { .state = calloc((size_t)(n_todo > 0 ? n_todo : 1), 1) };
-    if (!slots || !pfd || !q.state) {
-        free(slots);
-        free(pfd);
-        free(q.state);
+    name_run(tot, opt);
+    supervisor sv = { .list = list, .todo = todo, .n_todo = n_todo, .store = store, .opt = opt,
+                      .tot = tot, .err = err, .io = EIN_OK };
+    sv.jobs = opt->jobs > 0 ? opt->jobs : 1;
+    if (sv.jobs > n_todo)
+        sv.jobs = n_todo > 0 ? n_todo : 1;
+    sv.threads = blas_threads_for(opt);
+    sv.slots = calloc((size_t)sv.jobs, sizeof *sv.slots);
+    sv.pfd = calloc((size_t)sv.jobs, sizeof *sv.pfd);
+    sv.q.state = calloc((size_t)(n_todo > 0 ? n_todo : 1), 1);
+    if (!sv.slots || !sv.pfd || !sv.q.state) {
+        free(sv.slots);
+        free(sv.pfd);
+        free(sv.q.state);
         return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
     }
-    for (int i = 0; i < jobs; i++)
-        slots[i].fd = -1;
+    for (int i = 0; i < sv.jobs; i++)
+        sv.slots[i].fd = -1;
     /* A worker that dies makes its pipe's write end close; never let that kill us. */
     struct sigaction ign, old_pipe;
     memset(&ign, 0, sizeof ign);
     ign.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &ign, &old_pipe);
-
-    ein_code io = EIN_OK;           /* first store/launch error: stop everything */
-    int running = 0, failures = 0;
-    bool forwarded = false, killed_all = false;
-    double last_tick = 0;
-    for (;;) {
-        bool kill_now = g_stop_now || io != EIN_OK;
-        if (kill_now && !killed_all) {
-            for (int i = 0; i < jobs; i++)
-                if (slots[i].pid > 0) {
-                    kill(slots[i].pid, SIGKILL);
-                    slots[i].killed = true;
-                }
-            killed_all = true;
-        }
-        if (g_stop && !forwarded) {
-            for (int i = 0; i < jobs; i++)
-                if (slots[i].pid > 0)
-                    kill(slots[i].pid, SIGINT);
-            forwarded = true;
-        }
-        bool may_launch = !g_stop && io == EIN_OK && !(opt->fail_fast && failures > 0);
-        for (int i = 0; i < jobs && may_launch; i++) {
-            if (slots[i].pid != 0)
-                continue;
-            int k = pick_next(list, todo, n_todo, &q, store, opt, tot, &io, err);
-            if (k < 0)
-                break;
-            const ein_cell *cell = &list->cells[todo[k]];
-            io = ein_results_store_config(store, cell, err);
-            if (io == EIN_OK)
-                io = launch(list, todo[k], &slots[i], opt, threads, err);
-            if (io != EIN_OK) {
-                if (opt->claims)
-                    ein_claim_release(opt->claims, cell->id);
-                break;
-            }
-            q.state[k] = Q_LAUNCHED;
-            if (opt->events.on_start)
-                opt->events.on_start(opt->events.ctx, cell);
-            running++;
-        }
-        if (opt->claims)
-            ein_claims_heartbeat(opt->claims);
-        if (running == 0 && !(may_launch && io == EIN_OK && q.waiting > 0))
-            break;
-        if (io != EIN_OK && !killed_all)
-            continue;               /* kill the running workers first */
-        int np = 0;
-        for (int i = 0; i < jobs; i++)
-            if (slots[i].pid > 0 && slots[i].fd >= 0) {
-                pfd[np].fd = slots[i].fd;
-                pfd[np].events = POLLIN;
-                pfd[np].revents = 0;
-                np++;
-            }
-        int pr = poll(pfd, (nfds_t)np, 200);
-        if (pr < 0 && errno != EINTR) {
-            io = ein_err_set(err, EIN_ERR_INTERNAL, "poll failed: %s", strerror(errno));
-            continue;
-        }
-        for (int i = 0; i < jobs; i++) {
-            slot *s = &slots[i];
-            if (s->pid <= 0 || s->fd < 0)
-                continue;
-            int k = 0;
-            while (k < np && pfd[k].fd != s->fd)
-                k++;
-            if (k == np || !(pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            if (s->cap - s->len < 8192) {
-                size_t cap = s->cap ? 2 * s->cap : 16384;
-                char *grown = realloc(s->buf, cap);
-                if (!grown) {
-                    io = ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
-                    continue;
-                }
-                s->buf = grown;
-                s->cap = cap;
-            }
-            ssize_t n = read(s->fd, s->buf + s->len, s->cap - s->len);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n > 0) {
-                s->len += (size_t)n;
-                ein_code c = drain(list, s, store, tot->run, opt, io == EIN_OK ? err : NULL);
-                if (io == EIN_OK)
-                    io = c;
-                continue;
-            }
-            close(s->fd);           /* EOF (or error): the worker has finished or died */
-            s->fd = -1;
-            ein_code c = settle(list, s, store, tot->run, opt, tot, &failures,
-                                io == EIN_OK ? err : NULL);
-            if (io == EIN_OK)
-                io = c;
-            running--;
-        }
-        double t = now_seconds();
-        if (opt->events.on_tick && t - last_tick >= 0.2) {
-            opt->events.on_tick(opt->events.ctx);
-            last_tick = t;
-        }
-    }
+    supervise(&sv);
     for (int k = 0; k < n_todo; k++)
-        tot->not_started += q.state[k] == Q_QUEUED || q.state[k] == Q_BUSY;
-    free(q.state);
+        tot->not_started += sv.q.state[k] == Q_QUEUED || sv.q.state[k] == Q_BUSY;
+    free(sv.q.state);
     sigaction(SIGPIPE, &old_pipe, NULL);
-    for (int i = 0; i < jobs; i++)
-        free(slots[i].buf);
-    free(slots);
-    free(pfd);
-    if (io != EIN_OK)
-        return io;
+    for (int i = 0; i < sv.jobs; i++)
+        free(sv.slots[i].buf);
+    free(sv.slots);
+    free(sv.pfd);
+    if (sv.io != EIN_OK)
+        return sv.io;
     if (g_stop)
         return ein_err_set(err, EIN_ERR_INTERRUPTED, "interrupted: %d cell%s recorded as interrupted, "
                            "%d not started; run the same command again to resume",
