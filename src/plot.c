@@ -404,10 +404,10 @@ static void pair_key(const ein_record *r, const char *by, char *buf, size_t cap)
     size_t len = 0, bl = strlen(by);
     buf[0] = '\0';
     for (int i = 0; i < r->n_bind && len < cap; i++) {
-        const char *name = r->bind_name[i];
+        const char *name = r->bind[i].name;
         if (strcmp(name, by) == 0 || (strncmp(name, by, bl) == 0 && name[bl] == '.'))
             continue;
-        len += (size_t)snprintf(buf + len, cap - len, "%s%s=%s", len ? "," : "", name, r->bind_text[i]);
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s=%s", len ? "," : "", name, r->bind[i].text);
     }
 }
 

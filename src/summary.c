@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ein/numtext.h"
 #include "ein/stats.h"
 
 #define CHANCE_ACC 10.0   /* 100 / EIN_DATA_CLASSES: a diverged cell without an accuracy */
@@ -115,7 +116,7 @@ static int binding_names(const ein_record_list *l, char (*names)[EIN_NAME_MAX], 
     bool integer[MAX_NAMES];
     for (int i = 0; i < l->n; i++)
         for (int k = 0; k < l->rec[i].n_bind; k++) {
-            const char *name = l->rec[i].bind_name[k];
+            const char *name = l->rec[i].bind[k].name;
             int j = 0;
             while (j < n && strcmp(names[j], name) != 0)
                 j++;
@@ -124,7 +125,7 @@ static int binding_names(const ein_record_list *l, char (*names)[EIN_NAME_MAX], 
                 integer[n++] = true;
             }
             if (j < n)
-                integer[j] = integer[j] && integer_text(l->rec[i].bind_text[k]);
+                integer[j] = integer[j] && integer_text(l->rec[i].bind[k].text);
         }
     for (int j = 0; j < n; j++) {
         size_t len = strlen(names[j]);
@@ -339,13 +340,16 @@ static ein_code metric_check(const ein_record_list *l, const char *name, metric 
 
 /* ------------------------------------------------------------ reading -- */
 
-ein_code ein_summary_read(const char *const *dirs, int n, ein_record_list *out, ein_err *err)
+ein_code ein_summary_read(const char *const *dirs, int n, bool write_csv, ein_record_list *out,
+                          ein_err *err)
 {
     memset(out, 0, sizeof *out);
     for (int d = 0; d < n; d++) {
         ein_record_list one;
         ein_code c = ein_results_read(dirs[d], &one, err);
-        if (c == EIN_OK && (c = ein_record_list_append(out, &one, err)) != EIN_OK)
+        if (c == EIN_OK && write_csv && (c = ein_results_write_summary_csv_of(dirs[d], &one, err)) != EIN_OK)
+            ein_record_list_free(&one);
+        else if (c == EIN_OK && (c = ein_record_list_append(out, &one, err)) != EIN_OK)
             ein_record_list_free(&one);
         if (c != EIN_OK) {
             ein_record_list_free(out);
@@ -593,12 +597,8 @@ static void csv_num(FILE *f, double x)
         fputs(",NA", f);
         return;
     }
-    char t[32];
-    for (int prec = 6; prec <= 17; prec++) {   /* shortest text that reads back as x */
-        snprintf(t, sizeof t, "%.*g", prec, x);
-        if (strtod(t, NULL) == x)
-            break;
-    }
+    char t[EIN_NUM_TEXT_MAX];
+    ein_num_text(x, t);
     fprintf(f, ",%s", t);
 }
 
