@@ -95,12 +95,12 @@ static double record_metric(const ein_record *r, const char *m, int layer)
     if (strcmp(m, "test_loss") == 0) return r->final_test_loss;
     if (layer < 0 || layer >= r->n_final_layers)
         return NAN;
-    const ein_layer_metrics *L = &r->final_layer[layer];
-    if (strcmp(m, "z_mean") == 0) return L->mean;
-    if (strcmp(m, "z_var") == 0) return L->var;
-    if (strcmp(m, "z_mean_sq") == 0) return L->mean_sq;
-    if (strcmp(m, "cos_ln_out") == 0) return L->cos_out;
-    if (strcmp(m, "cos_ln_grad") == 0) return L->cos_grad;
+    ein_layer_metrics L = ein_record_final_layer(r, layer);
+    if (strcmp(m, "z_mean") == 0) return L.mean;
+    if (strcmp(m, "z_var") == 0) return L.var;
+    if (strcmp(m, "z_mean_sq") == 0) return L.mean_sq;
+    if (strcmp(m, "cos_ln_out") == 0) return L.cos_out;
+    if (strcmp(m, "cos_ln_grad") == 0) return L.cos_grad;
     return NAN;
 }
 

@@ -4,8 +4,8 @@
  * Why records are small and point into blocks: a folder of 100 000 cells is
  * read at once (einrun summary, the runner's resume check), and records that
  * held their strings in arrays of their own were 13 kB each.  A record now
- * holds numbers and pointers; its strings, bindings, layers and leaf texts
- * live in blocks the list owns, and what every record repeats (leaf paths,
+ * holds numbers and pointers; its strings, bindings and leaf texts live in
+ * blocks the list owns, and what every record repeats (leaf paths,
  * binding names and values, run tags, statuses, the folder) is stored once
  * per read, found by its content while the folder is read. */
 #include "ein/results.h"
@@ -38,17 +38,19 @@ static size_t pad_for(const char *p, size_t align)
     return (align - (uintptr_t)p % align) % align;
 }
 
-/* n bytes aligned to `align` in l's blocks; NULL when out of memory. */
-static void *blocks_alloc(ein_record_list *l, size_t n, size_t align)
+/* n bytes aligned to `align` from the block *cur, or from a new block of l
+ * (which becomes *cur); NULL when out of memory.  A reader keeps two current
+ * blocks (see reader), so what lookups walk lies apart from the leaf texts. */
+static void *blocks_alloc(ein_record_list *l, struct ein_leaf_block **cur, size_t n, size_t align)
 {
-    struct ein_leaf_block *b = l->blocks;
+    struct ein_leaf_block *b = *cur;
     if (b && b->cap - b->used >= n + pad_for(b->data + b->used, align)) {
         char *p = b->data + b->used + pad_for(b->data + b->used, align);
         b->used = (size_t)(p - b->data) + n;
         return p;
     }
-    /* A request too big for a block gets one of its own, linked behind the
-     * current block, which goes on serving the small ones. */
+    /* A request too big for a block gets one of its own; the current block
+     * goes on serving the small ones. */
     bool own = n + align > BLOCK_BYTES / 4;
     size_t cap = own ? n + align : BLOCK_BYTES;
     struct ein_leaf_block *nb = malloc(sizeof *nb + cap);
@@ -57,13 +59,10 @@ static void *blocks_alloc(ein_record_list *l, size_t n, size_t align)
     char *p = nb->data + pad_for(nb->data, align);
     nb->cap = cap;
     nb->used = (size_t)(p - nb->data) + n;
-    if (own && b) {
-        nb->next = b->next;
-        b->next = nb;
-    } else {
-        nb->next = b;
-        l->blocks = nb;
-    }
+    nb->next = l->blocks;
+    l->blocks = nb;
+    if (!own)
+        *cur = nb;
     return p;
 }
 
@@ -142,9 +141,24 @@ typedef struct jr {
     char path[JR_PATH_MAX];     /* the keys down to the current value, '/' between */
 } jr;
 
+/* isspace and isalnum as the C locale has them (einrun never changes it),
+ * without a call per character. */
+static bool jr_space(char c)
+{
+    return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* A character of a number or a word (true, null, nan, 1e5). */
+static bool jr_word_char(char c)
+{
+    char lower = (char)(c | 0x20);
+    return (c >= '0' && c <= '9') || (lower >= 'a' && lower <= 'z') || c == '+' || c == '-' ||
+           c == '.';
+}
+
 static void jr_ws(jr *j)
 {
-    while (j->p < j->end && isspace((unsigned char)*j->p))
+    while (j->p < j->end && jr_space(*j->p))
         j->p++;
 }
 
@@ -190,11 +204,12 @@ static bool jr_string(jr *j, char **out, size_t *len)
 {
     if (j->p >= j->end || *j->p != '"')
         return false;
-    char *s = ++j->p;
-    char *q = memchr(s, '"', (size_t)(j->end - s));
-    if (!q)
+    char *s = ++j->p, *q = s;
+    while (q < j->end && *q != '"' && *q != '\\')     /* short texts: no memchr calls */
+        q++;
+    if (q == j->end)
         return false;
-    if (memchr(s, '\\', (size_t)(q - s)) == NULL) {    /* nearly always: nothing to undo */
+    if (*q == '"') {            /* nearly always: nothing to undo */
         *q = '\0';
         j->p = q + 1;
         *out = s;
@@ -268,17 +283,46 @@ static char jr_scalar_type(const char *s)
     return *end == '\0' ? 'n' : 0;
 }
 
+/* The end of the JSON number at s (RFC 8259 grammar), or s when none starts there. */
+static char *json_number_end(char *s, const char *end)
+{
+    char *p = s + (s < end && *s == '-');
+    char *digits = p;
+    while (p < end && *p >= '0' && *p <= '9')
+        p++;
+    if (p == digits || (*digits == '0' && p - digits > 1))
+        return s;
+    if (p < end && *p == '.') {
+        char *frac = ++p;
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+        if (p == frac)
+            return s;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p += p + 1 < end && (p[1] == '+' || p[1] == '-');
+        char *exp = ++p;
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+        if (p == exp)
+            return s;
+    }
+    return p;
+}
+
 static bool jr_scalar(jr *j, jr_leaf *leaf)
 {
-    char *s = j->p;
-    while (j->p < j->end && (isalnum((unsigned char)*j->p) || *j->p == '+' || *j->p == '-' || *j->p == '.'))
+    char *s = j->p, *e = json_number_end(s, j->end);
+    bool number = e > s && (e == j->end || !jr_word_char(*e));    /* the usual case, checked once */
+    j->p = number ? e : s;
+    while (!number && j->p < j->end && jr_word_char(*j->p))
         j->p++;
     size_t n = (size_t)(j->p - s);
     if (n == 0 || n >= JR_SCALAR_MAX)
         return false;
     char after = *j->p;         /* the value is NUL-terminated for the visit only */
     *j->p = '\0';
-    leaf->type = jr_scalar_type(s);
+    leaf->type = number ? 'n' : jr_scalar_type(s);
     leaf->text = s;
     leaf->text_len = n;
     if (leaf->type)
@@ -373,6 +417,7 @@ bool ein_json_walk(char *line, size_t len, ein_json_visit visit, void *ctx)
 struct ein_record_shape {
     int n;                      /* leaves */
     const char *const *path;    /* their paths (the list's copies), in the records' order */
+    const int *len;             /* their lengths */
     size_t mask;                /* lookup slots - 1 (their count is a power of two) */
     const int *slot;            /* a leaf's index + 1 at the hash of its path; 0 empty */
 };
@@ -381,17 +426,24 @@ struct ein_record_shape {
  * being read. */
 typedef struct reader {
     ein_record_list *l;
+    /* Where it stores: `hot` for what lookups over many records read (the
+     * repeated strings, bindings, shapes), `cold` for the leaf texts
+     * and time stamps, which are most of the bytes. */
+    struct ein_leaf_block *hot, *cold;
     const char *folder;         /* the list's copy of the folder name */
     intern_set strings, shapes;
     const struct ein_record_shape *last;    /* the previous record's: most records repeat it */
+    const char *const *last_leaf;           /* its leaves: most of its settings repeat too */
     ein_record *r;              /* the record of the line */
-    char *text;                 /* its leaves' texts, each: type, text, NUL */
+    char *text;                 /* its leaves that are not settings: type, text, NUL each */
     size_t text_len, text_cap;
+    char *value;                /* a setting's type and text, to be looked up */
+    size_t value_cap;
     const char **path;          /* per leaf: its path (the list's copy) */
-    uint32_t *off;              /* per leaf: where its type and text start in `text` */
+    const char **setting;       /* per leaf: a setting's type and text (the list's copy), or NULL */
+    size_t *off;                /* per leaf that is no setting: where it starts in `text` */
     int n, cap;
     ein_record_bind bind[EIN_RECORD_MAX_BIND];
-    ein_layer_metrics layer[EIN_MAX_HIDDEN];
     bool oom, bad;
 } reader;
 
@@ -400,7 +452,9 @@ static void reader_free(reader *rd)
     free(rd->strings.slot);
     free(rd->shapes.slot);
     free(rd->text);
+    free(rd->value);
     free(rd->path);
+    free(rd->setting);
     free(rd->off);
 }
 
@@ -415,7 +469,7 @@ static const char *keep_str(reader *rd, const char *s, size_t n)
     }
     intern_slot *e = intern_probe(&rd->strings, s, n, h);
     if (!e->key) {
-        char *copy = blocks_alloc(rd->l, n + 1, 1);
+        char *copy = blocks_alloc(rd->l, &rd->hot, n + 1, 1);
         if (!copy) {
             rd->oom = true;
             return "";
@@ -432,7 +486,7 @@ static const char *keep_str(reader *rd, const char *s, size_t n)
  * stamp): not worth looking up.  "" (and rd->oom) when out of memory. */
 static const char *copy_str(reader *rd, const char *s, size_t n)
 {
-    char *copy = blocks_alloc(rd->l, n + 1, 1);
+    char *copy = blocks_alloc(rd->l, &rd->cold, n + 1, 1);
     if (!copy) {
         rd->oom = true;
         return "";
@@ -447,7 +501,7 @@ static const char *copy_str(reader *rd, const char *s, size_t n)
 static const char *leaf_path(reader *rd, int k, const char *p, size_t n)
 {
     const struct ein_record_shape *s = rd->last;
-    if (s && k < s->n && strncmp(s->path[k], p, n) == 0 && s->path[k][n] == '\0')
+    if (s && k < s->n && (size_t)s->len[k] == n && memcmp(s->path[k], p, n) == 0)
         return s->path[k];
     return keep_str(rd, p, n);
 }
@@ -458,7 +512,10 @@ static bool grow_leaves(reader *rd)
     const char **path = realloc(rd->path, (size_t)cap * sizeof *path);
     if (path)
         rd->path = path;
-    uint32_t *off = path ? realloc(rd->off, (size_t)cap * sizeof *off) : NULL;
+    const char **setting = path ? realloc(rd->setting, (size_t)cap * sizeof *setting) : NULL;
+    if (setting)
+        rd->setting = setting;
+    size_t *off = setting ? realloc(rd->off, (size_t)cap * sizeof *off) : NULL;
     if (!off) {
         rd->oom = true;
         return false;
@@ -468,67 +525,121 @@ static bool grow_leaves(reader *rd)
     return true;
 }
 
-static bool grow_text(reader *rd, size_t need)
+/* Room for `need` more bytes in a scratch buffer of the reader. */
+static bool reserve(reader *rd, char **buf, size_t *cap, size_t len, size_t need)
 {
-    size_t cap = rd->text_cap ? rd->text_cap : 4096;
-    while (cap < rd->text_len + need)
-        cap *= 2;
-    char *text = realloc(rd->text, cap);
-    if (!text) {
+    if (len + need <= *cap)
+        return true;
+    size_t grown = *cap ? *cap : 4096;
+    while (grown < len + need)
+        grown *= 2;
+    char *p = realloc(*buf, grown);
+    if (!p) {
         rd->oom = true;
         return false;
     }
-    rd->text = text;
-    rd->text_cap = cap;
+    *buf = p;
+    *cap = grown;
     return true;
 }
 
-static void keep_leaf(reader *rd, const jr_leaf *lf)
+/* The list's copy of setting leaf k's type and text.  Settings repeat from
+ * record to record, so each distinct one is stored once, which also lets
+ * ein_records_differing_settings compare pointers instead of texts; the
+ * previous record's setting at the same place is checked before looking. */
+static const char *setting_value(reader *rd, int k, const jr_leaf *lf)
 {
-    size_t need = lf->text_len + 2;
-    if (rd->text_len + need > UINT32_MAX) {
-        rd->bad = true;         /* 4 GB of leaves: no record of ours */
+    const char *last = rd->last && k < rd->last->n ? rd->last_leaf[k] : NULL;
+    if (last && last[0] == lf->type && strncmp(last + 1, lf->text, lf->text_len) == 0 &&
+        last[1 + lf->text_len] == '\0')
+        return last;
+    if (!reserve(rd, &rd->value, &rd->value_cap, 0, lf->text_len + 1))
+        return "";
+    rd->value[0] = lf->type;
+    memcpy(rd->value + 1, lf->text, lf->text_len);
+    return keep_str(rd, rd->value, lf->text_len + 1);
+}
+
+/* Leaf k: its path, and its type and text, a setting's looked up, any
+ * other's into the line's own text. */
+static void keep_leaf(reader *rd, const jr_leaf *lf, bool setting)
+{
+    if (rd->n == rd->cap && !grow_leaves(rd))
         return;
-    }
-    if ((rd->n == rd->cap && !grow_leaves(rd)) ||
-        (rd->text_len + need > rd->text_cap && !grow_text(rd, need)))
+    int k = rd->n++;
+    rd->path[k] = leaf_path(rd, k, lf->path, lf->path_len);
+    rd->setting[k] = setting ? setting_value(rd, k, lf) : NULL;
+    if (setting || !reserve(rd, &rd->text, &rd->text_cap, rd->text_len, lf->text_len + 2))
         return;
     char *t = rd->text + rd->text_len;
     t[0] = lf->type;
     memcpy(t + 1, lf->text, lf->text_len);
     t[1 + lf->text_len] = '\0';
-    rd->off[rd->n] = (uint32_t)rd->text_len;
-    rd->path[rd->n] = leaf_path(rd, rd->n, lf->path, lf->path_len);
-    rd->n++;
-    rd->text_len += need;
+    rd->off[k] = rd->text_len;
+    rd->text_len += lf->text_len + 2;
 }
 
-/* The number a leaf holds: NaN for a string or null (true and false read as
- * 0, as strtod reads them). */
+/* strtod(s), without strtod for the short decimals: w × 10^k
+ * with w < 2^53 and |k| <= 22 is one multiplication or division of two exact
+ * doubles, so it rounds once, as strtod does (the fast path of Clinger's
+ * algorithm). */
+static double number_of(const char *s)
+{
+    static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+                                    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+    const char *p = s + (*s == '-');
+    uint64_t w = 0;
+    int k = 0, digits = 0;
+    bool point = false;
+    for (; (*p >= '0' && *p <= '9') || (*p == '.' && !point); p++) {
+        if (*p == '.') {
+            point = true;
+            continue;
+        }
+        if (w >= (UINT64_C(1) << 53) / 10)
+            return strtod(s, NULL);
+        w = 10 * w + (uint64_t)(*p - '0');
+        k -= point;
+        digits++;
+    }
+    if (digits == 0)
+        return strtod(s, NULL);
+    if (*p == 'e' || *p == 'E') {
+        char *end;
+        long e = strtol(p + 1, &end, 10);
+        if (*end || e > 22 || e < -22)
+            return strtod(s, NULL);
+        k += (int)e;
+        p = end;
+    }
+    if (*p || k > 22 || k < -22)
+        return strtod(s, NULL);
+    double x = k < 0 ? (double)w / pow10[-k] : (double)w * pow10[k];
+    return *s == '-' ? -x : x;
+}
+
+/* The number a leaf of `type` holds: NaN for a string or null (true and
+ * false read as 0, as strtod reads them). */
+static double number_in(char type, const char *text)
+{
+    return type == 's' || type == 'z' ? NAN : number_of(text);
+}
+
 static double leaf_number(const jr_leaf *lf)
 {
-    return lf->type == 's' || lf->type == 'z' ? NAN : strtod(lf->text, NULL);
+    return number_in(lf->type, lf->text);
 }
 
-/* "N/mean" of final/layers: one M9 value of hidden layer N. */
-static void fill_layer(reader *rd, const char *path, double x)
+/* "N/..." of final/layers: hidden layer N has final metrics (read from the
+ * leaves when asked for, ein_record_final_layer: most readers never ask). */
+static void count_layer(ein_record *r, const char *path)
 {
-    ein_record *r = rd->r;
     char *end;
     long k = strtol(path, &end, 10);
     if (end == path || *end != '/' || k < 0 || k >= EIN_MAX_HIDDEN)
         return;
-    for (long i = r->n_final_layers; i <= k; i++)
-        rd->layer[i] = (ein_layer_metrics){ NAN, NAN, NAN, NAN, NAN };
     if (k >= r->n_final_layers)
         r->n_final_layers = (int)k + 1;
-    ein_layer_metrics *L = &rd->layer[k];
-    const char *key = end + 1;
-    if (strcmp(key, "mean") == 0) L->mean = x;
-    else if (strcmp(key, "var") == 0) L->var = x;
-    else if (strcmp(key, "mean_sq") == 0) L->mean_sq = x;
-    else if (strcmp(key, "cos_out") == 0) L->cos_out = x;
-    else if (strcmp(key, "cos_grad") == 0) L->cos_grad = x;
 }
 
 /* The record's field for final/KEY, or NULL (34 leaves a record: no strcmp
@@ -558,7 +669,7 @@ static void fill_metric(reader *rd, const jr_leaf *lf)
         if (x)
             *x = leaf_number(lf);
         else if (strncmp(key, "layers/", 7) == 0)
-            fill_layer(rd, key + 7, leaf_number(lf));
+            count_layer(r, key + 7);
     } else if (strcmp(lf->path, "best/test_acc") == 0) {
         r->best_test_acc = leaf_number(lf);
     } else if (strcmp(lf->path, "best/epoch") == 0) {
@@ -604,10 +715,10 @@ static void fill_record(void *ctx, const jr_leaf *lf)
         return;
     const char *p = lf->path;
     if (memcmp(p, "config/", 7) == 0) {      /* inside jr's path buffer: never past its end */
-        keep_leaf(rd, lf);
+        keep_leaf(rd, lf, true);
         rd->r->n_config++;
     } else if (memcmp(p, "final/", 6) == 0 || memcmp(p, "best/", 5) == 0) {
-        keep_leaf(rd, lf);
+        keep_leaf(rd, lf, false);
         fill_metric(rd, lf);
     } else if (memcmp(p, "bindings/", 9) == 0) {
         fill_binding(rd, lf);
@@ -632,12 +743,15 @@ static const struct ein_record_shape *shape_of(reader *rd)
         size_t cap = 16;
         while (cap < 2 * (size_t)rd->n)
             cap *= 2;
-        struct ein_record_shape *s = blocks_alloc(rd->l, sizeof *s, alignof(struct ein_record_shape));
-        const char **path = blocks_alloc(rd->l, bytes, alignof(const char *));
-        int *slot = blocks_alloc(rd->l, cap * sizeof *slot, alignof(int));
-        if (!s || !path || !slot)
+        struct ein_record_shape *s = blocks_alloc(rd->l, &rd->hot, sizeof *s, alignof(struct ein_record_shape));
+        const char **path = blocks_alloc(rd->l, &rd->hot, bytes, alignof(const char *));
+        int *slot = blocks_alloc(rd->l, &rd->hot, cap * sizeof *slot, alignof(int));
+        int *len = blocks_alloc(rd->l, &rd->hot, (size_t)rd->n * sizeof *len, alignof(int));
+        if (!s || !path || !slot || !len)
             return NULL;
         memcpy(path, rd->path, bytes);
+        for (int k = 0; k < rd->n; k++)
+            len[k] = (int)strlen(path[k]);
         memset(slot, 0, cap * sizeof *slot);
         for (int k = 0; k < rd->n; k++) {      /* a path given twice: the first counts */
             size_t i = slot_of(ein_hash_str(path[k]), cap - 1);
@@ -646,7 +760,7 @@ static const struct ein_record_shape *shape_of(reader *rd)
             if (!slot[i])
                 slot[i] = k + 1;
         }
-        *s = (struct ein_record_shape){ rd->n, path, cap - 1, slot };
+        *s = (struct ein_record_shape){ rd->n, path, len, cap - 1, slot };
         *e = (intern_slot){ path, bytes, h, s };
         rd->shapes.n++;
     }
@@ -660,27 +774,21 @@ static bool finish_record(reader *rd, ein_record *r)
     ein_record_list *l = rd->l;
     if (r->n_bind > 0) {
         size_t n = (size_t)r->n_bind * sizeof *r->bind;
-        ein_record_bind *b = blocks_alloc(l, n, alignof(ein_record_bind));
+        ein_record_bind *b = blocks_alloc(l, &rd->hot, n, alignof(ein_record_bind));
         if (!b)
             return false;
         r->bind = memcpy(b, rd->bind, n);
     }
-    if (r->n_final_layers > 0) {
-        size_t n = (size_t)r->n_final_layers * sizeof *r->final_layer;
-        ein_layer_metrics *m = blocks_alloc(l, n, alignof(ein_layer_metrics));
-        if (!m)
-            return false;
-        r->final_layer = memcpy(m, rd->layer, n);
-    }
     if (rd->n > 0) {
-        size_t offs = (size_t)rd->n * sizeof *rd->off;
-        char *p = blocks_alloc(l, offs + rd->text_len, alignof(uint32_t));
-        if (!p || !(r->shape = shape_of(rd)))
+        const char **leaf = blocks_alloc(l, &rd->cold, (size_t)rd->n * sizeof *leaf, alignof(const char *));
+        char *text = rd->text_len ? blocks_alloc(l, &rd->cold, rd->text_len, 1) : NULL;
+        if (!leaf || (rd->text_len && !text) || !(r->shape = shape_of(rd)))
             return false;
-        memcpy(p, rd->off, offs);
-        memcpy(p + offs, rd->text, rd->text_len);
-        r->leaf_off = (const uint32_t *)p;
-        r->leaves = p + offs;
+        if (text)
+            memcpy(text, rd->text, rd->text_len);
+        for (int k = 0; k < rd->n; k++)
+            leaf[k] = rd->setting[k] ? rd->setting[k] : text + rd->off[k];
+        r->leaf = rd->last_leaf = leaf;
     }
     return true;
 }
@@ -966,7 +1074,7 @@ const char *ein_record_binding(const ein_record *rec, const char *name, bool *is
 
 static void leaf_k(const ein_record *rec, int k, ein_record_leaf *leaf)
 {
-    const char *t = rec->leaves + rec->leaf_off[k];
+    const char *t = rec->leaf[k];
     leaf->path = rec->shape->path[k];
     leaf->type = t[0];
     leaf->text = t + 1;
@@ -1017,11 +1125,26 @@ const char *ein_record_setting(const ein_record *rec, const char *path, char *ty
     return leaf_text(rec, leaf_index(rec, "config/", path), type);
 }
 
+ein_layer_metrics ein_record_final_layer(const ein_record *rec, int layer)
+{
+    ein_layer_metrics m = { NAN, NAN, NAN, NAN, NAN };
+    static const char *const key[] = { "mean", "var", "mean_sq", "cos_out", "cos_grad" };
+    double *value[] = { &m.mean, &m.var, &m.mean_sq, &m.cos_out, &m.cos_grad };
+    for (int k = 0; k < 5 && layer >= 0 && layer < rec->n_final_layers; k++) {
+        char path[64], type;
+        snprintf(path, sizeof path, "layers/%d/%s", layer, key[k]);
+        const char *t = leaf_text(rec, leaf_index(rec, "final/", path), &type);
+        if (t)
+            *value[k] = number_in(type, t);
+    }
+    return m;
+}
+
 /* ------------------------------------------------------ differing settings -- */
 
 typedef struct setting_col {
-    const char *path, *text;    /* the setting, its value in the first record that has it */
-    char type;
+    const char *path;           /* the setting */
+    const char *value;          /* its type and text in the first record that has it */
     int have;                   /* records that have it */
     bool differs;
 } setting_col;
@@ -1036,7 +1159,7 @@ typedef struct setting_cols {
 /* The column of setting `path`, added (with rec's value) when new; -1 when
  * out of memory.  `hint`: the column after the previous setting's, where
  * this one nearly always is (every record lists its settings in one order). */
-static int setting_col_of(setting_cols *sc, const char *path, const char *text, char type, int hint)
+static int setting_col_of(setting_cols *sc, const char *path, const char *value, int hint)
 {
     int j = hint < sc->n && strcmp(sc->c[hint].path, path) == 0 ? hint : 0;
     while (j < sc->n && strcmp(sc->c[j].path, path) != 0)
@@ -1051,7 +1174,7 @@ static int setting_col_of(setting_cols *sc, const char *path, const char *text, 
         sc->c = grown;
         sc->cap = cap;
     }
-    sc->c[sc->n] = (setting_col){ path, text, type, 0, sc->with_config > 1 };
+    sc->c[sc->n] = (setting_col){ path, value, 0, sc->with_config > 1 };
     return sc->n++;
 }
 
@@ -1069,9 +1192,7 @@ static bool map_shape(setting_cols *sc, const ein_record *rec)
         map[k] = -1;
         if (strncmp(s->path[k], "config/", 7) != 0)
             continue;
-        ein_record_leaf leaf;
-        leaf_k(rec, k, &leaf);
-        if ((map[k] = setting_col_of(sc, leaf.path + 7, leaf.text, leaf.type, hint)) < 0)
+        if ((map[k] = setting_col_of(sc, s->path[k] + 7, rec->leaf[k], hint)) < 0)
             return false;
         hint = map[k] + 1;
     }
@@ -1095,9 +1216,9 @@ int ein_records_differing_settings(const ein_record_list *l, const char ***out)
         for (int k = 0; k < r->shape->n && !oom; k++) {
             if (sc.map[k] < 0)
                 continue;
-            setting_col *c = &sc.c[sc.map[k]];
-            const char *t = r->leaves + r->leaf_off[k];
-            c->differs = c->differs || c->type != t[0] || strcmp(c->text, t + 1) != 0;
+            setting_col *c = &sc.c[sc.map[k]];    /* one folder's equal values: one pointer */
+            const char *v = r->leaf[k];
+            c->differs = c->differs || (v != c->value && strcmp(v, c->value) != 0);
             c->have++;
         }
     }

@@ -29,7 +29,7 @@
  * Ownership: ein_results_open returns a store the caller frees with
  * ein_results_close; ein_results_read fills a record list the caller frees
  * with ein_record_list_free.  Everything a record points to (its strings,
- * bindings, layers and leaves) lives in blocks the list owns and never
+ * bindings and leaves) lives in blocks the list owns and never
  * moves, so records copy, move and drop freely within the list's lifetime,
  * and ein_record_list_append hands the blocks on with the records.
  */
@@ -114,15 +114,16 @@ typedef struct ein_record {
     double final_test_acc, best_test_acc, final_train_acc;     /* NaN if absent */
     double final_task_loss, final_inorm_loss, final_test_loss;
     int best_epoch;
-    int n_final_layers;                /* M9 per hidden layer at the final epoch (NaN if absent) */
-    const ein_layer_metrics *final_layer;      /* n_final_layers of them */
+    int n_final_layers;                /* hidden layers with M9 metrics at the final epoch
+                                          (ein_record_final_layer) */
     int n_config;                      /* settings in its "config"; 0 in older records */
     /* The config/, final/ and best/ leaves (ein_record_next_leaf): their paths
-     * in `shape`, shared by every record with the same paths, their texts in
-     * `leaves` at `leaf_off`; shape is NULL for a record without leaves. */
+     * in `shape`, shared by every record with the same paths; per leaf, in
+     * that order, its type and then its text (a setting's value is shared by
+     * the records of the list with the same one); shape is NULL for a record
+     * without leaves. */
     const struct ein_record_shape *shape;
-    const uint32_t *leaf_off;
-    const char *leaves;
+    const char *const *leaf;
 } ein_record;
 
 /* One leaf of a record: `path` as in the JSON with '/' between the levels
@@ -167,6 +168,10 @@ const char *ein_record_leaf_at(const ein_record *rec, const char *path, char *ty
 /* The value of setting `path` ("train.epochs") from the record's "config",
  * or NULL (an older record, or a setting this configuration does not have). */
 const char *ein_record_setting(const ein_record *rec, const char *path, char *type);
+
+/* The M9 metrics of hidden layer `layer` at the final epoch, from the
+ * record's final/layers leaves; NaN where not measured (or no such layer). */
+ein_layer_metrics ein_record_final_layer(const ein_record *rec, int layer);
 
 /* The settings that tell the records' configurations apart: every setting
  * path whose value differs between the records that carry a "config", or
