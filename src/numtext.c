@@ -18,9 +18,14 @@
 
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The powers of ten a double holds exactly. */
+static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+                                1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
 
 /* x's first 17 significant digits: d[0].d[1..16] × 10^exp. */
 typedef struct digits17 {
@@ -116,9 +121,45 @@ static size_t text_at(double x, const digits17 *g, int p, char *out)
     return g_format(out, g->neg, dig, p, exp);
 }
 
+/* w × 10^k with w < 2^53 and |k| <= 22 is one multiplication or division of
+ * two exact doubles, so it rounds once, as strtod does (the fast path of
+ * Clinger's algorithm); anything else goes to strtod. */
+double ein_num_parse(const char *s)
+{
+    const char *p = s + (*s == '-');
+    uint64_t w = 0;
+    int k = 0, digits = 0;
+    bool point = false;
+    for (; (*p >= '0' && *p <= '9') || (*p == '.' && !point); p++) {
+        if (*p == '.') {
+            point = true;
+            continue;
+        }
+        if (w >= (UINT64_C(1) << 53) / 10)
+            return strtod(s, NULL);
+        w = 10 * w + (uint64_t)(*p - '0');
+        k -= point;
+        digits++;
+    }
+    if (digits == 0)
+        return strtod(s, NULL);
+    if (*p == 'e' || *p == 'E') {
+        char *end;
+        long e = strtol(p + 1, &end, 10);
+        if (*end || e > 22 || e < -22)
+            return strtod(s, NULL);
+        k += (int)e;
+        p = end;
+    }
+    if (*p || k > 22 || k < -22)
+        return strtod(s, NULL);
+    double x = k < 0 ? (double)w / pow10[-k] : (double)w * pow10[k];
+    return *s == '-' ? -x : x;
+}
+
 static bool reads_back(const char *t, double x)
 {
-    return strtod(t, NULL) == x;
+    return ein_num_parse(t) == x;
 }
 
 static bool fits(double x, const digits17 *g, int p)
@@ -132,8 +173,6 @@ static bool fits(double x, const digits17 *g, int p)
  * (see the top) whenever it reads back as x. */
 static size_t six_digits(double x, char *out)
 {
-    static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-                                    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
     double a = fabs(x);
     if (!(a >= 1e-300 && a <= 1e300))
         return 0;

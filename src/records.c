@@ -444,7 +444,7 @@ typedef struct reader {
     size_t *off;                /* per leaf that is no setting: where it starts in `text` */
     int n, cap;
     ein_record_bind bind[EIN_RECORD_MAX_BIND];
-    bool oom, bad;
+    bool oom;
 } reader;
 
 static void reader_free(reader *rd)
@@ -579,50 +579,11 @@ static void keep_leaf(reader *rd, const jr_leaf *lf, bool setting)
     rd->text_len += lf->text_len + 2;
 }
 
-/* strtod(s), without strtod for the short decimals: w × 10^k
- * with w < 2^53 and |k| <= 22 is one multiplication or division of two exact
- * doubles, so it rounds once, as strtod does (the fast path of Clinger's
- * algorithm). */
-static double number_of(const char *s)
-{
-    static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-                                    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
-    const char *p = s + (*s == '-');
-    uint64_t w = 0;
-    int k = 0, digits = 0;
-    bool point = false;
-    for (; (*p >= '0' && *p <= '9') || (*p == '.' && !point); p++) {
-        if (*p == '.') {
-            point = true;
-            continue;
-        }
-        if (w >= (UINT64_C(1) << 53) / 10)
-            return strtod(s, NULL);
-        w = 10 * w + (uint64_t)(*p - '0');
-        k -= point;
-        digits++;
-    }
-    if (digits == 0)
-        return strtod(s, NULL);
-    if (*p == 'e' || *p == 'E') {
-        char *end;
-        long e = strtol(p + 1, &end, 10);
-        if (*end || e > 22 || e < -22)
-            return strtod(s, NULL);
-        k += (int)e;
-        p = end;
-    }
-    if (*p || k > 22 || k < -22)
-        return strtod(s, NULL);
-    double x = k < 0 ? (double)w / pow10[-k] : (double)w * pow10[k];
-    return *s == '-' ? -x : x;
-}
-
 /* The number a leaf of `type` holds: NaN for a string or null (true and
  * false read as 0, as strtod reads them). */
 static double number_in(char type, const char *text)
 {
-    return type == 's' || type == 'z' ? NAN : number_of(text);
+    return type == 's' || type == 'z' ? NAN : ein_num_parse(text);
 }
 
 static double leaf_number(const jr_leaf *lf)
@@ -727,8 +688,35 @@ static void fill_record(void *ctx, const jr_leaf *lf)
     }
 }
 
-/* The shape of the leaves just read (rd->path), made once per distinct list
- * of paths; NULL when out of memory. */
+/* A new shape for the leaves just read, in the list's blocks; NULL when out
+ * of memory. */
+static struct ein_record_shape *shape_new(reader *rd)
+{
+    size_t cap = 16, n = (size_t)rd->n;
+    while (cap < 2 * n)
+        cap *= 2;
+    struct ein_record_shape *s = blocks_alloc(rd->l, &rd->hot, sizeof *s, alignof(struct ein_record_shape));
+    const char **path = blocks_alloc(rd->l, &rd->hot, n * sizeof *path, alignof(const char *));
+    int *len = blocks_alloc(rd->l, &rd->hot, n * sizeof *len, alignof(int));
+    int *slot = blocks_alloc(rd->l, &rd->hot, cap * sizeof *slot, alignof(int));
+    if (!s || !path || !len || !slot)
+        return NULL;
+    memcpy(path, rd->path, n * sizeof *path);
+    memset(slot, 0, cap * sizeof *slot);
+    for (int k = 0; k < rd->n; k++) {      /* a path given twice: the first counts */
+        len[k] = (int)strlen(path[k]);
+        size_t i = slot_of(ein_hash_str(path[k]), cap - 1);
+        while (slot[i] && strcmp(path[slot[i] - 1], path[k]) != 0)
+            i = (i + 1) & (cap - 1);
+        if (!slot[i])
+            slot[i] = k + 1;
+    }
+    *s = (struct ein_record_shape){ rd->n, path, len, cap - 1, slot };
+    return s;
+}
+
+/* The shape of the leaves just read (rd->path): the previous record's, or
+ * one made once per distinct list of paths; NULL when out of memory. */
 static const struct ein_record_shape *shape_of(reader *rd)
 {
     size_t bytes = (size_t)rd->n * sizeof *rd->path;
@@ -740,28 +728,10 @@ static const struct ein_record_shape *shape_of(reader *rd)
         return NULL;
     intern_slot *e = intern_probe(&rd->shapes, rd->path, bytes, h);
     if (!e->key) {
-        size_t cap = 16;
-        while (cap < 2 * (size_t)rd->n)
-            cap *= 2;
-        struct ein_record_shape *s = blocks_alloc(rd->l, &rd->hot, sizeof *s, alignof(struct ein_record_shape));
-        const char **path = blocks_alloc(rd->l, &rd->hot, bytes, alignof(const char *));
-        int *slot = blocks_alloc(rd->l, &rd->hot, cap * sizeof *slot, alignof(int));
-        int *len = blocks_alloc(rd->l, &rd->hot, (size_t)rd->n * sizeof *len, alignof(int));
-        if (!s || !path || !slot || !len)
+        struct ein_record_shape *s = shape_new(rd);
+        if (!s)
             return NULL;
-        memcpy(path, rd->path, bytes);
-        for (int k = 0; k < rd->n; k++)
-            len[k] = (int)strlen(path[k]);
-        memset(slot, 0, cap * sizeof *slot);
-        for (int k = 0; k < rd->n; k++) {      /* a path given twice: the first counts */
-            size_t i = slot_of(ein_hash_str(path[k]), cap - 1);
-            while (slot[i] && strcmp(path[slot[i] - 1], path[k]) != 0)
-                i = (i + 1) & (cap - 1);
-            if (!slot[i])
-                slot[i] = k + 1;
-        }
-        *s = (struct ein_record_shape){ rd->n, path, len, cap - 1, slot };
-        *e = (intern_slot){ path, bytes, h, s };
+        *e = (intern_slot){ s->path, bytes, h, s };
         rd->shapes.n++;
     }
     rd->last = e->value;
@@ -806,8 +776,7 @@ static bool parse_record(reader *rd, char *line, size_t len, ein_record *r)
     rd->r = r;
     rd->n = 0;
     rd->text_len = 0;
-    rd->bad = false;
-    bool ok = jr_walk(line, len, fill_record, rd) && !rd->bad && r->id[0] && r->status[0];
+    bool ok = jr_walk(line, len, fill_record, rd) && r->id[0] && r->status[0];
     if (!ok || rd->oom)
         return false;
     if (!finish_record(rd, r)) {
@@ -944,6 +913,7 @@ static ein_code read_one(reader *rd, const char *path, int *rcap, ein_err *err)
             return EIN_OK;
         return ein_err_set(err, EIN_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
     }
+    setvbuf(f, NULL, _IOFBF, 1 << 20);     /* a 250 MB file in 1 MB reads, not 4 kB ones */
     ein_record_list *out = rd->l;
     char *line = NULL;
     size_t cap = 0;
@@ -1237,12 +1207,17 @@ int ein_records_differing_settings(const ein_record_list *l, const char ***out)
 
 /* ------------------------------------------------------------------- CSV -- */
 
+/* Is `s` (n bytes) a CSV field as it stands?  Not when it holds , " CR or
+ * LF, or begins or ends with a space (which readers would trim). */
+static bool csv_plain(const char *s, size_t n)
+{
+    bool edge = n > 0 && (isspace((unsigned char)s[0]) || isspace((unsigned char)s[n - 1]));
+    return !edge && strpbrk(s, ",\"\r\n") == NULL;
+}
+
 void ein_csv_field(FILE *out, const char *s)
 {
-    size_t n = strlen(s);
-    bool quote = n > 0 && (isspace((unsigned char)s[0]) || isspace((unsigned char)s[n - 1]));
-    quote = quote || strpbrk(s, ",\"\r\n") != NULL;
-    if (!quote) {
+    if (csv_plain(s, strlen(s))) {
         fputs(s, out);
         return;
     }
@@ -1255,15 +1230,70 @@ void ein_csv_field(FILE *out, const char *s)
     fputc('"', out);
 }
 
-static void csv_num(FILE *out, double x)
+/* summary.csv is built in memory, some 30 pieces per record: appended to a
+ * buffer, not a stream, whose every call takes a lock (OpenBLAS makes
+ * einrun multithreaded). */
+typedef struct textbuf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+} textbuf;
+
+static void tb_put(textbuf *b, const char *s, size_t n)
 {
-    if (!isfinite(x)) {
-        fputs("NA", out);
+    if (b->oom)
+        return;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 65536;
+        while (cap < b->len + n)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = true;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
+static void tb_str(textbuf *b, const char *s)
+{
+    tb_put(b, s, strlen(s));
+}
+
+static void tb_int(textbuf *b, int v)
+{
+    char t[16];
+    tb_put(b, t, (size_t)snprintf(t, sizeof t, "%d", v));
+}
+
+/* ein_csv_field into the buffer. */
+static void tb_field(textbuf *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (csv_plain(s, n)) {
+        tb_put(b, s, n);
         return;
     }
+    tb_put(b, "\"", 1);
+    for (const char *q; (q = strchr(s, '"')) != NULL; s = q + 1) {
+        tb_put(b, s, (size_t)(q + 1 - s));
+        tb_put(b, "\"", 1);            /* a quote doubled */
+    }
+    tb_str(b, s);
+    tb_put(b, "\"", 1);
+}
+
+static void tb_num(textbuf *b, double x)
+{
     char t[EIN_NUM_TEXT_MAX];
-    ein_num_text(x, t);
-    fputs(t, out);
+    if (isfinite(x))
+        tb_put(b, t, ein_num_text(x, t));
+    else
+        tb_put(b, "NA", 2);
 }
 
 /* The summary.csv columns beyond the fixed ones. */
@@ -1302,93 +1332,76 @@ static bool csv_columns(const ein_record_list *l, csv_cols *cc)
     return true;
 }
 
-static void csv_header(FILE *mem, const csv_cols *cc)
+static void csv_header(textbuf *b, const csv_cols *cc)
 {
-    fputs("id,experiment", mem);
+    tb_str(b, "id,experiment");
     for (int j = 0; j < cc->n_bind; j++) {
-        fputc(',', mem);
-        ein_csv_field(mem, cc->bind[j]);
+        tb_put(b, ",", 1);
+        tb_field(b, cc->bind[j]);
     }
     for (int s = 0; s < cc->n_set; s++)
         if (cc->set[s]) {
-            fputc(',', mem);
-            ein_csv_field(mem, cc->set[s]);
+            tb_put(b, ",", 1);
+            tb_field(b, cc->set[s]);
         }
-    fputs(",status,epochs,final_test_acc,best_test_acc,best_epoch,final_train_acc,"
-          "final_task_loss,final_inorm_loss,final_test_loss,seconds,message\n", mem);
+    tb_str(b, ",status,epochs,final_test_acc,best_test_acc,best_epoch,final_train_acc,"
+              "final_task_loss,final_inorm_loss,final_test_loss,seconds,message\n");
 }
 
-static void csv_row(FILE *mem, const csv_cols *cc, const ein_record *r)
+static void csv_row(textbuf *b, const csv_cols *cc, const ein_record *r)
 {
-    fputs(r->id, mem);
-    fputc(',', mem);
-    ein_csv_field(mem, r->experiment);
+    tb_str(b, r->id);
+    tb_put(b, ",", 1);
+    tb_field(b, r->experiment);
     for (int j = 0; j < cc->n_bind; j++) {
-        fputc(',', mem);
         const char *v = ein_record_binding(r, cc->bind[j], NULL);
-        if (!v)
-            fputs("NA", mem);
-        else
-            ein_csv_field(mem, v);
+        tb_put(b, ",", 1);
+        tb_field(b, v ? v : "NA");
     }
     for (int s = 0; s < cc->n_set; s++) {
         if (!cc->set[s])
             continue;
         char type;
         const char *v = ein_record_setting(r, cc->set[s], &type);
-        fputc(',', mem);
-        if (!v || type == 'z')
-            fputs("NA", mem);
-        else
-            ein_csv_field(mem, v);
+        tb_put(b, ",", 1);
+        tb_field(b, v && type != 'z' ? v : "NA");
     }
-    fprintf(mem, ",%s,%d,", r->status, r->epochs);
-    csv_num(mem, r->final_test_acc);
-    fputc(',', mem);
-    csv_num(mem, r->best_test_acc);
-    fputc(',', mem);
-    if (r->epochs > 0 && r->best_epoch > 0)
-        fprintf(mem, "%d", r->best_epoch);
-    else
-        fputs("NA", mem);
-    double v[] = { r->final_train_acc, r->final_task_loss, r->final_inorm_loss,
-                   r->final_test_loss, r->seconds };
+    tb_put(b, ",", 1);
+    tb_str(b, r->status);
+    tb_put(b, ",", 1);
+    tb_int(b, r->epochs);
+    double v[] = { r->final_test_acc, r->best_test_acc, NAN, r->final_train_acc, r->final_task_loss,
+                   r->final_inorm_loss, r->final_test_loss, r->seconds };
     for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) {
-        fputc(',', mem);
-        csv_num(mem, v[k]);
+        tb_put(b, ",", 1);
+        if (k != 2)
+            tb_num(b, v[k]);
+        else if (r->epochs > 0 && r->best_epoch > 0)     /* best_epoch, between the accuracies */
+            tb_int(b, r->best_epoch);
+        else
+            tb_put(b, "NA", 2);
     }
-    fputc(',', mem);
-    if (r->message[0])
-        ein_csv_field(mem, r->message);
-    else
-        fputs("NA", mem);
-    fputc('\n', mem);
+    tb_put(b, ",", 1);
+    tb_field(b, r->message[0] ? r->message : "NA");
+    tb_put(b, "\n", 1);
 }
 
 ein_code ein_results_write_summary_csv_of(const char *dir, const ein_record_list *l, ein_err *err)
 {
     csv_cols cc;
-    char *text = NULL;
-    size_t len = 0;
-    FILE *mem = NULL;
     if (!csv_columns(l, &cc))
         return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
-    if (!(mem = open_memstream(&text, &len))) {
-        free(cc.bind);
-        free(cc.set);
-        return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
-    }
-    csv_header(mem, &cc);
+    textbuf b = { 0 };
+    csv_header(&b, &cc);
     for (int i = 0; i < l->n; i++)
-        csv_row(mem, &cc, &l->rec[i]);
-    ein_code c = fclose(mem) == 0 && text ? EIN_OK : ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
+        csv_row(&b, &cc, &l->rec[i]);
     char path[EIN_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/summary.csv", dir);
-    if (c == EIN_OK)
-        c = ein_write_file_atomic(path, text, len, err);
+    ein_code c = b.oom ? ein_err_set(err, EIN_ERR_NOMEM, "out of memory")
+                       : ein_write_file_atomic(path, b.p, b.len, err);
     free(cc.bind);
     free(cc.set);
-    free(text);
+    free(b.p);
     return c;
 }
 

@@ -92,13 +92,14 @@ typedef struct ein_record_bind {
     bool is_number;
 } ein_record_bind;
 
-struct ein_record_shape;               /* the leaf paths records share (results.c) */
+struct ein_record_shape;               /* the leaf paths records share (records.c) */
 
 /* One record of cells.jsonl.  Small and of fixed size (100 000 of them are
  * read at once): every string and array it points to lives in the blocks of
- * the record list it was read into, so a record is valid as long as that
- * list (or the list its blocks were appended to) is, and copies of it share
- * the list's storage.  The strings are never NULL; "" when absent. */
+ * the record list it was read into and belongs to that list, so a record
+ * (and any copy of it) is valid as long as that list is, or the list its
+ * blocks were appended to; keep a copy of what must outlive it.  The
+ * strings are never NULL; "" when absent. */
 typedef struct ein_record {
     char id[EIN_ID_LEN + 1];
     int index;                         /* the cell's position in its grid's expansion order */
@@ -110,7 +111,7 @@ typedef struct ein_record {
     int epochs;
     double seconds;
     int n_bind;                        /* at most EIN_RECORD_MAX_BIND */
-    const ein_record_bind *bind;    /* n_bind of them, in the record's order */
+    const ein_record_bind *bind;       /* n_bind of them, in the record's order */
     double final_test_acc, best_test_acc, final_train_acc;     /* NaN if absent */
     double final_task_loss, final_inorm_loss, final_test_loss;
     int best_epoch;
@@ -154,8 +155,9 @@ typedef struct ein_record_list {
  * which writer finished what first. */
 ein_code ein_results_read(const char *dir, ein_record_list *out, ein_err *err);
 void ein_record_list_free(ein_record_list *l);
-/* Move every record of `src` (and the blocks its leaves live in) to the end
- * of `dst`; `src` is left empty.  EIN_ERR_NOMEM leaves both as they were. */
+/* Move every record of `src`, and the blocks everything they point to lives
+ * in, to the end of `dst`: the records' pointers stay valid, now owned by
+ * `dst`; `src` is left empty.  EIN_ERR_NOMEM leaves both as they were. */
 ein_code ein_record_list_append(ein_record_list *dst, ein_record_list *src, ein_err *err);
 const ein_record *ein_record_find(const ein_record_list *l, const char *id);
 /* The value of binding `name`, or NULL. */
@@ -163,7 +165,7 @@ const char *ein_record_binding(const ein_record *rec, const char *name, bool *is
 /* Walk the leaves: start with *pos = 0 (then it counts the leaves); false
  * after the last one. */
 bool ein_record_next_leaf(const ein_record *rec, size_t *pos, ein_record_leaf *leaf);
-/* The leaf at `path` ("config/data.eps"), or NULL. */
+/* The text of the leaf at `path` ("config/data.eps") and its type, or NULL. */
 const char *ein_record_leaf_at(const ein_record *rec, const char *path, char *type);
 /* The value of setting `path` ("train.epochs") from the record's "config",
  * or NULL (an older record, or a setting this configuration does not have). */
@@ -176,7 +178,7 @@ ein_layer_metrics ein_record_final_layer(const ein_record *rec, int layer);
 /* The settings that tell the records' configurations apart: every setting
  * path whose value differs between the records that carry a "config", or
  * that only some of them have, in the order of the canonical text.  *out
- * (malloc'd; the caller frees the array, the strings belong to the records)
+ * (malloc'd; the caller frees the array, the strings belong to the list)
  * receives the paths; returns their count, or -1 when out of memory. */
 int ein_records_differing_settings(const ein_record_list *l, const char ***out);
 
