@@ -5,9 +5,9 @@
  * read at once (einrun summary, the runner's resume check), and records that
  * held their strings in arrays of their own were 13 kB each.  A record now
  * holds numbers and pointers; its strings, bindings and leaf texts live in
- * blocks the list owns, and what every record repeats (leaf paths,
- * binding names and values, run tags, statuses, the folder) is stored once
- * per read, found by its content while the folder is read. */
+ * blocks the list owns, and what every record repeats (leaf paths, setting
+ * values, binding names and values, run tags, statuses, the folder) is
+ * stored once per read, found by its content while the folder is read. */
 #include "ein/results.h"
 #include "ein/hash.h"
 #include "ein/numtext.h"
@@ -33,9 +33,10 @@ struct ein_leaf_block {
 
 #define BLOCK_BYTES 65536
 
-static size_t pad_for(const char *p, size_t align)
+/* The bytes to skip from address p to the next multiple of `align`. */
+static size_t pad_for(uintptr_t p, size_t align)
 {
-    return (align - (uintptr_t)p % align) % align;
+    return (align - p % align) % align;
 }
 
 /* n bytes aligned to `align` from the block *cur, or from a new block of l
@@ -44,8 +45,8 @@ static size_t pad_for(const char *p, size_t align)
 static void *blocks_alloc(ein_record_list *l, struct ein_leaf_block **cur, size_t n, size_t align)
 {
     struct ein_leaf_block *b = *cur;
-    if (b && b->cap - b->used >= n + pad_for(b->data + b->used, align)) {
-        char *p = b->data + b->used + pad_for(b->data + b->used, align);
+    if (b && b->cap - b->used >= n + pad_for((uintptr_t)(b->data + b->used), align)) {
+        char *p = b->data + b->used + pad_for((uintptr_t)(b->data + b->used), align);
         b->used = (size_t)(p - b->data) + n;
         return p;
     }
@@ -56,7 +57,7 @@ static void *blocks_alloc(ein_record_list *l, struct ein_leaf_block **cur, size_
     struct ein_leaf_block *nb = malloc(sizeof *nb + cap);
     if (!nb)
         return NULL;
-    char *p = nb->data + pad_for(nb->data, align);
+    char *p = nb->data + pad_for((uintptr_t)nb->data, align);
     nb->cap = cap;
     nb->used = (size_t)(p - nb->data) + n;
     nb->next = l->blocks;
