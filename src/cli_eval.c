@@ -241,11 +241,12 @@ static int cont(const eval_args *a, const ein_record_list *all, const ein_record
     ein_binding bind[EIN_RECORD_MAX_BIND + 2];
     for (int i = 0; i < rec_binds->n_bind; i++) {
         memset(&bind[i], 0, sizeof bind[i]);
-        snprintf(bind[i].name, sizeof bind[i].name, "%s", rec_binds->bind_name[i]);
-        const char *text = rec_binds->bind_text[i];
-        bool quote = !rec_binds->bind_is_number[i] && text[0] != '[' && text[0] != '{';
+        const ein_record_bind *rb = &rec_binds->bind[i];
+        snprintf(bind[i].name, sizeof bind[i].name, "%s", rb->name);
+        const char *text = rb->text;
+        bool quote = !rb->is_number && text[0] != '[' && text[0] != '{';
         snprintf(bind[i].text, sizeof bind[i].text, quote ? "\"%.250s\"" : "%.250s", text);
-        bind[i].is_number = rec_binds->bind_is_number[i];
+        bind[i].is_number = rb->is_number;
         bind[i].number = bind[i].is_number ? strtod(text, NULL) : 0;
     }
     int nb = rec_binds->n_bind;

@@ -95,12 +95,12 @@ static double record_metric(const ein_record *r, const char *m, int layer)
     if (strcmp(m, "test_loss") == 0) return r->final_test_loss;
     if (layer < 0 || layer >= r->n_final_layers)
         return NAN;
-    const ein_layer_metrics *L = &r->final_layer[layer];
-    if (strcmp(m, "z_mean") == 0) return L->mean;
-    if (strcmp(m, "z_var") == 0) return L->var;
-    if (strcmp(m, "z_mean_sq") == 0) return L->mean_sq;
-    if (strcmp(m, "cos_ln_out") == 0) return L->cos_out;
-    if (strcmp(m, "cos_ln_grad") == 0) return L->cos_grad;
+    ein_layer_metrics L = ein_record_final_layer(r, layer);
+    if (strcmp(m, "z_mean") == 0) return L.mean;
+    if (strcmp(m, "z_var") == 0) return L.var;
+    if (strcmp(m, "z_mean_sq") == 0) return L.mean_sq;
+    if (strcmp(m, "cos_ln_out") == 0) return L.cos_out;
+    if (strcmp(m, "cos_ln_grad") == 0) return L.cos_grad;
     return NAN;
 }
 
@@ -404,10 +404,10 @@ static void pair_key(const ein_record *r, const char *by, char *buf, size_t cap)
     size_t len = 0, bl = strlen(by);
     buf[0] = '\0';
     for (int i = 0; i < r->n_bind && len < cap; i++) {
-        const char *name = r->bind_name[i];
+        const char *name = r->bind[i].name;
         if (strcmp(name, by) == 0 || (strncmp(name, by, bl) == 0 && name[bl] == '.'))
             continue;
-        len += (size_t)snprintf(buf + len, cap - len, "%s%s=%s", len ? "," : "", name, r->bind_text[i]);
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s=%s", len ? "," : "", name, r->bind[i].text);
     }
 }
 

@@ -233,15 +233,12 @@ void ein_selection_free(ein_selection *s)
 ein_code ein_session_summarize(const ein_summary_request *q, FILE *out, ein_err *err)
 {
     ein_code c = EIN_OK;
-    for (int d = 0; d < q->n_dirs && c == EIN_OK; d++) {
+    for (int d = 0; d < q->n_dirs && c == EIN_OK; d++)
         c = ein_results_write_merged(q->dirs[d], err);
-        if (c == EIN_OK)
-            c = ein_results_write_summary_csv(q->dirs[d], err);
-    }
     if (c != EIN_OK)
         return c;
-    ein_record_list l;
-    if ((c = ein_summary_read(q->dirs, q->n_dirs, &l, err)) != EIN_OK)
+    ein_record_list l;     /* and each folder's summary.csv from what was read */
+    if ((c = ein_summary_read(q->dirs, q->n_dirs, true, &l, err)) != EIN_OK)
         return c;
     if (q->only) {
         /* the selected ids hashed once: linear for 100k records */

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ein/hash.h"
+#include "ein/numtext.h"
 #include "ein/stats.h"
 
 #define CHANCE_ACC 10.0   /* 100 / EIN_DATA_CLASSES: a diverged cell without an accuracy */
@@ -28,65 +30,115 @@ static const char *key_value(const ein_record *r, const char *name)
     return v && type != 'z' ? v : NULL;
 }
 
-typedef struct tuple {
-    char *key;
-    const char *cand;
-} tuple;
+typedef struct keybuf {
+    char *p;
+    size_t len, cap;
+} keybuf;
 
-static int cmp_tuple(const void *a, const void *b)
+static bool kb_put(keybuf *b, const char *s, size_t n)
 {
-    const tuple *x = a, *y = b;
-    int c = strcmp(x->key, y->key);
-    return c ? c : strcmp(x->cand, y->cand);
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (b->len + n > cap)
+            cap *= 2;
+        char *grown = realloc(b->p, cap);
+        if (!grown)
+            return false;
+        b->p = grown;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    return true;
+}
+
+/* A record's key: its values of `keys`, each as \x01 (unbound) or \x02 and
+ * the value, with \x1f after each; NUL-terminated. */
+static bool put_key(keybuf *b, const ein_record *r, char (*keys)[EIN_NAME_MAX], int nk)
+{
+    for (int k = 0; k < nk; k++) {
+        const char *v = key_value(r, keys[k]);
+        if (!kb_put(b, v ? "\x02" : "\x01", 1) || (v && !kb_put(b, v, strlen(v))) || !kb_put(b, "\x1f", 1))
+            return false;
+    }
+    return kb_put(b, "", 1);
+}
+
+/* Records grouped by their values of some keys: first[i] is the first
+ * record with record i's values.  Kept while the keys stay the same, so the
+ * questions about many candidates (splits) build the keys once. */
+typedef struct groups {
+    char (*keys)[EIN_NAME_MAX];
+    int nk;
+    int *first;                 /* NULL: not built */
+} groups;
+
+static void groups_free(groups *g)
+{
+    free(g->first);
+    g->first = NULL;
+}
+
+/* Group by `keys` (unless g holds that grouping already): each key's first
+ * record is found by hash, so a big folder stays linear.  False when out of
+ * memory. */
+static bool group_by(const ein_record_list *l, groups *g, char (*keys)[EIN_NAME_MAX], int nk)
+{
+    if (g->first && g->keys == keys && g->nk == nk)
+        return true;
+    groups_free(g);
+    keybuf b = { 0 };
+    size_t *at = malloc((size_t)l->n * sizeof *at);   /* where record i's key starts */
+    int *first = malloc((size_t)l->n * sizeof *first);
+    bool ok = at && first;
+    for (int i = 0; ok && i < l->n; i++) {
+        at[i] = b.len;
+        ok = put_key(&b, &l->rec[i], keys, nk);
+    }
+    ein_name_index seen = { 0 };   /* key -> its first record */
+    for (int i = 0; ok && i < l->n; i++) {
+        const char *key = b.p + at[i];
+        first[i] = ein_index_get(&seen, key);
+        if (first[i] < 0)
+            ok = ein_index_put(&seen, key, first[i] = i);
+    }
+    ein_index_free(&seen);
+    free(b.p);
+    free(at);
+    if (!ok) {
+        free(first);
+        return false;
+    }
+    *g = (groups){ keys, nk, first };
+    return true;
 }
 
 /* Does `cand` take two values among records that agree on every key?
- * 1 yes, 0 no, -1 out of memory.  Sorting, so big folders stay fast. */
-static int splits(const ein_record_list *l, char (*keys)[EIN_NAME_MAX], int nk, const char *cand)
+ * 1 yes, 0 no, -1 out of memory.  The first pair that differs answers. */
+static int splits(const ein_record_list *l, groups *g, char (*keys)[EIN_NAME_MAX], int nk,
+                  const char *cand)
 {
     if (l->n < 2)
         return 0;
-    tuple *t = calloc((size_t)l->n, sizeof *t);
-    if (!t)
+    const char **v = group_by(l, g, keys, nk) ? malloc((size_t)l->n * sizeof *v) : NULL;
+    if (!v)
         return -1;
     int rc = 0;
-    for (int i = 0; i < l->n && rc == 0; i++) {
-        const char *v[EIN_SUMMARY_MAX_BY];
-        size_t len = 1;
-        for (int k = 0; k < nk; k++) {
-            v[k] = key_value(&l->rec[i], keys[k]);
-            len += (v[k] ? strlen(v[k]) : 0) + 2;
-        }
-        if (!(t[i].key = malloc(len))) {
-            rc = -1;
-            break;
-        }
-        char *p = t[i].key;
-        for (int k = 0; k < nk; k++) {   /* \x01 unbound, \x02 a value; \x1f between keys */
-            size_t n = v[k] ? strlen(v[k]) : 0;
-            *p++ = v[k] ? 2 : 1;
-            memcpy(p, v[k] ? v[k] : "", n);
-            p += n;
-            *p++ = 0x1f;
-        }
-        *p = '\0';
-        const char *c = key_value(&l->rec[i], cand);
-        t[i].cand = c ? c : "\x01";
+    for (int i = 0; i < l->n && rc == 0; i++) {     /* first[i] <= i: its value is known */
+        v[i] = key_value(&l->rec[i], cand);
+        const char *was = v[g->first[i]];
+        rc = (was == NULL) != (v[i] == NULL) || (was && strcmp(was, v[i]) != 0);
     }
-    if (rc == 0) {
-        qsort(t, (size_t)l->n, sizeof *t, cmp_tuple);
-        for (int i = 1; i < l->n && rc == 0; i++)
-            rc = strcmp(t[i].key, t[i - 1].key) == 0 && strcmp(t[i].cand, t[i - 1].cand) != 0;
-    }
-    for (int i = 0; i < l->n; i++)
-        free(t[i].key);
-    free(t);
+    free(v);
     return rc;
 }
 
 static bool distinct_values(const ein_record_list *l, const char *name)
 {
-    return splits(l, NULL, 0, name) != 0;
+    groups g = { 0 };
+    int rc = splits(l, &g, NULL, 0, name);
+    groups_free(&g);
+    return rc != 0;
 }
 
 #define MAX_NAMES 128
@@ -115,7 +167,7 @@ static int binding_names(const ein_record_list *l, char (*names)[EIN_NAME_MAX], 
     bool integer[MAX_NAMES];
     for (int i = 0; i < l->n; i++)
         for (int k = 0; k < l->rec[i].n_bind; k++) {
-            const char *name = l->rec[i].bind_name[k];
+            const char *name = l->rec[i].bind[k].name;
             int j = 0;
             while (j < n && strcmp(names[j], name) != 0)
                 j++;
@@ -124,7 +176,7 @@ static int binding_names(const ein_record_list *l, char (*names)[EIN_NAME_MAX], 
                 integer[n++] = true;
             }
             if (j < n)
-                integer[j] = integer[j] && integer_text(l->rec[i].bind_text[k]);
+                integer[j] = integer[j] && integer_text(l->rec[i].bind[k].text);
         }
     for (int j = 0; j < n; j++) {
         size_t len = strlen(names[j]);
@@ -171,13 +223,14 @@ void ein_summary_default_by(const ein_record_list *l, char *buf, size_t cap)
         return;
     }
     int nb = binding_names(l, names, kind, MAX_NAMES), nk = 0;
+    groups by_keys = { 0 }, by_row = { 0 };
     for (int j = 0; j < nb && nk < EIN_SUMMARY_MAX_BY; j++)
         if (kind[j] == AXIS && !is_seed(names[j]))
             snprintf(keys[nk++], EIN_NAME_MAX, "%s", names[j]);
     if (nk < EIN_SUMMARY_MAX_BY && !has_name(names, nb, "folder") && distinct_values(l, "folder"))
         snprintf(keys[nk++], EIN_NAME_MAX, "%s", "folder");
     if (nk < EIN_SUMMARY_MAX_BY && !has_name(names, nb, "experiment") &&
-        splits(l, keys, nk, "experiment") == 1)
+        splits(l, &by_keys, keys, nk, "experiment") == 1)
         snprintf(keys[nk++], EIN_NAME_MAX, "%s", "experiment");
     for (int s = 0; s < nset && nk < EIN_SUMMARY_MAX_BY; s++) {
         if (is_seed(set[s]) || has_name(names, nb, set[s]) || strlen(set[s]) >= EIN_NAME_MAX)
@@ -186,8 +239,8 @@ void ein_summary_default_by(const ein_record_list *l, char *buf, size_t cap)
         bool follows = false;
         for (int j = 0; j < nb && !follows; j++)
             if (kind[j] != AXIS)
-                follows = splits(l, &names[j], 1, set[s]) == 0;
-        if (!follows && splits(l, keys, nk, set[s]) == 1)
+                follows = splits(l, &by_row, &names[j], 1, set[s]) == 0;
+        if (!follows && splits(l, &by_keys, keys, nk, set[s]) == 1)
             snprintf(keys[nk++], EIN_NAME_MAX, "%s", set[s]);
     }
     size_t n = 0;
@@ -199,6 +252,8 @@ void ein_summary_default_by(const ein_record_list *l, char *buf, size_t cap)
         }
         n += (size_t)w;
     }
+    groups_free(&by_keys);
+    groups_free(&by_row);
     free(set);
     free(names);
     free(keys);
@@ -339,13 +394,16 @@ static ein_code metric_check(const ein_record_list *l, const char *name, metric 
 
 /* ------------------------------------------------------------ reading -- */
 
-ein_code ein_summary_read(const char *const *dirs, int n, ein_record_list *out, ein_err *err)
+ein_code ein_summary_read(const char *const *dirs, int n, bool write_csv, ein_record_list *out,
+                          ein_err *err)
 {
     memset(out, 0, sizeof *out);
     for (int d = 0; d < n; d++) {
         ein_record_list one;
         ein_code c = ein_results_read(dirs[d], &one, err);
-        if (c == EIN_OK && (c = ein_record_list_append(out, &one, err)) != EIN_OK)
+        if (c == EIN_OK && write_csv && (c = ein_results_write_summary_csv_of(dirs[d], &one, err)) != EIN_OK)
+            ein_record_list_free(&one);
+        else if (c == EIN_OK && (c = ein_record_list_append(out, &one, err)) != EIN_OK)
             ein_record_list_free(&one);
         if (c != EIN_OK) {
             ein_record_list_free(out);
@@ -382,6 +440,7 @@ static ein_code find_pooled(const ein_record_list *l, ein_summary *s)
     size_t n = 0;
     s->pooled[0] = '\0';
     int rc = 0;
+    groups by = { 0 };
     for (int c = 0; c < nc + nset && rc >= 0; c++) {
         const char *name = c < nc ? names[c] : set[c - nc];
         if (has_name(s->by, s->n_by, name) || (c >= nb && has_name(names, nb, name)))
@@ -393,7 +452,7 @@ static ein_code find_pooled(const ein_record_list *l, ein_summary *s)
             if (!has_name(s->by, s->n_by, parent) && has_name(names, nb, parent))
                 continue;
         }
-        if ((rc = splits(l, s->by, s->n_by, name)) == 1) {
+        if ((rc = splits(l, &by, s->by, s->n_by, name)) == 1) {
             int w = snprintf(s->pooled + n, sizeof s->pooled - n, "%s%s", n ? ", " : "", name);
             if (w < 0 || (size_t)w >= sizeof s->pooled - n) {
                 snprintf(s->pooled + (n > sizeof s->pooled - 6 ? sizeof s->pooled - 6 : n), 6, ", ...");
@@ -402,6 +461,7 @@ static ein_code find_pooled(const ein_record_list *l, ein_summary *s)
             n += (size_t)w;
         }
     }
+    groups_free(&by);
     free(set);
     free(names);
     return rc < 0 ? EIN_ERR_NOMEM : EIN_OK;
@@ -593,12 +653,8 @@ static void csv_num(FILE *f, double x)
         fputs(",NA", f);
         return;
     }
-    char t[32];
-    for (int prec = 6; prec <= 17; prec++) {   /* shortest text that reads back as x */
-        snprintf(t, sizeof t, "%.*g", prec, x);
-        if (strtod(t, NULL) == x)
-            break;
-    }
+    char t[EIN_NUM_TEXT_MAX];
+    ein_num_text(x, t);
     fprintf(f, ",%s", t);
 }
 

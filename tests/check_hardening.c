@@ -5,6 +5,7 @@
  * NUL bytes and BOMs, signals, selections that select nothing, unclosed
  * blocks, missing imports. */
 #include <check.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -454,6 +455,168 @@ START_TEST(row08_records_found_by_hashed_id)
 }
 END_TEST
 
+/* Row 8, the values: what a big folder reads back is what was written, to
+ * the byte and to the bit — bindings, long texts with escapes, the folder,
+ * settings of every type, final metrics — also after the records moved to
+ * another list (ein_record_list_append) and their first list is gone. */
+enum { VALUES_N = 6000 };
+
+/* Record i's binding text and message: 200 and 250 characters for every
+ * 7th, with quotes, backslashes, commas, newlines and tabs in them. */
+static void value_texts(int i, char bind[256], char msg[256])
+{
+    static const char b[] = "ab\"c\\d,e\nf\tg ";
+    static const char m[] = "NaN in \"task\" loss \\ at, epoch\n";
+    if (i % 7 == 0) {
+        for (int k = 0; k < 200; k++)
+            bind[k] = b[(i + k) % (sizeof b - 1)];
+        bind[200] = '\0';
+        for (int k = 0; k < 250; k++)
+            msg[k] = m[(i + 3 * k) % (sizeof m - 1)];
+        msg[250] = '\0';
+    } else {
+        snprintf(bind, 256, "v%d", i % 11);
+        snprintf(msg, 256, i % 3 ? "" : "diverged at epoch %d", i % 5);
+    }
+}
+
+/* Value k of record i: doubles that take all 17 digits. */
+static double value_of(int i, int k)
+{
+    return (i * 7919.0 + k * 104729.0) / 30011.0 + k * 1e-9;
+}
+
+static void put_json(FILE *f, const char *key, const char *s)
+{
+    char buf[1200];
+    size_t n = 0;
+    ein_json_string(buf, sizeof buf, &n, s);
+    fprintf(f, ",\"%s\":%s", key, buf);
+}
+
+static void write_value_record(FILE *f, int i)
+{
+    char bind[256], msg[256];
+    value_texts(i, bind, msg);
+    fprintf(f, "{\"id\":\"%016x\",\"experiment\":\"exp%d\",\"run\":\"r%d\",\"finished\":\"2026-12-01T22:%02d:%02d.%03dZ\","
+            "\"index\":%d,\"status\":\"%s\",\"epochs\":%d,\"seconds\":%.17g",
+            i * 2654435761u, i % 3, i % 5, i / 3600, i / 60 % 60, i % 1000, VALUES_N - 1 - i,
+            i % 4 == 3 ? "diverged" : "ok", i % 9, value_of(i, 0));
+    put_json(f, "message", msg);
+    fprintf(f, ",\"bindings\":{\"eps\":%.17g", value_of(i, 1));
+    put_json(f, "name", bind);
+    char set[32];      /* every other one the previous one's beginning */
+    snprintf(set, sizeof set, i % 2 ? "/data/set" : "/data/set%d", i % 4);
+    fprintf(f, ",\"seed\":%d},\"config\":{\"data.eps\":%.17g,\"data.dir\":\"%s\",\"train.seed\":%d,"
+            "\"train.shuffle\":%s,\"data.fixed_test_delta\":null", i, value_of(i, 1), set, i,
+            i % 2 ? "true" : "false");
+    put_json(f, "hidden.0.learn", bind);
+    fprintf(f, "},\"final\":{\"epoch\":%d,\"train_acc\":%.17g,\"test_acc\":%.17g,\"task_loss\":%.17g,"
+            "\"inorm_loss\":null,\"test_loss\":%.17g,\"layers\":[", i % 9, value_of(i, 2), value_of(i, 3),
+            value_of(i, 4), value_of(i, 5));
+    for (int L = 0; L < 2; L++)
+        fprintf(f, "%s{\"mean\":%.17g,\"var\":%.17g,\"mean_sq\":%.17g,\"cos_out\":null,\"cos_grad\":null}",
+                L ? "," : "", value_of(i, 10 + 3 * L), value_of(i, 11 + 3 * L), value_of(i, 12 + 3 * L));
+    fprintf(f, "]},\"best\":{\"epoch\":%d,\"test_acc\":%.17g}}\n", 1 + i % 4, value_of(i, 6));
+}
+
+static void check_text(const char *got, const char *want, int i, const char *what)
+{
+    ck_assert_msg(got && strcmp(got, want) == 0, "record %d, %s: '%s', want '%s'", i, what, got ? got : "(none)",
+                  want);
+}
+
+static void check_setting(const ein_record *r, int i, const char *path, const char *want, char want_type)
+{
+    char type = 0;
+    check_text(ein_record_setting(r, path, &type), want, i, path);
+    ck_assert_msg(type == want_type, "record %d, %s: type %c", i, path, type);
+}
+
+static void check_value_record(const ein_record *r, int i, const char *dir)
+{
+    char want[256], bind[256], msg[256];
+    value_texts(i, bind, msg);
+    snprintf(want, sizeof want, "%016x", i * 2654435761u);
+    check_text(r->id, want, i, "id");
+    snprintf(want, sizeof want, "exp%d", i % 3);
+    check_text(r->experiment, want, i, "experiment");
+    snprintf(want, sizeof want, "r%d", i % 5);
+    check_text(r->run, want, i, "run");
+    snprintf(want, sizeof want, "2026-12-01T22:%02d:%02d.%03dZ", i / 3600, i / 60 % 60, i % 1000);
+    check_text(r->finished, want, i, "finished");
+    check_text(r->status, i % 4 == 3 ? "diverged" : "ok", i, "status");
+    check_text(r->message, msg, i, "message");
+    check_text(r->folder, dir, i, "folder");
+    ck_assert_int_eq(r->epochs, i % 9);
+    ck_assert(r->seconds == value_of(i, 0));
+    ck_assert_int_eq(r->n_bind, 3);
+    snprintf(want, sizeof want, "%.17g", value_of(i, 1));
+    check_text(r->bind[0].name, "eps", i, "binding 0");
+    check_text(r->bind[0].text, want, i, "eps");
+    ck_assert(r->bind[0].is_number && !r->bind[1].is_number && r->bind[2].is_number);
+    bool num = true;
+    check_text(ein_record_binding(r, "name", &num), bind, i, "binding name");
+    ck_assert(!num);
+    snprintf(want, sizeof want, "%d", i);
+    check_text(ein_record_binding(r, "seed", NULL), want, i, "binding seed");
+    ck_assert_int_eq(r->n_config, 6);
+    snprintf(want, sizeof want, "%.17g", value_of(i, 1));
+    check_setting(r, i, "data.eps", want, 'n');
+    snprintf(want, sizeof want, i % 2 ? "/data/set" : "/data/set%d", i % 4);
+    check_setting(r, i, "data.dir", want, 's');
+    snprintf(want, sizeof want, "%d", i);
+    check_setting(r, i, "train.seed", want, 'n');
+    check_setting(r, i, "train.shuffle", i % 2 ? "true" : "false", 'b');
+    check_setting(r, i, "data.fixed_test_delta", "null", 'z');
+    check_setting(r, i, "hidden.0.learn", bind, 's');
+    ck_assert_ptr_null(ein_record_setting(r, "data.eps2", NULL));
+    ck_assert(r->final_train_acc == value_of(i, 2) && r->final_test_acc == value_of(i, 3));
+    ck_assert(r->final_task_loss == value_of(i, 4) && r->final_test_loss == value_of(i, 5));
+    ck_assert(isnan(r->final_inorm_loss));
+    ck_assert(r->best_test_acc == value_of(i, 6));
+    ck_assert_int_eq(r->best_epoch, 1 + i % 4);
+    ck_assert_int_eq(r->n_final_layers, 2);
+    for (int L = 0; L < 2; L++) {
+        ein_layer_metrics m = ein_record_final_layer(r, L);
+        ck_assert(m.mean == value_of(i, 10 + 3 * L) && m.var == value_of(i, 11 + 3 * L));
+        ck_assert(m.mean_sq == value_of(i, 12 + 3 * L) && isnan(m.cos_out) && isnan(m.cos_grad));
+    }
+    snprintf(want, sizeof want, "%.17g", value_of(i, 14));
+    check_text(ein_record_leaf_at(r, "final/layers/1/var", NULL), want, i, "final/layers/1/var");
+}
+
+START_TEST(row08_record_values_read_back_exact)
+{
+    char *dir = tu_mkdtemp();
+    char path[700];
+    snprintf(path, sizeof path, "%s/cells.jsonl", dir);
+    FILE *f = fopen(path, "w");
+    for (int i = 0; i < VALUES_N; i++)
+        write_value_record(f, i);
+    fclose(f);
+    ein_record_list a, b, all = { 0 };
+    ein_err err = { 0 };
+    ck_assert_int_eq(ein_results_read(dir, &a, &err), EIN_OK);
+    ck_assert_int_eq(ein_results_read(dir, &b, &err), EIN_OK);
+    ck_assert_int_eq(a.n, VALUES_N);
+    ck_assert_int_eq(a.n_bad, 0);
+    for (int j = 0; j < a.n; j++) {       /* in expansion order: the file had it reversed */
+        ck_assert_int_eq(a.rec[j].index, j);
+        check_value_record(&a.rec[j], VALUES_N - 1 - j, dir);
+    }
+    ck_assert_int_eq(ein_record_list_append(&all, &a, &err), EIN_OK);
+    ck_assert_int_eq(ein_record_list_append(&all, &b, &err), EIN_OK);
+    ck_assert_int_eq(a.n + b.n, 0);
+    ck_assert_int_eq(all.n, 2 * VALUES_N);
+    for (int j = 0; j < all.n; j++)
+        check_value_record(&all.rec[j], VALUES_N - 1 - j % VALUES_N, dir);
+    ein_record_list_free(&all);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* ---- row 11: an import that leads elsewhere ----------------------------- */
 
 START_TEST(row11_import_symlink_to_a_non_ein_file)
@@ -566,6 +729,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(tc, row17_a_selection_of_nothing_fails);
     tcase_add_test(tc, row03_widths_that_cannot_fit_are_errors_of_the_file);
     tcase_add_test(tc, row08_records_found_by_hashed_id);
+    tcase_add_test(tc, row08_record_values_read_back_exact);
     tcase_add_test(tc, row11_import_symlink_to_a_non_ein_file);
     tcase_add_test(tc, row14_long_names_are_an_error_not_cut);
     tcase_add_test(tc, row18_unclosed_block_named_once);

@@ -3,6 +3,7 @@
 #include <check.h>
 #include <math.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "ein/numtext.h"
 #include "ein/results.h"
 #include "testutil.h"
 
@@ -483,6 +485,66 @@ START_TEST(full_disk_clear_error_records_intact)
 }
 END_TEST
 
+/* ein_num_text is the loop it replaced: the shortest "%.{p}g", p from 6 to
+ * 17, that reads back — for random doubles, short and long decimals and
+ * their neighbours, powers of two (lopsided rounding), integers and ties;
+ * and ein_num_parse reads every such text as strtod does, to the bit. */
+static void check_num_text(double x)
+{
+    if (!isfinite(x))
+        return;
+    char want[32], got[EIN_NUM_TEXT_MAX];
+    for (int p = 6; p <= 17; p++) {
+        snprintf(want, sizeof want, "%.*g", p, x);
+        if (strtod(want, NULL) == x)
+            break;
+    }
+    size_t n = ein_num_text(x, got);
+    ck_assert_msg(strcmp(got, want) == 0 && n == strlen(want), "%a: '%s', want '%s'", x, got, want);
+    double back = ein_num_parse(want), ref = strtod(want, NULL);
+    ck_assert_msg(memcmp(&back, &ref, sizeof back) == 0, "%s read as %a, not %a", want, back, ref);
+}
+
+START_TEST(number_text_is_the_shortest_that_reads_back)
+{
+    uint64_t s = 88172645463325252u;
+    for (int i = 0; i < 60000; i++) {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        double x;
+        memcpy(&x, &s, sizeof x);
+        check_num_text(x);
+        int digits = 1 + (int)(s % 17), exp10 = (int)(s >> 8 & 63) - 32;
+        double d = floor(fmod((double)(s >> 11), pow(10, digits))) * pow(10, exp10);
+        check_num_text(d);
+        check_num_text(nextafter(d, 0));
+        check_num_text(nextafter(d, INFINITY));
+    }
+    for (int e = -1074; e <= 1023; e++) {
+        double x = ldexp(1, e);
+        check_num_text(x);
+        check_num_text(-x);
+        check_num_text(nextafter(x, 0));
+        check_num_text(nextafter(x, INFINITY));
+    }
+    for (int k = 0; k < 20000; k++) {
+        check_num_text(k);
+        check_num_text(k / 8.0);
+        check_num_text(10000005.0 + 10 * k);     /* ties at 7 digits */
+        check_num_text(k * 1e-7);
+    }
+    double edge[] = { 0.0, -0.0, 5e-324, 1.7976931348623157e308, 0.1, 1e22, 1e23, 999999.5, 9.9999995,
+                      0.00009999995, 2.0573371410369874, 0.010066632000075515, 30, 32.5 };
+    for (size_t k = 0; k < sizeof edge / sizeof edge[0]; k++)
+        check_num_text(edge[k]);
+    const char *odd[] = { "-0", "0", ".5", "5.", "-.5", "0x10", "+5", "1e+5", "1E-5", "00012", "true",
+                          "1e400", "1e-400", "9007199254740993", "900719925474099.3", "0.1e23", "12e-22" };
+    for (size_t k = 0; k < sizeof odd / sizeof odd[0]; k++) {
+        double back = ein_num_parse(odd[k]), ref = strtod(odd[k], NULL);
+        ck_assert_msg(memcmp(&back, &ref, sizeof back) == 0, "%s read as %a, not %a", odd[k], back, ref);
+    }
+}
+END_TEST
+
 Suite *ein_test_suite(void)
 {
     Suite *s = suite_create("results");
@@ -494,6 +556,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(tc, summary_csv_columns_and_values);
     tcase_add_test(tc, source_hash_and_fresh_moves_aside);
     tcase_add_test(tc, full_disk_clear_error_records_intact);
+    tcase_add_test(tc, number_text_is_the_shortest_that_reads_back);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -336,7 +336,7 @@ START_TEST(two_folders_compared_with_mann_whitney)
     const char *dirs[] = { a, b };
     ein_record_list l;
     ein_err err = {0};
-    ck_assert_int_eq(ein_summary_read(dirs, 2, &l, &err), EIN_OK);
+    ck_assert_int_eq(ein_summary_read(dirs, 2, false, &l, &err), EIN_OK);
     ck_assert_int_eq(l.n, 18);            /* the same ids in two folders stay two records */
     char by[512];
     ein_summary_default_by(&l, by, sizeof by);

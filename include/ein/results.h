@@ -28,14 +28,18 @@
  *
  * Ownership: ein_results_open returns a store the caller frees with
  * ein_results_close; ein_results_read fills a record list the caller frees
- * with ein_record_list_free.  The records' leaves live in blocks the list
- * owns, so records copy, move and drop freely within the list's lifetime.
+ * with ein_record_list_free.  Everything a record points to (its strings,
+ * bindings and leaves) lives in blocks the list owns and never
+ * moves, so records copy, move and drop freely within the list's lifetime,
+ * and ein_record_list_append hands the blocks on with the records.
  */
 #ifndef EIN_RESULTS_H
 #define EIN_RESULTS_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include "ein/cell.h"
 #include "ein/err.h"
 #include "ein/train.h"
@@ -81,35 +85,52 @@ ein_code ein_results_append_cell(ein_results *r, const char *experiment, const e
 /* --- reading back ------------------------------------------------------- */
 
 #define EIN_RECORD_MAX_BIND 32
+
+/* One binding of a record: the axis name and its value as written. */
+typedef struct ein_record_bind {
+    const char *name, *text;           /* strings unquoted */
+    bool is_number;
+} ein_record_bind;
+
+struct ein_record_shape;               /* the leaf paths records share (records.c) */
+
+/* One record of cells.jsonl.  Small and of fixed size (100 000 of them are
+ * read at once): every string and array it points to lives in the blocks of
+ * the record list it was read into and belongs to that list, so a record
+ * (and any copy of it) is valid as long as that list is, or the list its
+ * blocks were appended to; keep a copy of what must outlive it.  The
+ * strings are never NULL; "" when absent. */
 typedef struct ein_record {
     char id[EIN_ID_LEN + 1];
-    char experiment[EIN_NAME_MAX];
-    char run[48];
-    char finished[32];                 /* "2026-12-01T22:15:01.123Z", "" in older records */
     int index;                         /* the cell's position in its grid's expansion order */
-    char status[16];                   /* "ok", "diverged", "interrupted", "failed" */
+    const char *experiment, *run;
+    const char *finished;              /* "2026-12-01T22:15:01.123Z", "" in older records */
+    const char *status;                /* "ok", "diverged", "interrupted", "failed" */
+    const char *message;
+    const char *folder;                /* the folder it was read from (one string per folder) */
     int epochs;
     double seconds;
-    char message[256];
-    int n_bind;
-    char bind_name[EIN_RECORD_MAX_BIND][EIN_NAME_MAX];
-    char bind_text[EIN_RECORD_MAX_BIND][EIN_VALUE_TEXT_MAX];   /* strings unquoted */
-    bool bind_is_number[EIN_RECORD_MAX_BIND];
+    int n_bind;                        /* at most EIN_RECORD_MAX_BIND */
+    const ein_record_bind *bind;       /* n_bind of them, in the record's order */
     double final_test_acc, best_test_acc, final_train_acc;     /* NaN if absent */
     double final_task_loss, final_inorm_loss, final_test_loss;
     int best_epoch;
-    int n_final_layers;                /* M9 per hidden layer at the final epoch (NaN if absent) */
-    ein_layer_metrics final_layer[EIN_MAX_HIDDEN];
-    char folder[EIN_PATH_MAX];         /* the folder it was read from */
+    int n_final_layers;                /* hidden layers with M9 metrics at the final epoch
+                                          (ein_record_final_layer) */
     int n_config;                      /* settings in its "config"; 0 in older records */
-    const char *leaves;                /* the config/, final/ and best/ leaves, packed (see */
-    size_t leaves_len;                 /* ein_record_next_leaf), in the list's blocks */
+    /* The config/, final/ and best/ leaves (ein_record_next_leaf): their paths
+     * in `shape`, shared by every record with the same paths; per leaf, in
+     * that order, its type and then its text (a setting's value is shared by
+     * the records of the list with the same one); shape is NULL for a record
+     * without leaves. */
+    const struct ein_record_shape *shape;
+    const char *const *leaf;
 } ein_record;
 
 /* One leaf of a record: `path` as in the JSON with '/' between the levels
  * ("config/train.epochs", "final/test_acc", "final/layers/0/var"), `text` the
  * value as written (strings unquoted), `type` 's' string, 'n' number,
- * 'b' true/false, 'z' null. */
+ * 'b' true/false, 'z' null.  Both strings belong to the record's list. */
 typedef struct ein_record_leaf {
     const char *path, *text;
     char type;
@@ -118,7 +139,7 @@ typedef struct ein_record_leaf {
 struct ein_leaf_block;
 
 typedef struct ein_record_list {
-    struct ein_leaf_block *blocks;     /* owned: where the records' leaves live */
+    struct ein_leaf_block *blocks;     /* owned: every string and array the records point to */
     int n;
     ein_record *rec;                   /* owned; one record per id, in expansion order (index),
                                           first seen first among equal indexes */
@@ -134,24 +155,30 @@ typedef struct ein_record_list {
  * which writer finished what first. */
 ein_code ein_results_read(const char *dir, ein_record_list *out, ein_err *err);
 void ein_record_list_free(ein_record_list *l);
-/* Move every record of `src` (and the blocks its leaves live in) to the end
- * of `dst`; `src` is left empty.  EIN_ERR_NOMEM leaves both as they were. */
+/* Move every record of `src`, and the blocks everything they point to lives
+ * in, to the end of `dst`: the records' pointers stay valid, now owned by
+ * `dst`; `src` is left empty.  EIN_ERR_NOMEM leaves both as they were. */
 ein_code ein_record_list_append(ein_record_list *dst, ein_record_list *src, ein_err *err);
 const ein_record *ein_record_find(const ein_record_list *l, const char *id);
 /* The value of binding `name`, or NULL. */
 const char *ein_record_binding(const ein_record *rec, const char *name, bool *is_number);
-/* Walk the leaves: start with *pos = 0; false after the last one. */
+/* Walk the leaves: start with *pos = 0 (then it counts the leaves); false
+ * after the last one. */
 bool ein_record_next_leaf(const ein_record *rec, size_t *pos, ein_record_leaf *leaf);
-/* The leaf at `path` ("config/data.eps"), or NULL. */
+/* The text of the leaf at `path` ("config/data.eps") and its type, or NULL. */
 const char *ein_record_leaf_at(const ein_record *rec, const char *path, char *type);
 /* The value of setting `path` ("train.epochs") from the record's "config",
  * or NULL (an older record, or a setting this configuration does not have). */
 const char *ein_record_setting(const ein_record *rec, const char *path, char *type);
 
+/* The M9 metrics of hidden layer `layer` at the final epoch, from the
+ * record's final/layers leaves; NaN where not measured (or no such layer). */
+ein_layer_metrics ein_record_final_layer(const ein_record *rec, int layer);
+
 /* The settings that tell the records' configurations apart: every setting
  * path whose value differs between the records that carry a "config", or
  * that only some of them have, in the order of the canonical text.  *out
- * (malloc'd; the caller frees the array, the strings belong to the records)
+ * (malloc'd; the caller frees the array, the strings belong to the list)
  * receives the paths; returns their count, or -1 when out of memory. */
 int ein_records_differing_settings(const ein_record_list *l, const char ***out);
 
@@ -162,6 +189,9 @@ int ein_records_differing_settings(const ein_record_list *l, const char ***out);
  * final_train_acc, final_task_loss, final_inorm_loss, final_test_loss,
  * seconds, message.  NA for a missing value. */
 ein_code ein_results_write_summary_csv(const char *dir, ein_err *err);
+/* The same from `l`, the records already read from DIR (ein_results_read),
+ * so a caller that needs them too reads DIR once. */
+ein_code ein_results_write_summary_csv_of(const char *dir, const ein_record_list *l, ein_err *err);
 
 /* The record files of `kind` ("cells" or "epochs") in DIR in merge order:
  * DIR/<kind>.jsonl if present, then DIR/shards/<kind>.*.jsonl sorted by name.
@@ -173,10 +203,17 @@ void ein_results_files_free(char **paths, int n);
 
 /* Walk one JSON object (a line of cells.jsonl or epochs.jsonl), handing every
  * leaf to `visit` with its path ("final/layers/0/var"); false when the text is
- * not one whole object (nothing of a torn line counts as read). */
+ * not one whole object (nothing of a torn line counts as read).  The walk
+ * works in place, without copying: it unescapes strings inside `line` and
+ * NUL-terminates each value there, so line[len] must be writable (getline's
+ * NUL) and the line is not its old text afterwards; `text` is valid during
+ * the visit only. */
 typedef void (*ein_json_visit)(void *ctx, const char *path, const char *text, bool is_string, bool is_null);
-bool ein_json_walk(const char *line, size_t len, ein_json_visit visit, void *ctx);
+bool ein_json_walk(char *line, size_t len, ein_json_visit visit, void *ctx);
 
+/* True if `s` is a JSON number (RFC 8259 grammar): a setting's text that is
+ * one is written as a number, and the reader takes it without strtod. */
+bool ein_json_number_text(const char *s);
 /* Append `s` as a JSON string literal (quotes, escapes, \u00XX controls). */
 void ein_json_string(char *buf, size_t cap, size_t *len, const char *s);
 /* One CSV field: unquoted unless it holds , " CR LF or leading/trailing space. */

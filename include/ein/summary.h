@@ -45,8 +45,10 @@ typedef struct ein_summary {
 
 /* Read several results folders into one list (ein_results_read each); each
  * record keeps its folder (the key `folder`), and cells of the same id in
- * two folders stay two records. */
-ein_code ein_summary_read(const char *const *dirs, int n, ein_record_list *out, ein_err *err);
+ * two folders stay two records.  With `write_csv`, each folder's summary.csv
+ * is regenerated from the records just read (so a folder is read once). */
+ein_code ein_summary_read(const char *const *dirs, int n, bool write_csv, ein_record_list *out,
+                          ein_err *err);
 
 /* The default keys when --by is not given: every axis except seeds (a name
  * ending in "seed"), the row index of a sample/table axis and its fields
