@@ -2,6 +2,8 @@
  * canonical printer (`einrun fmt`) and the debug dump. */
 #include "ein/ast.h"
 
+#include "ein/numfmt.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -381,11 +383,7 @@ static void print_string(FILE *out, const char *s, size_t len)
 static void print_real(FILE *out, double v)
 {
     char buf[64];
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
+    ein_format_double(v, buf, sizeof buf);
     fputs(buf, out);
     if (!strpbrk(buf, ".eEn"))   /* keep it a real: 2 → 2.0 */
         fputs(".0", out);

@@ -212,8 +212,10 @@ static double folder_rate(const ein_cell_list *list, const char *dir, data_size 
     if (!dir || ein_results_read(dir, &l, NULL) != EIN_OK)
         return 0;
     double flops = 0, secs = 0;
+    ein_record_finder fin;
+    ein_record_finder_init(&fin, &l);
     for (int i = 0; i < list->n; i++) {
-        const ein_record *r = ein_record_find(&l, list->cells[i].id);
+        const ein_record *r = ein_record_finder_get(&fin, list->cells[i].id);
         ein_cell_config cfg_buf;
         const ein_cell_config *cfg = ein_cell_config_of(&list->cells[i], &cfg_buf);
         if (!r || strcmp(r->status, "ok") != 0 || !(r->seconds > 0) || r->epochs < 1)
@@ -225,6 +227,7 @@ static double folder_rate(const ein_cell_list *list, const char *dir, data_size 
         secs += r->seconds;
         (*n_used)++;
     }
+    ein_record_finder_free(&fin);
     ein_record_list_free(&l);
     return secs > 0 ? flops / secs : 0;
 }

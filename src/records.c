@@ -10,7 +10,7 @@
  * stored once per read, found by its content while the folder is read. */
 #include "ein/results.h"
 #include "ein/hash.h"
-#include "ein/numtext.h"
+#include "ein/numfmt.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -1030,6 +1030,29 @@ const ein_record *ein_record_find(const ein_record_list *l, const char *id)
         if (strcmp(l->rec[i].id, id) == 0)
             return &l->rec[i];
     return NULL;
+}
+
+void ein_record_finder_init(ein_record_finder *f, const ein_record_list *l)
+{
+    memset(f, 0, sizeof *f);
+    f->list = l;
+    f->indexed = true;
+    for (int i = 0; i < l->n && f->indexed; i++)
+        f->indexed = ein_index_put(&f->ids, l->rec[i].id, i);
+}
+
+const ein_record *ein_record_finder_get(const ein_record_finder *f, const char *id)
+{
+    if (!f->indexed)
+        return ein_record_find(f->list, id);
+    int at = ein_index_get(&f->ids, id);
+    return at >= 0 ? &f->list->rec[at] : NULL;
+}
+
+void ein_record_finder_free(ein_record_finder *f)
+{
+    ein_index_free(&f->ids);
+    memset(f, 0, sizeof *f);
 }
 
 const char *ein_record_binding(const ein_record *rec, const char *name, bool *is_number)

@@ -492,9 +492,11 @@ static void fill_from_records(run *rn)
     ein_record_list l;
     if (ein_results_read(rn->dir, &l, NULL) != EIN_OK)
         return;
+    ein_record_finder fin;
+    ein_record_finder_init(&fin, &l);
     for (int i = 0; i < rn->n_cells; i++) {
         run_cell *c = &rn->cells[i];
-        const ein_record *rec = ein_record_find(&l, c->id);
+        const ein_record *rec = ein_record_finder_get(&fin, c->id);
         if (c->have_result || !rec)
             continue;
         c->have_record = true;
@@ -510,6 +512,7 @@ static void fill_from_records(run *rn)
         c->res.final.test_loss = rec->final_test_loss;
         c->res.final.n_hidden = 0;
     }
+    ein_record_finder_free(&fin);
     ein_record_list_free(&l);
 }
 

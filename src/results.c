@@ -4,7 +4,7 @@
  * disk or is the torn tail of the file, never interleaved with another one;
  * the runner is the only writer (workers send their metrics over a pipe). */
 #include "ein/results.h"
-#include "ein/numtext.h"
+#include "ein/numfmt.h"
 
 #include <ctype.h>
 #include <dirent.h>

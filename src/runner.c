@@ -617,21 +617,16 @@ ein_code ein_runner_run(const ein_cell_list *list, const int *todo, int n_todo,
 
 int ein_runner_pending(const ein_cell_list *list, const ein_record_list *done, int *todo)
 {
-    /* the finished ids hashed once: linear for a 100k-cell grid (out of
-     * memory: fall back to the list's own search) */
-    ein_name_index fin = { 0 };
-    bool indexed = true;
-    for (int i = 0; i < done->n && indexed; i++)
-        indexed = ein_index_put(&fin, done->rec[i].id, i);
+    ein_record_finder fin;          /* linear for a 100k-cell grid */
+    ein_record_finder_init(&fin, done);
     int n = 0;
     for (int i = 0; i < list->n; i++) {
-        int at = indexed ? ein_index_get(&fin, list->cells[i].id) : -1;
-        const ein_record *r = indexed ? (at >= 0 ? &done->rec[at] : NULL) : ein_record_find(done, list->cells[i].id);
+        const ein_record *r = ein_record_finder_get(&fin, list->cells[i].id);
         if (r && (strcmp(r->status, "ok") == 0 || strcmp(r->status, "diverged") == 0))
             continue;
         todo[n++] = i;
     }
-    ein_index_free(&fin);
+    ein_record_finder_free(&fin);
     return n;
 }
 

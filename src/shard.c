@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ein/claim.h"
+#include "ein/hash.h"
 #include "ein/progress.h"
 #include "ein/results.h"
 
@@ -73,13 +74,6 @@ typedef struct keyset {
     size_t cap, n;
 } keyset;
 
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
 
 /* Insert `key` (copied); 1 if new, 0 if present, -1 out of memory. */
 static int keyset_add(keyset *ks, const char *key)
@@ -91,7 +85,7 @@ static int keyset_add(keyset *ks, const char *key)
             return -1;
         for (size_t i = 0; i < ks->cap; i++)
             if (ks->slot[i]) {
-                size_t j = fnv1a(ks->slot[i]) & (cap - 1);
+                size_t j = ein_hash_str(ks->slot[i]) & (cap - 1);
                 while (slot[j])
                     j = (j + 1) & (cap - 1);
                 slot[j] = ks->slot[i];
@@ -100,7 +94,7 @@ static int keyset_add(keyset *ks, const char *key)
         ks->slot = slot;
         ks->cap = cap;
     }
-    size_t j = fnv1a(key) & (ks->cap - 1);
+    size_t j = ein_hash_str(key) & (ks->cap - 1);
     for (; ks->slot[j]; j = (j + 1) & (ks->cap - 1))
         if (strcmp(ks->slot[j], key) == 0)
             return 0;

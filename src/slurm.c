@@ -8,6 +8,7 @@
 #include "ein/slurm.h"
 
 #include "ein/blas.h"
+#include "ein/runner.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -176,13 +177,18 @@ static ein_code make_plan(const ein_slurm_options *o, const ein_slurm_request *r
         free(pending);
         return c;
     }
-    for (int i = 0; i < sel->n; i++) {
-        const ein_record *r = ein_record_find(&done, sel->cells[i].id);
-        if (r && (strcmp(r->status, "ok") == 0 || strcmp(r->status, "diverged") == 0))
-            continue;
-        p->n_pending++;
-        pending[ein_shard_of(i, p->n_tasks)] = true;
+    /* the runner's rule for what is left to run, so resubmitting resumes */
+    int *todo = malloc((size_t)(sel->n > 0 ? sel->n : 1) * sizeof *todo);
+    if (!todo) {
+        ein_record_list_free(&done);
+        free(p->task);
+        free(pending);
+        return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
     }
+    p->n_pending = ein_runner_pending(sel, &done, todo);
+    for (int k = 0; k < p->n_pending; k++)
+        pending[ein_shard_of(todo[k], p->n_tasks)] = true;
+    free(todo);
     ein_record_list_free(&done);
     for (int t = 1; t <= p->n_tasks; t++)
         if (pending[t])

@@ -209,6 +209,8 @@ ein_code ein_status_print(const char *dir, FILE *out, ein_status_counts *counts,
         free(claims);
         return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
     }
+    ein_record_finder fin;
+    ein_record_finder_init(&fin, &recs);
     for (int i = 0; i < n; i++) {
         if (from_records) {
             snprintf(synth[i].id, sizeof synth[i].id, "%s", recs.rec[i].id);
@@ -216,11 +218,12 @@ ein_code ein_status_print(const char *dir, FILE *out, ein_status_counts *counts,
             synth[i].epochs = recs.rec[i].epochs;
         }
         rows[i].cell = from_records ? &synth[i] : &man.cell[i];
-        rows[i].rec = ein_record_find(&recs, rows[i].cell->id);
+        rows[i].rec = ein_record_finder_get(&fin, rows[i].cell->id);
         rows[i].claim = find_claim(claims, n_claims, rows[i].cell->id);
         classify(&rows[i]);
         count(&tot, &rows[i]);
     }
+    ein_record_finder_free(&fin);
     tot.cells = n;
     tot.shards = from_records ? 1 : man.n_shards;
     running_epochs(dir, rows, n);

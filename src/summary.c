@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "ein/hash.h"
-#include "ein/numtext.h"
+#include "ein/numfmt.h"
 #include "ein/stats.h"
 
 #define CHANCE_ACC 10.0   /* 100 / EIN_DATA_CLASSES: a diverged cell without an accuracy */

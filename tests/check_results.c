@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "ein/numtext.h"
+#include "ein/numfmt.h"
 #include "ein/results.h"
 #include "testutil.h"
 

@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include "ein/cell.h"
 #include "ein/err.h"
+#include "ein/hash.h"
 #include "ein/train.h"
 
 typedef struct ein_results ein_results;
@@ -160,6 +161,17 @@ void ein_record_list_free(ein_record_list *l);
  * `dst`; `src` is left empty.  EIN_ERR_NOMEM leaves both as they were. */
 ein_code ein_record_list_append(ein_record_list *dst, ein_record_list *src, ein_err *err);
 const ein_record *ein_record_find(const ein_record_list *l, const char *id);
+/* Many lookups in one list (a cell of a 100 000-cell grid each): the ids
+ * hashed once.  The list must not change while the finder is in use; out of
+ * memory, it finds by search (the same answers, slower). */
+typedef struct ein_record_finder {
+    const ein_record_list *list;
+    ein_name_index ids;
+    bool indexed;
+} ein_record_finder;
+void ein_record_finder_init(ein_record_finder *f, const ein_record_list *l);
+const ein_record *ein_record_finder_get(const ein_record_finder *f, const char *id);
+void ein_record_finder_free(ein_record_finder *f);
 /* The value of binding `name`, or NULL. */
 const char *ein_record_binding(const ein_record *rec, const char *name, bool *is_number);
 /* Walk the leaves: start with *pos = 0 (then it counts the leaves); false
