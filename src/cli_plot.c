@@ -12,16 +12,7 @@
 #include "ein/diag.h"
 #include "ein/err.h"
 #include "ein/figure.h"
-
-/* Copy with truncation (names and values are bounded; a longer one is cut). */
-static void copy_text(char *dst, size_t cap, const char *src)
-{
-    size_t n = strlen(src);
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
+#include "ein/text.h"
 
 static void plot_usage(FILE *out)
 {
@@ -135,7 +126,7 @@ static int draw(const ein_figure *f, const char *const *dirs, int n_dirs, const 
     char out[EIN_PATH_MAX + 16];
     const char *first = f->n_results ? f->results[0] : dirs[0];
     if (out_arg)
-        copy_text(out, sizeof out, out_arg);
+        ein_text_copy(out, sizeof out, out_arg);
     else
         snprintf(out, sizeof out, "%s/figures", first);
     ein_err err = {0};
@@ -163,7 +154,7 @@ static void results_dir(const ein_stmt *e, char *buf, size_t cap)
     for (int i = 0; i < e->experiment.n_stmts; i++) {
         const ein_stmt *s = e->experiment.stmts[i];
         if (s->kind == EIN_STMT_REPORT && s->report.path)
-            copy_text(buf, cap, s->report.path);
+            ein_text_copy(buf, cap, s->report.path);
     }
 }
 
@@ -191,7 +182,7 @@ static int plot_file(const plot_args *a)
             continue;
         char dir[EIN_PATH_MAX];
         if (a->results)
-            copy_text(dir, sizeof dir, a->results);
+            ein_text_copy(dir, sizeof dir, a->results);
         else
             results_dir(exps[e], dir, sizeof dir);
         const char *dirs[1] = { dir };
@@ -206,7 +197,7 @@ static int plot_file(const plot_args *a)
                     status = 64;
                 }
             if (n_names < 64)
-                copy_text(names[n_names++], EIN_NAME_MAX, s->figure.name.name);
+                ein_text_copy(names[n_names++], EIN_NAME_MAX, s->figure.name.name);
             ein_figure f;
             ein_figure_from_stmt(s, &f, diag);   /* checked already: no errors here */
             if (status == 0 && !apply_keys(&f, a))

@@ -10,16 +10,7 @@
 
 #include "ein/ast.h"
 #include "ein/diag.h"
-
-/* Copy with truncation (names and values are bounded; a longer one is cut). */
-static void copy_text(char *dst, size_t cap, const char *src)
-{
-    size_t n = strlen(src);
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
+#include "ein/text.h"
 
 static const char *const kind_names[EIN_FIG_KIND_COUNT + 1] = { "scatter", "box", "curve", "sweep", NULL };
 
@@ -57,7 +48,7 @@ bool ein_figure_metric_per_layer(const char *metric)
 void ein_figure_defaults(ein_figure *f, const char *name)
 {
     memset(f, 0, sizeof *f);
-    copy_text(f->name, sizeof f->name, name ? name : "figure");
+    ein_text_copy(f->name, sizeof f->name, name ? name : "figure");
     f->kind = EIN_FIG_BOX;
     snprintf(f->metric, sizeof f->metric, "test_acc");
     snprintf(f->by, sizeof f->by, "variant");
@@ -153,13 +144,13 @@ bool ein_figure_set(ein_figure *f, const char *key, const char *const *words, in
             join(valid, sizeof valid, ein_figure_metric_names);
             return fail(msg, cap, "unknown figure metric '%s' (valid: %s)", w, valid);
         }
-        copy_text(f->metric, sizeof f->metric, w);
+        ein_text_copy(f->metric, sizeof f->metric, w);
     } else if (strcmp(key, "by") == 0) {
-        copy_text(f->by, sizeof f->by, w);
+        ein_text_copy(f->by, sizeof f->by, w);
     } else if (strcmp(key, "facet") == 0) {
-        copy_text(f->facet, sizeof f->facet, strcmp(w, "none") == 0 ? "" : w);
+        ein_text_copy(f->facet, sizeof f->facet, strcmp(w, "none") == 0 ? "" : w);
     } else if (strcmp(key, "title") == 0) {
-        copy_text(f->title, sizeof f->title, w);
+        ein_text_copy(f->title, sizeof f->title, w);
     } else if (strcmp(key, "layer") == 0) {
         if (!parse_int(w, 0, EIN_MAX_HIDDEN - 1, &f->layer))
             return fail(msg, cap, "figure layer '%s' is not a hidden layer index (0..%s)", w, "15");
@@ -193,7 +184,7 @@ bool ein_figure_set(ein_figure *f, const char *key, const char *const *words, in
         } else if (strcmp(key, "labels") == 0) {
             f->n_labels = m;
             for (int i = 0; i < m; i++)
-                copy_text(f->labels[i], sizeof f->labels[i], list[i]);
+                ein_text_copy(f->labels[i], sizeof f->labels[i], list[i]);
         } else if (strcmp(key, "facets") == 0) {
             f->n_facets = m;
             memcpy(f->facets, list, sizeof list[0] * (size_t)m);
@@ -202,7 +193,7 @@ bool ein_figure_set(ein_figure *f, const char *key, const char *const *words, in
                 return fail(msg, cap, "figure results: at most %s folders%s", "8", "");
             f->n_results = m;
             for (int i = 0; i < m; i++)
-                copy_text(f->results[i], sizeof f->results[i], list[i]);
+                ein_text_copy(f->results[i], sizeof f->results[i], list[i]);
         }
     }
     return true;
@@ -239,11 +230,11 @@ static bool literal_words(const ein_expr *e, char words[][EIN_VALUE_TEXT_MAX], i
     if (*n == EIN_FIG_MAX_LIST)
         return false;
     switch (e->kind) {
-    case EIN_EXPR_NAME: copy_text(words[(*n)++], EIN_VALUE_TEXT_MAX, e->name); return true;
-    case EIN_EXPR_STRING: copy_text(words[(*n)++], EIN_VALUE_TEXT_MAX, e->string.text); return true;
-    case EIN_EXPR_INT: copy_text(words[(*n)++], EIN_VALUE_TEXT_MAX, e->integer.text); return true;
-    case EIN_EXPR_REAL: copy_text(words[(*n)++], EIN_VALUE_TEXT_MAX, e->real.text); return true;
-    case EIN_EXPR_BOOL: copy_text(words[(*n)++], EIN_VALUE_TEXT_MAX, e->boolean ? "true" : "false"); return true;
+    case EIN_EXPR_NAME: ein_text_copy(words[(*n)++], EIN_VALUE_TEXT_MAX, e->name); return true;
+    case EIN_EXPR_STRING: ein_text_copy(words[(*n)++], EIN_VALUE_TEXT_MAX, e->string.text); return true;
+    case EIN_EXPR_INT: ein_text_copy(words[(*n)++], EIN_VALUE_TEXT_MAX, e->integer.text); return true;
+    case EIN_EXPR_REAL: ein_text_copy(words[(*n)++], EIN_VALUE_TEXT_MAX, e->real.text); return true;
+    case EIN_EXPR_BOOL: ein_text_copy(words[(*n)++], EIN_VALUE_TEXT_MAX, e->boolean ? "true" : "false"); return true;
     case EIN_EXPR_UNARY:
         if (e->unary.op == EIN_OP_NEG && (e->unary.arg->kind == EIN_EXPR_INT || e->unary.arg->kind == EIN_EXPR_REAL)) {
             snprintf(words[(*n)++], EIN_VALUE_TEXT_MAX, "-%s", e->unary.arg->kind == EIN_EXPR_INT ?

@@ -3,6 +3,7 @@
  * program says is overwritten. */
 #include "ein/lower.h"
 #include "ein/schema.h"
+#include "ein/text.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -59,22 +60,12 @@ static const ein_value *want_tag(lowering *L, const ein_value *v, const char *ta
 
 /* ---- data (M7) --------------------------------------------------------- */
 
-/* A bounded copy (not snprintf, slow here: numfmt.h). */
-static void copy_str(char *dst, size_t n, const char *src)
-{
-    size_t k = strlen(src);
-    if (k >= n)
-        k = n - 1;
-    memcpy(dst, src, k);
-    dst[k] = '\0';
-}
-
 /* prefix + name, cut to fit: a setting's path ("data." "eps"). */
 static void join(char *dst, size_t n, const char *prefix, const char *name)
 {
-    copy_str(dst, n, prefix);
+    ein_text_copy(dst, n, prefix);
     size_t k = strlen(dst);
-    copy_str(dst + k, n - k, name);
+    ein_text_copy(dst + k, n - k, name);
 }
 
 /* Record a setting written in the program, for the context rules that can
@@ -86,7 +77,7 @@ static void written(lowering *L, const ein_setting_def *d, int target, const cha
     ein_setting_ref *r = &L->written[L->n_written].ref;
     r->def = d;
     r->target = target;
-    copy_str(r->loss, sizeof r->loss, loss ? loss : "");
+    ein_text_copy(r->loss, sizeof r->loss, loss ? loss : "");
     L->written[L->n_written++].at = at;
 }
 
@@ -359,7 +350,7 @@ static void lower_losses(lowering *L, const ein_stmt *x)
         ein_loss_config *l = &cfg->losses[cfg->n_losses++];
         memset(l, 0, sizeof *l);
         l->kind = is_sym(ein_value_field(v, "kind"), "inorm") ? EIN_LOSS_INORM : EIN_LOSS_TASK;
-        copy_str(l->name, sizeof l->name, s->loss.name.name);
+        ein_text_copy(l->name, sizeof l->name, s->loss.name.name);
         l->weight = l->kind == EIN_LOSS_TASK ? 1.0 : -1.0;   /* inorm: λ by variant (M5) */
         const ein_value *sm = ein_value_field(v, "smoothing");
         int target = cfg->n_losses - 1;
@@ -396,7 +387,7 @@ static void default_losses(lowering *L, const ein_stmt *x)
             ein_loss_config *l = &cfg->losses[cfg->n_losses++];
             memset(l, 0, sizeof *l);
             l->kind = EIN_LOSS_INORM;
-            copy_str(l->name, sizeof l->name, "inorm");
+            ein_text_copy(l->name, sizeof l->name, "inorm");
             l->weight = -1.0;
             l->groups = EIN_GROUPS_DEFAULT;
             where_of(L, x->experiment.name.loc, l->where);
@@ -455,7 +446,7 @@ static void lower_report(lowering *L, const ein_stmt *x)
         if (s->kind != EIN_STMT_REPORT)
             continue;
         if (s->report.path) {
-            copy_str(L->cfg->results_dir, sizeof L->cfg->results_dir, s->report.path);
+            ein_text_copy(L->cfg->results_dir, sizeof L->cfg->results_dir, s->report.path);
             resolve_path(L, s->report.path_loc, L->cfg->results_dir, sizeof L->cfg->results_dir);
         }
         for (int k = 0; k < s->report.n_metrics; k++) {

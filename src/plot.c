@@ -14,16 +14,7 @@
 
 #include "ein/results.h"
 #include "ein/stats.h"
-
-/* Copy with truncation (names and values are bounded; a longer one is cut). */
-static void copy_text(char *dst, size_t cap, const char *src)
-{
-    size_t n = strlen(src);
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
+#include "ein/text.h"
 
 /* ---- the selected cells ------------------------------------------------ */
 
@@ -73,7 +64,7 @@ static int intern(char list[][EIN_VALUE_TEXT_MAX], int *n, const char *s)
     int i = find(list, *n, s);
     if (i >= 0 || *n == EIN_FIG_MAX_LIST)
         return i;
-    copy_text(list[*n], EIN_VALUE_TEXT_MAX, s);
+    ein_text_copy(list[*n], EIN_VALUE_TEXT_MAX, s);
     return (*n)++;
 }
 
@@ -278,8 +269,8 @@ typedef struct epoch_line {
 static void fill_epoch(void *ctx, const char *path, const char *text, bool is_string, bool is_null)
 {
     epoch_line *e = ctx;
-    if (strcmp(path, "id") == 0) copy_text(e->id, sizeof e->id, text);
-    else if (strcmp(path, "run") == 0) copy_text(e->run, sizeof e->run, text);
+    if (strcmp(path, "id") == 0) ein_text_copy(e->id, sizeof e->id, text);
+    else if (strcmp(path, "run") == 0) ein_text_copy(e->run, sizeof e->run, text);
     else if (strcmp(path, "epoch") == 0) e->epoch = atoi(text);
     else if (strcmp(path, e->want) == 0 && !is_string && !is_null) e->value = strtod(text, NULL);
 }
@@ -290,7 +281,7 @@ static void epoch_path(const ein_figure *f, char *buf, size_t cap)
         { "z_mean", "mean" }, { "z_var", "var" }, { "z_mean_sq", "mean_sq" },
         { "cos_ln_out", "cos_out" }, { "cos_ln_grad", "cos_grad" },
     };
-    copy_text(buf, cap, f->metric);
+    ein_text_copy(buf, cap, f->metric);
     for (size_t i = 0; i < sizeof layer_keys / sizeof layer_keys[0]; i++)
         if (strcmp(f->metric, layer_keys[i][0]) == 0)
             snprintf(buf, cap, "layers/%d/%s", f->layer, layer_keys[i][1]);
@@ -571,7 +562,7 @@ static void panel_title(const plot *p, FILE *out, int fi, const scatter_stats *s
     else if (p->f->facet[0])
         snprintf(t, sizeof t, "%s = %s", p->f->facet, p->facet[fi]);
     else
-        copy_text(t, sizeof t, p->f->title[0] ? p->f->title : p->f->name);
+        ein_text_copy(t, sizeof t, p->f->title[0] ? p->f->title : p->f->name);
     if (st) {
         size_t len = strlen(t);
         snprintf(t + len, sizeof t - len, "%s%s above the diagonal in %d of %d", len ? ": " : "",
@@ -721,7 +712,7 @@ static ein_code run_gnuplot(const char *dir, const char *name, ein_err *err)
             char line[256];
             while (fgets(line, sizeof line, lf))
                 if (strspn(line, " \t\n") != strlen(line)) {
-                    copy_text(first, sizeof first, line);
+                    ein_text_copy(first, sizeof first, line);
                     first[strcspn(first, "\n")] = '\0';
                 }
             fclose(lf);
@@ -737,7 +728,7 @@ static ein_code run_gnuplot(const char *dir, const char *name, ein_err *err)
 static ein_code mkdirs(const char *dir, ein_err *err)
 {
     char buf[EIN_PATH_MAX];
-    copy_text(buf, sizeof buf, dir);
+    ein_text_copy(buf, sizeof buf, dir);
     for (char *s = buf + 1;; s++) {
         bool end = *s == '\0';
         if (*s == '/' || end) {

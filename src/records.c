@@ -11,6 +11,7 @@
 #include "ein/results.h"
 #include "ein/hash.h"
 #include "ein/numfmt.h"
+#include "ein/text.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -1257,67 +1258,38 @@ void ein_csv_field(FILE *out, const char *s)
 /* summary.csv is built in memory, some 30 pieces per record: appended to a
  * buffer, not a stream, whose every call takes a lock (OpenBLAS makes
  * einrun multithreaded). */
-typedef struct textbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} textbuf;
 
-static void tb_put(textbuf *b, const char *s, size_t n)
+static void tb_int(ein_textbuf *b, int v)
 {
-    if (b->oom)
-        return;
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 65536;
-        while (cap < b->len + n)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-}
-
-static void tb_str(textbuf *b, const char *s)
-{
-    tb_put(b, s, strlen(s));
-}
-
-static void tb_int(textbuf *b, int v)
-{
-    char t[16];
-    tb_put(b, t, (size_t)snprintf(t, sizeof t, "%d", v));
+    char t[24];
+    ein_format_integer(v, t, sizeof t);
+    ein_textbuf_puts(b, t);
 }
 
 /* ein_csv_field into the buffer. */
-static void tb_field(textbuf *b, const char *s)
+static void tb_field(ein_textbuf *b, const char *s)
 {
     size_t n = strlen(s);
     if (csv_plain(s, n)) {
-        tb_put(b, s, n);
+        ein_textbuf_put(b, s, n);
         return;
     }
-    tb_put(b, "\"", 1);
+    ein_textbuf_put(b, "\"", 1);
     for (const char *q; (q = strchr(s, '"')) != NULL; s = q + 1) {
-        tb_put(b, s, (size_t)(q + 1 - s));
-        tb_put(b, "\"", 1);            /* a quote doubled */
+        ein_textbuf_put(b, s, (size_t)(q + 1 - s));
+        ein_textbuf_put(b, "\"", 1);            /* a quote doubled */
     }
-    tb_str(b, s);
-    tb_put(b, "\"", 1);
+    ein_textbuf_puts(b, s);
+    ein_textbuf_put(b, "\"", 1);
 }
 
-static void tb_num(textbuf *b, double x)
+static void tb_num(ein_textbuf *b, double x)
 {
     char t[EIN_NUM_TEXT_MAX];
     if (isfinite(x))
-        tb_put(b, t, ein_num_text(x, t));
+        ein_textbuf_put(b, t, ein_num_text(x, t));
     else
-        tb_put(b, "NA", 2);
+        ein_textbuf_put(b, "NA", 2);
 }
 
 /* The summary.csv columns beyond the fixed ones. */
@@ -1356,30 +1328,30 @@ static bool csv_columns(const ein_record_list *l, csv_cols *cc)
     return true;
 }
 
-static void csv_header(textbuf *b, const csv_cols *cc)
+static void csv_header(ein_textbuf *b, const csv_cols *cc)
 {
-    tb_str(b, "id,experiment");
+    ein_textbuf_puts(b, "id,experiment");
     for (int j = 0; j < cc->n_bind; j++) {
-        tb_put(b, ",", 1);
+        ein_textbuf_put(b, ",", 1);
         tb_field(b, cc->bind[j]);
     }
     for (int s = 0; s < cc->n_set; s++)
         if (cc->set[s]) {
-            tb_put(b, ",", 1);
+            ein_textbuf_put(b, ",", 1);
             tb_field(b, cc->set[s]);
         }
-    tb_str(b, ",status,epochs,final_test_acc,best_test_acc,best_epoch,final_train_acc,"
+    ein_textbuf_puts(b, ",status,epochs,final_test_acc,best_test_acc,best_epoch,final_train_acc,"
               "final_task_loss,final_inorm_loss,final_test_loss,seconds,message\n");
 }
 
-static void csv_row(textbuf *b, const csv_cols *cc, const ein_record *r)
+static void csv_row(ein_textbuf *b, const csv_cols *cc, const ein_record *r)
 {
-    tb_str(b, r->id);
-    tb_put(b, ",", 1);
+    ein_textbuf_puts(b, r->id);
+    ein_textbuf_put(b, ",", 1);
     tb_field(b, r->experiment);
     for (int j = 0; j < cc->n_bind; j++) {
         const char *v = ein_record_binding(r, cc->bind[j], NULL);
-        tb_put(b, ",", 1);
+        ein_textbuf_put(b, ",", 1);
         tb_field(b, v ? v : "NA");
     }
     for (int s = 0; s < cc->n_set; s++) {
@@ -1387,27 +1359,27 @@ static void csv_row(textbuf *b, const csv_cols *cc, const ein_record *r)
             continue;
         char type;
         const char *v = ein_record_setting(r, cc->set[s], &type);
-        tb_put(b, ",", 1);
+        ein_textbuf_put(b, ",", 1);
         tb_field(b, v && type != 'z' ? v : "NA");
     }
-    tb_put(b, ",", 1);
-    tb_str(b, r->status);
-    tb_put(b, ",", 1);
+    ein_textbuf_put(b, ",", 1);
+    ein_textbuf_puts(b, r->status);
+    ein_textbuf_put(b, ",", 1);
     tb_int(b, r->epochs);
     double v[] = { r->final_test_acc, r->best_test_acc, NAN, r->final_train_acc, r->final_task_loss,
                    r->final_inorm_loss, r->final_test_loss, r->seconds };
     for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) {
-        tb_put(b, ",", 1);
+        ein_textbuf_put(b, ",", 1);
         if (k != 2)
             tb_num(b, v[k]);
         else if (r->epochs > 0 && r->best_epoch > 0)     /* best_epoch, between the accuracies */
             tb_int(b, r->best_epoch);
         else
-            tb_put(b, "NA", 2);
+            ein_textbuf_put(b, "NA", 2);
     }
-    tb_put(b, ",", 1);
+    ein_textbuf_put(b, ",", 1);
     tb_field(b, r->message[0] ? r->message : "NA");
-    tb_put(b, "\n", 1);
+    ein_textbuf_put(b, "\n", 1);
 }
 
 ein_code ein_results_write_summary_csv_of(const char *dir, const ein_record_list *l, ein_err *err)
@@ -1415,7 +1387,7 @@ ein_code ein_results_write_summary_csv_of(const char *dir, const ein_record_list
     csv_cols cc;
     if (!csv_columns(l, &cc))
         return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
-    textbuf b = { 0 };
+    ein_textbuf b = { 0 };
     csv_header(&b, &cc);
     for (int i = 0; i < l->n; i++)
         csv_row(&b, &cc, &l->rec[i]);
@@ -1425,7 +1397,7 @@ ein_code ein_results_write_summary_csv_of(const char *dir, const ein_record_list
                        : ein_write_file_atomic(path, b.p, b.len, err);
     free(cc.bind);
     free(cc.set);
-    free(b.p);
+    ein_textbuf_free(&b);
     return c;
 }
 

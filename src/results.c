@@ -4,7 +4,9 @@
  * disk or is the torn tail of the file, never interleaved with another one;
  * the runner is the only writer (workers send their metrics over a pipe). */
 #include "ein/results.h"
+
 #include "ein/numfmt.h"
+#include "ein/text.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -277,30 +279,8 @@ static ein_code append_line(const ein_results *r, const char *file, const char *
 
 /* ----------------------------------------------------------------- JSON -- */
 
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} sbuf;
-
-static void sb_reserve(sbuf *b, size_t more)
-{
-    if (b->oom || b->len + more + 1 <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 1024;
-    while (cap < b->len + more + 1)
-        cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-        b->oom = true;
-        return;
-    }
-    b->p = p;
-    b->cap = cap;
-}
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
+static void sb_printf(ein_textbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(ein_textbuf *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -308,8 +288,7 @@ static void sb_printf(sbuf *b, const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         return;
-    sb_reserve(b, (size_t)n);
-    if (b->oom)
+    if (!ein_textbuf_reserve(b, (size_t)n))
         return;
     va_start(ap, fmt);
     vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
@@ -347,18 +326,16 @@ void ein_json_string(char *buf, size_t cap, size_t *len, const char *s)
     *len = n;
 }
 
-static void sb_str(sbuf *b, const char *s)
+static void sb_str(ein_textbuf *b, const char *s)
 {
     size_t need = 0;
     ein_json_string(NULL, 0, &need, s);
-    sb_reserve(b, need);
-    if (b->oom)
-        return;
-    ein_json_string(b->p, b->cap, &b->len, s);
+    if (ein_textbuf_reserve(b, need))
+        ein_json_string(b->p, b->cap, &b->len, s);
 }
 
 /* Numbers: shortest round-trip text; NaN/Inf are not JSON, so null. */
-static void sb_num(sbuf *b, double x)
+static void sb_num(ein_textbuf *b, double x)
 {
     if (!isfinite(x)) {
         sb_printf(b, "null");
@@ -370,13 +347,13 @@ static void sb_num(sbuf *b, double x)
 }
 
 /* ,"key":number */
-static void sb_field(sbuf *b, const char *key, double x)
+static void sb_field(ein_textbuf *b, const char *key, double x)
 {
     sb_printf(b, ",\"%s\":", key);
     sb_num(b, x);
 }
 
-static void sb_metrics(sbuf *b, const ein_epoch_metrics *m)
+static void sb_metrics(ein_textbuf *b, const ein_epoch_metrics *m)
 {
     sb_printf(b, "\"epoch\":%d", m->epoch);
     sb_field(b, "train_acc", m->train_acc);
@@ -402,7 +379,7 @@ static void sb_metrics(sbuf *b, const ein_epoch_metrics *m)
 
 /* A binding's JSON value: numbers as numbers, a quoted string unquoted, any
  * other canonical text ([1, 2], records) as a string. */
-static void sb_binding(sbuf *b, const ein_binding *bd)
+static void sb_binding(ein_textbuf *b, const ein_binding *bd)
 {
     if (bd->is_number && isfinite(bd->number)) {
         sb_num(b, bd->number);
@@ -459,7 +436,7 @@ bool ein_json_number_text(const char *s)
  * record carries whatever settings the writer knows, by their paths:
  * numbers as numbers, true/false as booleans, nan (not set) as null, any
  * other value as a string. */
-static void sb_config(sbuf *b, const ein_cell_config *cfg)
+static void sb_config(ein_textbuf *b, const ein_cell_config *cfg)
 {
     char *text = NULL;
     size_t len = 0;
@@ -502,22 +479,22 @@ static void sb_config(sbuf *b, const ein_cell_config *cfg)
     free(text);
 }
 
-static ein_code finish_line(const ein_results *r, const char *file, sbuf *b, ein_err *err)
+static ein_code finish_line(const ein_results *r, const char *file, ein_textbuf *b, ein_err *err)
 {
     sb_printf(b, "}\n");
     if (b->oom) {
-        free(b->p);
+        ein_textbuf_free(b);
         return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
     }
     ein_code c = append_line(r, file, b->p, b->len, err);
-    free(b->p);
+    ein_textbuf_free(b);
     return c;
 }
 
 ein_code ein_results_append_epoch(ein_results *r, const ein_cell *cell, const char *run,
                                   const ein_epoch_metrics *m, ein_err *err)
 {
-    sbuf b = {0};
+    ein_textbuf b = {0};
     sb_printf(&b, "{\"id\":");
     sb_str(&b, cell->id);
     sb_printf(&b, ",\"run\":");
@@ -544,7 +521,7 @@ ein_code ein_results_append_cell(ein_results *r, const char *experiment, const e
                                  const char *run, const ein_cell_result *res, ein_err *err)
 {
     char stamp[40];
-    sbuf b = {0};
+    ein_textbuf b = {0};
     sb_printf(&b, "{\"id\":");
     sb_str(&b, cell->id);
     sb_printf(&b, ",\"experiment\":");
@@ -673,25 +650,20 @@ ein_code ein_results_store_source(ein_results *r, const char *path, ein_err *err
     FILE *f = fopen(path, "rb");
     if (!f)
         return ein_err_set(err, EIN_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
-    sbuf b = {0};
+    ein_textbuf b = {0};
     char chunk[8192];
     size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        sb_reserve(&b, n);
-        if (b.oom)
-            break;
-        memcpy(b.p + b.len, chunk, n);
-        b.len += n;
-    }
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && !b.oom)
+        ein_textbuf_put(&b, chunk, n);
     bool bad = ferror(f);
     fclose(f);
     if (b.oom || bad) {
-        free(b.p);
+        ein_textbuf_free(&b);
         return bad ? ein_err_set(err, EIN_ERR_IO, "%s: read failed", path)
                    : ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
     }
     ein_code c = ein_results_store_source_text(r, b.p ? b.p : "", b.len, err);
-    free(b.p);
+    ein_textbuf_free(&b);
     return c;
 }
 
