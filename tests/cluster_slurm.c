@@ -167,9 +167,21 @@ END_TEST
 START_TEST(scancel_then_resubmit_completes_without_duplicates)
 {
     char *dir = tu_mkdtemp();
-    ck_assert_int_eq(tu_write_tiny_grid(dir, 600, 25, NULL), 0);
+    ck_assert_int_eq(tu_write_tiny_grid(dir, 2000, 30, NULL), 0);
     char file[700], res[700], id[64], id2[64], task[64], *out = NULL;
     snprintf(file, sizeof file, "%s/grid.ein", dir);
+    /* cells long enough (about 50 ms an epoch) that scancel lands mid-cell
+     * on a fast machine: with AVX-512 GEMMs the 64-wide ones ended first */
+    size_t len;
+    char *text = tu_read_file(file, &len);
+    ck_assert_ptr_nonnull(text);
+    char *ne = strstr(text, "ne = 64");
+    ck_assert_ptr_nonnull(ne);
+    char wider[8192];
+    int n = snprintf(wider, sizeof wider, "%.*sne = 256%s", (int)(ne - text), text, ne + strlen("ne = 64"));
+    ck_assert(n > 0 && (size_t)n < sizeof wider && len < sizeof wider);
+    ck_assert_int_eq(tu_write_file(file, wider, (size_t)n), 0);
+    free(text);
     snprintf(res, sizeof res, "%s/results", dir);
     const char *args = "--slurm --array %2 --cpus-per-task 1";
     int rc = submit(file, args, id, sizeof id, &out);
