@@ -2,9 +2,10 @@
  *
  * repl.c is the front end: where lines come from (GNU readline on a
  * terminal, plain stdin otherwise), continuation while brackets are open,
- * history, completion, Ctrl-C at the prompt.  repl_cmd.c is the session:
- * the statements entered so far, the overrides of :set, this session's
- * runs, the data cache shared by every :run, and the meta-commands.
+ * history, completion, Ctrl-C at the prompt.  repl_cmd.c, repl_runs.c and
+ * repl_save.c are the session (repl_session.h): the statements entered so
+ * far, the overrides of :set, this session's runs, the data cache shared by
+ * every :run, and the meta-commands.
  *
  * Diagnostics point into the input: every text the session keeps (a typed
  * statement, a :set value, a :load'ed file) is a source of its own, and a
