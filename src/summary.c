@@ -214,12 +214,14 @@ void ein_summary_default_by(const ein_record_list *l, char *buf, size_t cap)
     buf[0] = '\0';
     char (*names)[EIN_NAME_MAX] = calloc(MAX_NAMES, sizeof *names);
     char (*keys)[EIN_NAME_MAX] = calloc(EIN_SUMMARY_MAX_BY, sizeof *keys);
+    char (*with_row)[EIN_NAME_MAX] = calloc(EIN_SUMMARY_MAX_BY + 1, sizeof *with_row);
     char kind[MAX_NAMES];
     const char **set = NULL;
-    int nset = names && keys ? ein_records_differing_settings(l, &set) : -1;
+    int nset = names && keys && with_row ? ein_records_differing_settings(l, &set) : -1;
     if (nset < 0) {
         free(names);
         free(keys);
+        free(with_row);
         return;
     }
     int nb = binding_names(l, names, kind, MAX_NAMES), nk = 0;
@@ -235,11 +237,18 @@ void ein_summary_default_by(const ein_record_list *l, char *buf, size_t cap)
     for (int s = 0; s < nset && nk < EIN_SUMMARY_MAX_BY; s++) {
         if (is_seed(set[s]) || has_name(names, nb, set[s]) || strlen(set[s]) >= EIN_NAME_MAX)
             continue;
-        /* a setting that follows a pooled sample/table axis is pooled with it */
+        /* a setting that follows a pooled sample/table axis, given the keys
+         * chosen so far, is pooled with it: ni = floor(0.1 ne) follows the
+         * paper's configuration row within each variant (E-only layers have
+         * none), and must not split the groups into one cell each */
         bool follows = false;
         for (int j = 0; j < nb && !follows; j++)
-            if (kind[j] != AXIS)
-                follows = splits(l, &by_row, &names[j], 1, set[s]) == 0;
+            if (kind[j] != AXIS) {
+                memcpy(with_row, keys, (size_t)nk * sizeof *keys);
+                snprintf(with_row[nk], EIN_NAME_MAX, "%s", names[j]);
+                groups_free(&by_row);     /* other keys each time: no cached grouping */
+                follows = splits(l, &by_row, with_row, nk + 1, set[s]) == 0;
+            }
         if (!follows && splits(l, &by_keys, keys, nk, set[s]) == 1)
             snprintf(keys[nk++], EIN_NAME_MAX, "%s", set[s]);
     }
@@ -257,6 +266,7 @@ void ein_summary_default_by(const ein_record_list *l, char *buf, size_t cap)
     free(set);
     free(names);
     free(keys);
+    free(with_row);
 }
 
 static int split_axes(const char *by, char out[][EIN_NAME_MAX], int max, ein_err *err)

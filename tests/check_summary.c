@@ -184,6 +184,41 @@ static void put_cell(FILE *f, int id, const char *variant, double eps, int cfg, 
             extra_final ? extra_final : "", acc + 1);
 }
 
+/* A setting that follows the pooled configuration row only given the
+ * variant (ni = floor(0.1 ne), but 0 in an E-only layer) is pooled with the
+ * row, not a key that leaves one cell per group (make figures' summaries). */
+START_TEST(default_keys_pool_a_setting_that_follows_the_row_within_a_variant)
+{
+    char *dir = tu_mkdtemp();
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    int id = 1;
+    for (int v = 0; v < 2; v++)
+        for (int c = 0; c < 3; c++) {
+            int ne = 100 + 50 * c, ni = v ? 0 : ne / 10;
+            fprintf(f, "{\"id\":\"%016x\",\"experiment\":\"x\",\"status\":\"ok\",\"epochs\":3,"
+                       "\"bindings\":{\"variant\":\"%s\",\"cfg\":%d,\"cfg.ne\":%d},"
+                       "\"config\":{\"hidden.0.ne\":%d,\"hidden.0.ni\":%d},"
+                       "\"final\":{\"test_acc\":%d}}\n",
+                    id++, v ? "e_ln" : "ln", c, ne, ne, ni, 80 + v + c);
+        }
+    fclose(f);
+    write_text(dir, "cells.jsonl", text);
+    free(text);
+    ein_record_list l;
+    ein_err err = {0};
+    ck_assert_int_eq(ein_results_read(dir, &l, &err), EIN_OK);
+    ck_assert_int_eq(l.n, 6);
+    char by[512];
+    ein_summary_default_by(&l, by, sizeof by);
+    ck_assert_str_eq(by, "variant");
+    ein_record_list_free(&l);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(default_keys_add_the_settings_that_split)
 {
     char *dir = tu_mkdtemp();
@@ -608,6 +643,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(tc, groups_and_statistics);
     tcase_add_test(tc, compare_mann_whitney);
     tcase_add_test(tc, default_keys_add_the_settings_that_split);
+    tcase_add_test(tc, default_keys_pool_a_setting_that_follows_the_row_within_a_variant);
     tcase_add_test(tc, two_folders_compared_with_mann_whitney);
     tcase_add_test(tc, metric_choice_and_not_measured);
     suite_add_tcase(s, tc);
