@@ -271,7 +271,7 @@ decl
     | DEF name '(' params ')' '=' expr
         { $$ = mk_stmt(st, EIN_STMT_DEF, @$);
           if ($$) { $$->def.name = ident($2, @2); $$->def.params = VEC_ITEMS($4);
-                    $$->def.n_params = VEC_N($4); $$->def.body = $7; } }
+                    $$->def.n_params = VEC_N($4); $$->def.body = $7; $$->def.eq_loc = @6; } }
     | EXPERIMENT name '{' estmts '}'
         { $$ = mk_stmt(st, EIN_STMT_EXPERIMENT, @$);
           if ($$) { $$->experiment.name = ident($2, @2); $$->experiment.stmts = VEC_ITEMS($4);

@@ -780,7 +780,9 @@ static void print_stmt(printer *pr, const ein_stmt *s)
             put_indent(pr);
         }
         fputs(") =", out);
-        print_body(pr, s->def.body, header_end);
+        /* the body stays beside the '=' if it was written there: one parameter
+         * per line puts ") =" on a line of its own, below the last one */
+        print_body(pr, s->def.body, s->def.eq_loc.file >= 0 ? s->def.eq_loc.line : header_end);
         break;
     }
     case EIN_STMT_EXPERIMENT:

@@ -188,7 +188,8 @@ struct ein_stmt {
     union {
         struct { const char *path; ein_loc path_loc; } import;
         struct { ein_ident name; ein_expr *value; } bind;
-        struct { ein_ident name; ein_param *params; int n_params; ein_expr *body; } def;
+        struct { ein_ident name; ein_param *params; int n_params; ein_expr *body;
+                 ein_loc eq_loc; } def;                 /* eq_loc: its '=' (fmt keeps the body beside it or not) */
         struct { ein_ident name; ein_stmt **stmts; int n_stmts; } experiment;
         struct { ein_expr *value; } data;
         struct { ein_layer_decl *layers; int n_layers; } network;
