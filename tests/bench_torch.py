@@ -17,7 +17,24 @@ import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-import torch  # noqa: E402  (after the thread settings)
+
+
+def same_kernels_as_ein():
+    """PyTorch runs on the kernels ein runs: OpenBLAS falls back to SSE3 ones
+    on a CPU it does not know, where einrun picks better ones (blas.h); asked
+    of bench_step before torch loads OpenBLAS, unless the user chose."""
+    if "OPENBLAS_CORETYPE" in os.environ or len(sys.argv) < 2:
+        return
+    out = subprocess.run([sys.argv[1], "1", "--batch", "32", "ei_ln"], check=True,
+                         capture_output=True, text=True).stdout
+    for word, core in zip(out.split(), out.split()[1:]):
+        if word == "core":
+            os.environ["OPENBLAS_CORETYPE"] = core
+            return
+
+
+same_kernels_as_ein()
+import torch  # noqa: E402  (after the thread and kernel settings)
 
 torch.set_num_threads(1)
 torch.set_num_interop_threads(1)
@@ -168,8 +185,9 @@ def main():
         for v in variants:
             best_torch[v] = min(best_torch[v], torch_step_ms(nets[v], x, y, 60))
     print("bench_torch: M7 net 784-500-500-10, batch 32, float32, SGD + Dale clamps; torch %s, "
-          "%d intra-op thread(s), OPENBLAS_NUM_THREADS=%s; best of %d rounds"
-          % (torch.__version__, torch.get_num_threads(), os.environ["OPENBLAS_NUM_THREADS"], rounds))
+          "%d intra-op thread(s), OPENBLAS_NUM_THREADS=%s, OpenBLAS kernels %s; best of %d rounds"
+          % (torch.__version__, torch.get_num_threads(), os.environ["OPENBLAS_NUM_THREADS"],
+             os.environ.get("OPENBLAS_CORETYPE", "as OpenBLAS detects"), rounds))
     print("%-18s %12s %12s %10s" % ("variant", "torch ms", "ein ms", "torch/ein"))
     for v in variants:
         mine = best_ein.get(v.replace("_rowmean", ""))
