@@ -562,12 +562,25 @@ START_TEST(docs_table_is_the_schema)
 }
 END_TEST
 
+/* Lookups compare lengths first: every entry's length is its path's. */
+START_TEST(every_path_length_is_recorded)
+{
+    size_t n;
+    const ein_setting_def *d = ein_schema(&n);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_msg(d[i].path_len == strlen(d[i].path), "%s", d[i].path);
+        ck_assert_ptr_eq(ein_schema_find(d[i].scope, d[i].path), &d[i]);
+    }
+}
+END_TEST
+
 Suite *ein_test_suite(void)
 {
     Suite *s = suite_create("schema");
     TCase *tc = tcase_create("schema");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, every_setting_is_declared_completely);
+    tcase_add_test(tc, every_path_length_is_recorded);
     tcase_add_test(tc, documented_default_is_the_default);
     tcase_add_test(tc, every_setting_from_the_command_line);
     tcase_add_test(tc, override_errors_are_located_and_explained);

@@ -81,6 +81,7 @@ typedef const char *(*ein_setting_context)(const ein_cell_config *cfg, int targe
 
 struct ein_setting_def {
     const char *path;            /* after the scope prefix: "train.lr.wix", "fwd", "weight" */
+    size_t path_len;             /* strlen(path) */
     ein_setting_scope scope;
     ein_setting_type type;
     const ein_names *names;      /* NAME and SET */
