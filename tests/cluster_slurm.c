@@ -103,10 +103,30 @@ static void assert_complete(const char *res)
     ein_record_list_free(&l);
 }
 
+/* The tiny grid with 256-wide layers (about 50 ms an epoch on 2000 images):
+ * with AVX-512 GEMMs the 64-wide cells end before squeue or scancel sees
+ * them running. */
+static void write_wide_grid(const char *dir, int n_train, int epochs)
+{
+    ck_assert_int_eq(tu_write_tiny_grid(dir, n_train, epochs, NULL), 0);
+    char file[700];
+    snprintf(file, sizeof file, "%s/grid.ein", dir);
+    size_t len;
+    char *text = tu_read_file(file, &len);
+    ck_assert_ptr_nonnull(text);
+    char *ne = strstr(text, "ne = 64");
+    ck_assert_ptr_nonnull(ne);
+    char wider[8192];
+    int n = snprintf(wider, sizeof wider, "%.*sne = 256%s", (int)(ne - text), text, ne + strlen("ne = 64"));
+    ck_assert(n > 0 && (size_t)n < sizeof wider && len < sizeof wider);
+    ck_assert_int_eq(tu_write_file(file, wider, (size_t)n), 0);
+    free(text);
+}
+
 START_TEST(job_array_equals_a_local_run)
 {
     char *dir = tu_mkdtemp();
-    ck_assert_int_eq(tu_write_tiny_grid(dir, 300, 3, NULL), 0);
+    write_wide_grid(dir, 2000, 6);      /* tasks that live long enough for squeue to see */
     char file[700], res[700], local[700], id[64], args[2400], *out = NULL;
     snprintf(file, sizeof file, "%s/grid.ein", dir);
     snprintf(res, sizeof res, "%s/results", dir);
@@ -122,7 +142,7 @@ START_TEST(job_array_equals_a_local_run)
         most = running > most ? running : most;
         if (queued <= 0)
             break;
-        sleep_ms(200);
+        sleep_ms(50);
     }
     wait_job(id, 10);
     ck_assert_int_le(most, 2);
@@ -167,21 +187,9 @@ END_TEST
 START_TEST(scancel_then_resubmit_completes_without_duplicates)
 {
     char *dir = tu_mkdtemp();
-    ck_assert_int_eq(tu_write_tiny_grid(dir, 2000, 30, NULL), 0);
+    write_wide_grid(dir, 2000, 30);     /* ~50 ms an epoch: scancel lands mid-cell */
     char file[700], res[700], id[64], id2[64], task[64], *out = NULL;
     snprintf(file, sizeof file, "%s/grid.ein", dir);
-    /* cells long enough (about 50 ms an epoch) that scancel lands mid-cell
-     * on a fast machine: with AVX-512 GEMMs the 64-wide ones ended first */
-    size_t len;
-    char *text = tu_read_file(file, &len);
-    ck_assert_ptr_nonnull(text);
-    char *ne = strstr(text, "ne = 64");
-    ck_assert_ptr_nonnull(ne);
-    char wider[8192];
-    int n = snprintf(wider, sizeof wider, "%.*sne = 256%s", (int)(ne - text), text, ne + strlen("ne = 64"));
-    ck_assert(n > 0 && (size_t)n < sizeof wider && len < sizeof wider);
-    ck_assert_int_eq(tu_write_file(file, wider, (size_t)n), 0);
-    free(text);
     snprintf(res, sizeof res, "%s/results", dir);
     const char *args = "--slurm --array %2 --cpus-per-task 1";
     int rc = submit(file, args, id, sizeof id, &out);
