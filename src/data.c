@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 typedef struct idx_file {
     gzFile gz;
     char path[EIN_PATH_MAX];    /* the name that was opened, for messages */
+    double bytes;               /* its size on disk; 0: unknown */
 } idx_file;
 
 static bool ends_with(const char *s, const char *suffix)
@@ -55,6 +57,8 @@ static ein_code idx_open(idx_file *f, const char *path, ein_err *err)
         return ein_err_set(err, EIN_ERR_IO, "%s: it is %s, not a regular file", f->path, kind);
     if (fd < 0)
         return ein_err_set(err, EIN_ERR_IO, "%s: %s", f->path, strerror(errno));
+    struct stat st;
+    f->bytes = fstat(fd, &st) == 0 && st.st_size > 0 ? (double)st.st_size : 0;
     f->gz = gzdopen(fd, "rb");
     if (f->gz == NULL) {
         close(fd);
@@ -242,6 +246,20 @@ static ein_code idx_records(idx_file *f, uint8_t *buf, long keep, long total, si
     return idx_end(f, total, unit, err);
 }
 
+/* At most how many records of `size` bytes the file can hold: a header may
+ * claim any count, and the records are read into one block allocated first.
+ * Deflate expands at most 1032:1 (zlib's bound); a plain file holds its size.
+ * More records than this means the file is truncated, so the read fails
+ * before it needs a larger block. */
+static long records_possible(const idx_file *f, size_t size)
+{
+    if (!(f->bytes > 0))
+        return LONG_MAX;
+    double ratio = gzdirect(f->gz) ? 1.0 : 1032.0;
+    double n = f->bytes * ratio / (double)size + 1;
+    return n < (double)LONG_MAX ? (long)n : LONG_MAX;
+}
+
 ein_code ein_dataset_load_files(const char *images_path, const char *labels_path, long limit,
                                 ein_dataset **out, ein_err *err)
 {
@@ -267,9 +285,13 @@ ein_code ein_dataset_load_files(const char *images_path, const char *labels_path
     long total = (long)idims[0];
     long n = limit > 0 && limit < total ? limit : total;
     int dim = (int)(idims[1] * idims[2]);
-    size_t npix = (size_t)n * (size_t)dim;
+    long fit = records_possible(&fi, (size_t)dim), fit_labels = records_possible(&fl, 1);
+    long keep = n < fit ? n : fit;          /* keep < n: truncated, the read says so */
+    if (keep > fit_labels)
+        keep = fit_labels;
+    size_t npix = (size_t)keep * (size_t)dim;
     /* One block: the struct, then the pixels, then the labels. */
-    d = malloc(sizeof *d + npix + (size_t)n);
+    d = malloc(sizeof *d + npix + (size_t)keep);
     if (d == NULL) {
         rc = ein_err_set(err, EIN_ERR_NOMEM, "%s: out of memory for %ld images of %d pixels",
                          fi.path, n, dim);
@@ -277,10 +299,14 @@ ein_code ein_dataset_load_files(const char *images_path, const char *labels_path
     }
     uint8_t *pixels = (uint8_t *)(d + 1);
     uint8_t *labels = pixels + npix;
-    if ((rc = idx_records(&fi, pixels, n, total, (size_t)dim, "pixel", "images", err)) != EIN_OK)
+    if ((rc = idx_records(&fi, pixels, keep, total, (size_t)dim, "pixel", "images", err)) != EIN_OK)
         goto done;
-    if ((rc = idx_records(&fl, labels, n, total, 1, "label", "labels", err)) != EIN_OK)
+    if ((rc = idx_records(&fl, labels, keep, total, 1, "label", "labels", err)) != EIN_OK)
         goto done;
+    if (keep < n) {                         /* cannot happen: the bound is an upper bound */
+        rc = ein_err_set(err, EIN_ERR_INTERNAL, "%s: more records than its size allows", fi.path);
+        goto done;
+    }
 
     d->n = n;
     d->rows = (int)idims[1];
