@@ -437,10 +437,8 @@ typedef struct reader {
     const struct ein_record_shape *last;    /* the previous record's: most records repeat it */
     const char *const *last_leaf;           /* its leaves: most of its settings repeat too */
     ein_record *r;              /* the record of the line */
-    char *text;                 /* its leaves that are not settings: type, text, NUL each */
-    size_t text_len, text_cap;
-    char *value;                /* a setting's type and text, to be looked up */
-    size_t value_cap;
+    ein_textbuf text;           /* its leaves that are not settings: type, text, NUL each */
+    ein_textbuf value;          /* a setting's type and text, to be looked up */
     const char **path;          /* per leaf: its path (the list's copy) */
     const char **setting;       /* per leaf: a setting's type and text (the list's copy), or NULL */
     size_t *off;                /* per leaf that is no setting: where it starts in `text` */
@@ -453,8 +451,8 @@ static void reader_free(reader *rd)
 {
     free(rd->strings.slot);
     free(rd->shapes.slot);
-    free(rd->text);
-    free(rd->value);
+    ein_textbuf_free(&rd->text);
+    ein_textbuf_free(&rd->value);
     free(rd->path);
     free(rd->setting);
     free(rd->off);
@@ -527,24 +525,6 @@ static bool grow_leaves(reader *rd)
     return true;
 }
 
-/* Room for `need` more bytes in a scratch buffer of the reader. */
-static bool reserve(reader *rd, char **buf, size_t *cap, size_t len, size_t need)
-{
-    if (len + need <= *cap)
-        return true;
-    size_t grown = *cap ? *cap : 4096;
-    while (grown < len + need)
-        grown *= 2;
-    char *p = realloc(*buf, grown);
-    if (!p) {
-        rd->oom = true;
-        return false;
-    }
-    *buf = p;
-    *cap = grown;
-    return true;
-}
-
 /* The list's copy of setting leaf k's type and text.  Settings repeat from
  * record to record, so each distinct one is stored once, which also lets
  * ein_records_differing_settings compare pointers instead of texts; the
@@ -555,11 +535,14 @@ static const char *setting_value(reader *rd, int k, const jr_leaf *lf)
     if (last && last[0] == lf->type && strncmp(last + 1, lf->text, lf->text_len) == 0 &&
         last[1 + lf->text_len] == '\0')
         return last;
-    if (!reserve(rd, &rd->value, &rd->value_cap, 0, lf->text_len + 1))
+    rd->value.len = 0;
+    ein_textbuf_put(&rd->value, &lf->type, 1);
+    ein_textbuf_put(&rd->value, lf->text, lf->text_len);
+    if (rd->value.oom) {
+        rd->oom = true;
         return "";
-    rd->value[0] = lf->type;
-    memcpy(rd->value + 1, lf->text, lf->text_len);
-    return keep_str(rd, rd->value, lf->text_len + 1);
+    }
+    return keep_str(rd, rd->value.p, rd->value.len);
 }
 
 /* Leaf k: its path, and its type and text, a setting's looked up, any
@@ -571,14 +554,12 @@ static void keep_leaf(reader *rd, const jr_leaf *lf, bool setting)
     int k = rd->n++;
     rd->path[k] = leaf_path(rd, k, lf->path, lf->path_len);
     rd->setting[k] = setting ? setting_value(rd, k, lf) : NULL;
-    if (setting || !reserve(rd, &rd->text, &rd->text_cap, rd->text_len, lf->text_len + 2))
+    if (setting)
         return;
-    char *t = rd->text + rd->text_len;
-    t[0] = lf->type;
-    memcpy(t + 1, lf->text, lf->text_len);
-    t[1 + lf->text_len] = '\0';
-    rd->off[k] = rd->text_len;
-    rd->text_len += lf->text_len + 2;
+    rd->off[k] = rd->text.len;
+    ein_textbuf_put(&rd->text, &lf->type, 1);
+    ein_textbuf_put(&rd->text, lf->text, lf->text_len + 1);   /* with its NUL */
+    rd->oom |= rd->text.oom;
 }
 
 /* The number a leaf of `type` holds: NaN for a string or null (true and
@@ -753,11 +734,11 @@ static bool finish_record(reader *rd, ein_record *r)
     }
     if (rd->n > 0) {
         const char **leaf = blocks_alloc(l, &rd->cold, (size_t)rd->n * sizeof *leaf, alignof(const char *));
-        char *text = rd->text_len ? blocks_alloc(l, &rd->cold, rd->text_len, 1) : NULL;
-        if (!leaf || (rd->text_len && !text) || !(r->shape = shape_of(rd)))
+        char *text = rd->text.len ? blocks_alloc(l, &rd->cold, rd->text.len, 1) : NULL;
+        if (!leaf || (rd->text.len && !text) || !(r->shape = shape_of(rd)))
             return false;
         if (text)
-            memcpy(text, rd->text, rd->text_len);
+            memcpy(text, rd->text.p, rd->text.len);
         for (int k = 0; k < rd->n; k++)
             leaf[k] = rd->setting[k] ? rd->setting[k] : text + rd->off[k];
         r->leaf = rd->last_leaf = leaf;
@@ -777,7 +758,7 @@ static bool parse_record(reader *rd, char *line, size_t len, ein_record *r)
     };
     rd->r = r;
     rd->n = 0;
-    rd->text_len = 0;
+    rd->text.len = 0;
     bool ok = jr_walk(line, len, fill_record, rd) && r->id[0] && r->status[0];
     if (!ok || rd->oom)
         return false;

@@ -63,77 +63,58 @@ typedef struct result {
 } result;
 
 #if defined(__x86_64__)
-#ifdef EIN_REAL_DOUBLE
-typedef __m256d vec;
-#define VEC_SET _mm256_set1_pd
-#define VEC_FMA _mm256_fmadd_pd
-#define VEC_ADD _mm256_add_pd
-#else
-typedef __m256 vec;
-#define VEC_SET _mm256_set1_ps
-#define VEC_FMA _mm256_fmadd_ps
-#define VEC_ADD _mm256_add_ps
-#endif
-#define VEC_LANES (int)(sizeof(vec) / sizeof(ein_real))
-
 /* One core's FMA peak in ein_real flops per second: 12 independent chains of
- * 256-bit FMAs in registers (enough to cover latency × throughput on every
- * AVX2 core); the empty asm keeps each chain live without touching memory. */
+ * FMAs in registers (enough to cover latency × throughput on every AVX2 and
+ * AVX-512 core); the empty asm keeps each chain live without touching memory.
+ * One body for both widths: OpenBLAS's AVX-512 kernels run where the CPU has
+ * them, and a 256-bit peak would put them above 100 %. */
 #define CHAINS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
-__attribute__((target("avx2,fma"))) static double fma_peak_run(long iters)
-{
-    vec mul = VEC_SET((ein_real)0.999999), add = VEC_SET((ein_real)1e-7);
-#define INIT(k) vec a##k = VEC_SET((ein_real)(1 + k));
-#define STEP(k) a##k = VEC_FMA(a##k, mul, add); __asm__ volatile("" : "+x"(a##k));
-#define FOLD(k) sum = VEC_ADD(sum, a##k);
-    CHAINS(INIT)
-    double t0 = cpu_now();
-    for (long i = 0; i < iters; i++) {
-        CHAINS(STEP)
+#define PEAK_RUN(name, isa, V)      /* with PEAK_SET, PEAK_FMA, PEAK_ADD of V */          \
+    __attribute__((target(isa))) static double name(long iters)                          \
+    {                                                                                   \
+        V mul = PEAK_SET((ein_real)0.999999), add = PEAK_SET((ein_real)1e-7);            \
+        CHAINS(PEAK_INIT)                                                               \
+        double t0 = cpu_now();                                                          \
+        for (long i = 0; i < iters; i++) {                                              \
+            CHAINS(PEAK_STEP)                                                           \
+        }                                                                               \
+        double t = cpu_now() - t0;                                                      \
+        V sum = PEAK_SET(0);                                                            \
+        CHAINS(PEAK_FOLD)                                                               \
+        ein_real lanes[sizeof(V) / sizeof(ein_real)];                                   \
+        memcpy(lanes, &sum, sizeof lanes);                                              \
+        if (lanes[0] == 42)                 /* keep the chains live */                  \
+            fputs("", stderr);                                                          \
+        return 2.0 * (double)(sizeof(V) / sizeof(ein_real)) * 12 * (double)iters / t;   \
     }
-    double t = cpu_now() - t0;
-    vec sum = VEC_SET(0);
-    CHAINS(FOLD)
-    ein_real lanes[VEC_LANES];
-    memcpy(lanes, &sum, sizeof lanes);
-    if (lanes[0] == 42)                 /* keep the chains live */
-        fputs("", stderr);
-    return 2.0 * VEC_LANES * 12 * (double)iters / t;
-}
-
-/* The same with 512-bit FMAs, on a CPU that has them: OpenBLAS's AVX-512
- * kernels run there, and a 256-bit peak would put them above 100 %. */
+#define PEAK_INIT(k) __typeof__(mul) a##k = PEAK_SET((ein_real)(1 + k));
+#define PEAK_STEP(k) a##k = PEAK_FMA(a##k, mul, add); __asm__ volatile("" : "+v"(a##k));
+#define PEAK_FOLD(k) sum = PEAK_ADD(sum, a##k);
 #ifdef EIN_REAL_DOUBLE
-#define V5 __m512d
-#define V5_SET _mm512_set1_pd
-#define V5_FMA _mm512_fmadd_pd
-#define V5_ADD _mm512_add_pd
+#define PEAK_SET _mm256_set1_pd
+#define PEAK_FMA _mm256_fmadd_pd
+#define PEAK_ADD _mm256_add_pd
+PEAK_RUN(fma_peak_run, "avx2,fma", __m256d)
+#undef PEAK_SET
+#undef PEAK_FMA
+#undef PEAK_ADD
+#define PEAK_SET _mm512_set1_pd
+#define PEAK_FMA _mm512_fmadd_pd
+#define PEAK_ADD _mm512_add_pd
+PEAK_RUN(fma_peak512_run, "avx512f", __m512d)
 #else
-#define V5 __m512
-#define V5_SET _mm512_set1_ps
-#define V5_FMA _mm512_fmadd_ps
-#define V5_ADD _mm512_add_ps
+#define PEAK_SET _mm256_set1_ps
+#define PEAK_FMA _mm256_fmadd_ps
+#define PEAK_ADD _mm256_add_ps
+PEAK_RUN(fma_peak_run, "avx2,fma", __m256)
+#undef PEAK_SET
+#undef PEAK_FMA
+#undef PEAK_ADD
+#define PEAK_SET _mm512_set1_ps
+#define PEAK_FMA _mm512_fmadd_ps
+#define PEAK_ADD _mm512_add_ps
+PEAK_RUN(fma_peak512_run, "avx512f", __m512)
 #endif
-__attribute__((target("avx512f"))) static double fma_peak512_run(long iters)
-{
-    V5 mul = V5_SET((ein_real)0.999999), add = V5_SET((ein_real)1e-7);
-#define INIT5(k) V5 a##k = V5_SET((ein_real)(1 + k));
-#define STEP5(k) a##k = V5_FMA(a##k, mul, add); __asm__ volatile("" : "+v"(a##k));
-#define FOLD5(k) sum = V5_ADD(sum, a##k);
-    CHAINS(INIT5)
-    double t0 = cpu_now();
-    for (long i = 0; i < iters; i++) {
-        CHAINS(STEP5)
-    }
-    double t = cpu_now() - t0;
-    V5 sum = V5_SET(0);
-    CHAINS(FOLD5)
-    ein_real lanes[sizeof(V5) / sizeof(ein_real)];
-    memcpy(lanes, &sum, sizeof lanes);
-    if (lanes[0] == 42)
-        fputs("", stderr);
-    return 2.0 * (double)(sizeof(V5) / sizeof(ein_real)) * 12 * (double)iters / t;
-}
 
 /* Best of ROUNDS runs of ~0.1 s (the machine is shared), with the widest
  * FMAs the CPU has; 0 without AVX2/FMA.  *width gets 256 or 512. */
