@@ -537,8 +537,12 @@ static const ein_value *arith(ein_eval *ev, ein_binop op, const ein_value *a, co
                 ein_eval_error(ev, b->loc, "division by zero");
                 return NULL;
             }
-            /* x % -1 is 0; C's LLONG_MIN % -1 traps (SIGFPE) */
-            return ein_value_int(ev->arena, b->i == -1 ? 0 : a->i % b->i, loc);
+            /* C defines a % b through the quotient a / b, and LLONG_MIN / -1
+             * does not fit (the CPU traps: SIGFPE), so it is the same
+             * located overflow as LLONG_MIN * -1 (issue 16, row 1) */
+            if (a->i == LLONG_MIN && b->i == -1)
+                return int_overflow(ev, "'%'", loc);
+            return ein_value_int(ev->arena, a->i % b->i, loc);
         case EIN_OP_POW:
             if (b->i >= 0)
                 return int_pow(ev, a->i, b->i, loc);

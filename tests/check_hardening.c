@@ -62,11 +62,15 @@ static void expect_first(const char *src, const char *want)
 
 /* ---- rows 1, 2: integer arithmetic ------------------------------------ */
 
-START_TEST(row01_min_mod_minus_one_is_zero)
+START_TEST(row01_min_mod_minus_one_is_an_overflow)
 {
-    /* C's LLONG_MIN % -1 traps; the value is 0, and no signal is raised */
-    expect_first("x = (-9223372036854775807 - 1) % -1" USE_X, "");
-    expect_first("x = 1 / ((-9223372036854775807 - 1) % -1)" USE_X, "t.ein:1:10: error: division by zero");
+    /* C's LLONG_MIN % -1 traps (SIGFPE); ein reports it where it is written */
+    expect_first("x = (-9223372036854775807 - 1) % -1" USE_X,
+                 "t.ein:1:5: error: integer overflow in '%' (the result does not fit in 64 bits; "
+                 "write a real such as 2.0 for real arithmetic)");
+    expect_first("x = (-9223372036854775807 - 1) % 1" USE_X, "");
+    expect_first("x = 1 / ((-9223372036854775807) % -1)" USE_X, "t.ein:1:10: error: division by zero");
+    expect_first("x = -7 % -1" USE_X, "");
 }
 END_TEST
 
@@ -714,7 +718,7 @@ Suite *ein_test_suite(void)
     Suite *s = suite_create("hardening");
     TCase *tc = tcase_create("rows");
     tcase_set_timeout(tc, 120);   /* 200k bindings and 100k records, under ASan on a shared machine */
-    tcase_add_test(tc, row01_min_mod_minus_one_is_zero);
+    tcase_add_test(tc, row01_min_mod_minus_one_is_an_overflow);
     tcase_add_test(tc, row02_integer_overflow_is_an_error);
     tcase_add_test(tc, row06_exponential_defs_hit_the_budget);
     tcase_add_test(tc, row07_two_hundred_thousand_bindings);
