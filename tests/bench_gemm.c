@@ -8,7 +8,9 @@
  * alternative (variable unset, SkylakeX, Zen, Cooperlake) and each run
  * reports the core OpenBLAS actually chose; its numbers come back on a pipe
  * and the end prints every run side by side (GFLOP/s per call, step totals,
- * speed against the environment's own core type).  `bench_gemm --one` runs once.
+ * speed against the environment's own core type), and what stacking the first
+ * layers of cells trained in lockstep into one GEMM would gain.  `bench_gemm
+ * --one` runs once.
  * Run by `make bench`. */
 #include <cblas.h>
 #include <stdio.h>
@@ -154,6 +156,33 @@ static void run_once(run_result *r)
     }
     r->ok = true;
     fflush(stdout);
+}
+
+/* The GEMM side of issue 15's "cells in lockstep" lever: k cells that see
+ * the same batch could put their first layers' W_ex side by side, one GEMM
+ * with N = k × 500 instead of k GEMMs with N = 500 (forward x W_exᵀ and the
+ * weight gradient dzᵀ x, 784 inputs).  Prints seconds of both ways and the
+ * speed-up, the most lockstep could win on these products. */
+static void stacked_cells(void)
+{
+    static const int CELLS[] = { 2, 4, 11 };
+    printf("\nlockstep: k first layers (784 -> 500) as one GEMM of k x 500 columns, against k GEMMs\n");
+    printf("  %-22s %5s %3s %12s %12s %9s\n", "call", "batch", "k", "k calls us", "stacked us", "speed-up");
+    for (int bi = 0; bi < 2; bi++)
+        for (int ci = 0; ci < (int)(sizeof CELLS / sizeof CELLS[0]); ci++)
+            for (int dir = 0; dir < 2; dir++) {
+                int B = BATCHES[bi], k = CELLS[ci];
+                call one = dir ? (call){ "bwd dWex=dz^T.x", true, false, 500, 784, B }
+                               : (call){ "fwd x.Wex^T", false, true, B, 500, 784 };
+                call all = one;
+                if (dir)
+                    all.m *= k;
+                else
+                    all.n *= k;
+                double apart = k * time_call(&one), together = time_call(&all);
+                printf("  %-22s %5d %3d %12.1f %12.1f %8.2fx\n", one.what, B, k, 1e6 * apart, 1e6 * together,
+                       apart / together);
+            }
 }
 
 /* The child's results for the parent, one line each, on the report pipe. */
@@ -314,6 +343,7 @@ int main(int argc, char **argv)
     }
     if (one)
         return 0;
+    stacked_cells();
     /* OpenBLAS's own detection first (the variable unset), then kernels
      * named explicitly; the environment's own choice is the first column */
     const char *now = getenv("OPENBLAS_CORETYPE");
