@@ -8,7 +8,8 @@
  * that interleave the variants.
  * Targets (issue 15, batch 32): I-Norm + GradNorm ≤ 1.6 × E/I + LN; GEMM
  * share ≥ 90 %; E/I + LN ≥ 70 % of the FMA peak; no allocation in the step;
- * peak RSS < 100 MB.  Run by `make bench`; `bench_step [STEPS] [--batch N]
+ * peak RSS < 100 MB.  The last lines print the targets and the floors that
+ * the GEMM calls alone set (no step can beat its own GEMMs).  Run by `make bench`; `bench_step [STEPS] [--batch N]
  * [VARIANT...]` runs a subset (make bench-torch does). */
 #include <math.h>
 #include <stdbool.h>
@@ -60,6 +61,7 @@ static double cpu_now(void)
 
 typedef struct result {
     double step, gemm_share, flops;      /* seconds, fraction, GEMM flops per step */
+    double gemm_alone;                   /* seconds of the step's GEMM calls replayed alone */
 } result;
 
 #if defined(__x86_64__)
@@ -232,7 +234,7 @@ static result report(rig *r, int batch, double peak, double ln_step)
            100 * r->gemm_alone / r->step, 1e-9 * r->flops / r->step, of_peak, vs_ln,
            ein_graph_bytes(r->m->graph) / 1e6,
            ein_graph_alloc_count(r->m->graph) == r->allocs ? "" : "ALLOCATED IN STEP");
-    return (result){ r->step, r->gemm_in_step / r->profiled, r->flops };
+    return (result){ r->step, r->gemm_in_step / r->profiled, r->flops, r->gemm_alone };
 }
 
 static bool wanted(const char *name, int argc, char **argv)
@@ -318,6 +320,12 @@ int main(int argc, char **argv)
         printf("targets at batch 32: inorm_gn/ei_ln %.2fx (<= 1.6), ei_ln %.1f%% of FMA peak (>= 70%%); "
                "lowest GEMM share %.1f%% (>= 90%%)\n", res[4][0].step / res[1][0].step,
                peak > 0 ? 100 * res[1][0].flops / res[1][0].step / peak : 0, 100 * worst_share);
+    /* What the BLAS alone allows: a step made only of its GEMM calls, at the
+     * rate they run alone, reaches these and no better. */
+    if (res[1][0].gemm_alone > 0 && res[4][0].gemm_alone > 0)
+        printf("floors set by the GEMMs alone at batch 32: inorm_gn/ei_ln %.2fx, ei_ln %.1f%% of FMA peak\n",
+               res[4][0].gemm_alone / res[1][0].gemm_alone,
+               peak > 0 ? 100 * res[1][0].flops / res[1][0].gemm_alone / peak : 0);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("peak RSS %.1f MB (this benchmark, every variant of a batch at once)\n", ru.ru_maxrss / 1024.0);
