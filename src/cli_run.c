@@ -261,6 +261,104 @@ static bool override_error(const ein_diag *diag, const ein_override *ov, int n_o
     return false;
 }
 
+/* "einrun: MSG" and the documented exit status of `code`. */
+static int report_error(const ein_err *err, ein_code code)
+{
+    fprintf(stderr, "einrun: %s\n", err->msg);
+    return ein_exit_status(code);
+}
+
+/* --dry-run (the cells and what they cost) or --slurm (the job array,
+ * slurm.h): nothing trains here. */
+static int plan_cells(const run_args *a, const ein_cell_list *view, const ein_selection *sel, int argc, char **argv)
+{
+    char dir[EIN_PATH_MAX];
+    ein_err err = {0};
+    ein_session_results_dir(view, a->results, dir);
+    ein_slurm_request rq = { .selection = view, .results_dir = dir, .file = a->file, .argc = argc,
+                             .argv = argv, .dry_run = a->dry_run };
+    ein_code cc;
+    if (a->slurm.enabled) {
+        cc = ein_slurm_submit(&a->slurm, &rq, stdout, stderr, &err);
+    } else {
+        ein_cost cost;
+        ein_grid_print(view, stdout);
+        if (view->n != sel->list.n)
+            printf("(%d of %d cells selected%s%s)\n", view->n, sel->list.n, a->shard ? ", shard " : "",
+                   a->shard ? a->shard : "");
+        cc = ein_cost_report(view, dir, stdout, &cost, &err);
+    }
+    return cc != EIN_OK ? report_error(&err, cc) : 0;
+}
+
+/* --graph: the first selected cell's computation graph as Graphviz dot. */
+static int write_graph(const ein_cell_list *view)
+{
+    ein_err err = {0};
+    if (view->n > 1)
+        fprintf(stderr, "einrun: graph of cell %s, the first of %d selected (--where picks another)\n",
+                view->cells[0].id, view->n);
+    return ein_session_write_graph(&view->cells[0], stdout, &err) != EIN_OK ? report_error(&err, err.code) : 0;
+}
+
+/* Train the cells of `view` (this writer's part of `sel`) into the results
+ * folder; source.ein is the text that was checked (a file is read once,
+ * stdin too). */
+static int run_cells(const run_args *a, const ein_cell_list *view, const ein_selection *sel, ein_diag *diag,
+                     const ein_module *m, int shard_n)
+{
+    ein_err err = {0};
+    ein_data_cache *dc = ein_data_cache_new();
+    if (!dc) {
+        fputs("einrun: out of memory\n", stderr);
+        return ein_exit_status(EIN_ERR_NOMEM);
+    }
+    size_t src_len = 0;
+    const char *src_text = ein_diag_source_text(diag, m->root->file, &src_len);
+    ein_session_run_options ro = {
+        .results = a->results, .source = a->file, .fresh = a->fresh, .jobs = (int)a->jobs,
+        .source_text = src_text, .source_len = src_len,
+        .fail_fast = a->fail_fast, .quiet = a->quiet, .save_weights = a->save_weights,
+        .by = a->by, .metric = a->metric, .top = (int)a->top, .out = stdout, .log = stderr,
+        .selection = &sel->view, .n_shards = shard_n,
+    };
+    ein_session_report rep;
+    ein_code rc = ein_session_run(view, dc, &ro, &rep, &err);
+    ein_data_cache_free(dc);
+    if (rc != EIN_OK)
+        return report_error(&err, rc);
+    if (rep.totals.failed > 0) {
+        fprintf(stderr, "einrun: %d cell%s failed; run the same command again to retry them\n",
+                rep.totals.failed, rep.totals.failed == 1 ? "" : "s");
+        return 1;
+    }
+    return 0;
+}
+
+/* The checked file's cells under the command line's overrides, filters and
+ * limits; 0, or the exit status of what went wrong (reported). */
+static int select_cells(const run_args *a, ein_diag *diag, const ein_module *m, ein_override *ov,
+                        ein_program **ovp, ein_selection *sel)
+{
+    ein_err err = {0};
+    /* Command-line overrides NAME=EXPR and PATH=EXPR (grid.h). */
+    for (int i = 0; i < a->n_ov; i++)
+        if (!ein_override_parse(diag, "<command line>", a->ov_text[i], &ov[i], &ovp[i])) {
+            ein_diag_print(diag, stderr);
+            return ein_exit_status(EIN_ERR_USAGE);
+        }
+    ein_select_options so = {
+        .experiment = a->experiment, .ov = ov, .n_ov = a->n_ov, .where = a->where,
+        .max_cells = a->max_cells, .epochs = a->epochs, .limit_train = a->limit_train,
+    };
+    ein_code sc = ein_session_select(m, &so, sel, &err);
+    if (sc == EIN_ERR_LANG) {
+        ein_diag_print(diag, stderr);
+        return ein_exit_status(override_error(diag, ov, a->n_ov) ? EIN_ERR_USAGE : EIN_ERR_LANG);
+    }
+    return sc != EIN_OK ? report_error(&err, sc) : 0;
+}
+
 int ein_cli_run(int argc, char **argv)
 {
     run_args a;
@@ -269,19 +367,15 @@ int ein_cli_run(int argc, char **argv)
         run_usage(pr > 0 ? stdout : stderr);
         return pr > 0 ? 0 : ein_exit_status(EIN_ERR_USAGE);
     }
-    int status = 0;
     ein_err err = {0};
-    ein_diag *diag = ein_diag_new();
     ein_program *ovp[64] = {0};
     ein_override ov[64];
     ein_selection sel = {0};
     ein_cell_list part = {0};
-    int shard_k = 1, shard_n = 1;
-    ein_data_cache *dc = ein_data_cache_new();
-    if (!diag || !dc) {
+    int status, shard_k = 1, shard_n = 1;
+    ein_diag *diag = ein_diag_new();
+    if (!diag) {
         fputs("einrun: out of memory\n", stderr);
-        ein_diag_free(diag);
-        ein_data_cache_free(dc);
         return ein_exit_status(EIN_ERR_NOMEM);
     }
     ein_check_options copt = { .no_expand = true };
@@ -293,33 +387,13 @@ int ein_cli_run(int argc, char **argv)
         status = ein_exit_status(err.code != EIN_OK ? err.code : EIN_ERR_LANG);
         goto out;
     }
-    /* Command-line overrides NAME=EXPR and PATH=EXPR (grid.h). */
-    for (int i = 0; i < a.n_ov; i++)
-        if (!ein_override_parse(diag, "<command line>", a.ov_text[i], &ov[i], &ovp[i])) {
-            ein_diag_print(diag, stderr);
-            status = ein_exit_status(EIN_ERR_USAGE);
-            goto out;
-        }
-    ein_select_options so = {
-        .experiment = a.experiment, .ov = ov, .n_ov = a.n_ov, .where = a.where,
-        .max_cells = a.max_cells, .epochs = a.epochs, .limit_train = a.limit_train,
-    };
-    ein_code sc = ein_session_select(m, &so, &sel, &err);
-    if (sc == EIN_ERR_LANG) {
-        ein_diag_print(diag, stderr);
-        status = ein_exit_status(override_error(diag, ov, a.n_ov) ? EIN_ERR_USAGE : EIN_ERR_LANG);
+    if ((status = select_cells(&a, diag, m, ov, ovp, &sel)) != 0)
         goto out;
-    } else if (sc != EIN_OK) {
-        fprintf(stderr, "einrun: %s\n", err.msg);
-        status = ein_exit_status(sc);
-        goto out;
-    }
     const ein_cell_list *view = &sel.view;
     if (a.shard) {   /* --shard K/N: this writer's part of the selection */
         if (ein_shard_parse(a.shard, &shard_k, &shard_n, &err) != EIN_OK ||
             ein_shard_view(&sel.view, shard_k, shard_n, &part, &err) != EIN_OK) {
-            fprintf(stderr, "einrun: %s\n", err.msg);
-            status = ein_exit_status(err.code);
+            status = report_error(&err, err.code);
             goto out;
         }
         view = &part;
@@ -329,67 +403,18 @@ int ein_cli_run(int argc, char **argv)
          * empty shard of a non-empty selection is not) */
         fprintf(stderr, "einrun: no cell selected (%d in the grid)\n", sel.list.n);
         status = ein_exit_status(EIN_ERR_USAGE);
-        goto out;
+    } else if (a.dry_run || a.slurm.enabled) {
+        status = plan_cells(&a, view, &sel, argc, argv);
+    } else if (a.graph) {
+        status = write_graph(view);
+    } else {
+        status = run_cells(&a, view, &sel, diag, m, shard_n);
     }
-    if (a.dry_run || a.slurm.enabled) {   /* what it costs; the job array (slurm.h) */
-        char dir[EIN_PATH_MAX];
-        ein_session_results_dir(view, a.results, dir);
-        ein_slurm_request rq = { .selection = view, .results_dir = dir, .file = a.file, .argc = argc,
-                                 .argv = argv, .dry_run = a.dry_run };
-        ein_cost cost;
-        ein_code cc;
-        if (a.slurm.enabled) {
-            cc = ein_slurm_submit(&a.slurm, &rq, stdout, stderr, &err);
-        } else {
-            ein_grid_print(view, stdout);
-            if (view->n != sel.list.n)
-                printf("(%d of %d cells selected%s%s)\n", view->n, sel.list.n, a.shard ? ", shard " : "",
-                       a.shard ? a.shard : "");
-            cc = ein_cost_report(view, dir, stdout, &cost, &err);
-        }
-        if (cc != EIN_OK) {
-            fprintf(stderr, "einrun: %s\n", err.msg);
-            status = ein_exit_status(cc);
-        }
-        goto out;
-    }
-    if (a.graph) {
-        if (view->n > 1)
-            fprintf(stderr, "einrun: graph of cell %s, the first of %d selected (--where picks another)\n",
-                    view->cells[0].id, view->n);
-        if (ein_session_write_graph(&view->cells[0], stdout, &err) != EIN_OK) {
-            fprintf(stderr, "einrun: %s\n", err.msg);
-            status = ein_exit_status(err.code);
-        }
-        goto out;
-    }
-    /* source.ein is the text that was checked: a file is read once (stdin too) */
-    size_t src_len = 0;
-    const char *src_text = ein_diag_source_text(diag, m->root->file, &src_len);
-    ein_session_run_options ro = {
-        .results = a.results, .source = a.file, .fresh = a.fresh, .jobs = (int)a.jobs,
-        .source_text = src_text, .source_len = src_len,
-        .fail_fast = a.fail_fast, .quiet = a.quiet, .save_weights = a.save_weights,
-        .by = a.by, .metric = a.metric, .top = (int)a.top, .out = stdout, .log = stderr,
-        .selection = &sel.view, .n_shards = shard_n,
-    };
-    ein_session_report rep;
-    ein_code rc = ein_session_run(view, dc, &ro, &rep, &err);
-    if (rc != EIN_OK) {
-        fprintf(stderr, "einrun: %s\n", err.msg);
-        status = ein_exit_status(rc);
-    } else if (rep.totals.failed > 0) {
-        fprintf(stderr, "einrun: %d cell%s failed; run the same command again to retry them\n",
-                rep.totals.failed, rep.totals.failed == 1 ? "" : "s");
-        status = 1;
-    }
-
 out:
     if (fflush(stdout) != 0 && status == 0) {
         fputs("einrun: cannot write the output\n", stderr);
         status = ein_exit_status(EIN_ERR_IO);
     }
-    ein_data_cache_free(dc);
     free(part.cells);
     ein_selection_free(&sel);
     for (int i = 0; i < a.n_ov; i++)
