@@ -170,75 +170,88 @@ static void print_shards(FILE *out, const row *rows, int n, int n_shards)
     free(per);
 }
 
-ein_code ein_status_print(const char *dir, FILE *out, ein_status_counts *counts, ein_err *err)
-{
+/* What `einrun status` reads of a folder: its manifest, records and claims,
+ * and one row per cell joining them. */
+typedef struct folder_status {
     ein_manifest man;
     ein_record_list recs;
-    ein_claim_info *claims = NULL;
-    int n_claims = 0;
-    ein_code c = ein_manifest_read(dir, &man, err);
-    if (c != EIN_OK)
-        return c;
-    if ((c = ein_results_read(dir, &recs, err)) != EIN_OK) {
-        ein_manifest_free(&man);
-        return c;
-    }
-    if ((c = ein_claims_list(dir, &claims, &n_claims, err)) != EIN_OK) {
-        ein_manifest_free(&man);
-        ein_record_list_free(&recs);
-        return c;
-    }
+    ein_claim_info *claims;
+    int n_claims;
+    ein_manifest_cell *synth;    /* the rows' cells when there is no selection.tsv */
+    row *rows;
+    int n;
+    bool from_records;
     ein_status_counts tot;
-    memset(&tot, 0, sizeof tot);
-    if (man.n == 0 && recs.n == 0 && n_claims == 0) {
-        ein_manifest_free(&man);
-        ein_record_list_free(&recs);
-        free(claims);
-        return ein_err_set(err, EIN_ERR_IO, "%s: no results here (no selection.tsv, records or claims)", dir);
-    }
-    /* Without selection.tsv (an older folder) the rows are the records. */
-    bool from_records = man.n == 0;
-    int n = from_records ? recs.n : man.n;
-    ein_manifest_cell *synth = from_records ? calloc((size_t)(n > 0 ? n : 1), sizeof *synth) : NULL;
-    row *rows = calloc((size_t)(n > 0 ? n : 1), sizeof *rows);
-    if (!rows || (from_records && !synth)) {
-        free(rows);
-        free(synth);
-        ein_manifest_free(&man);
-        ein_record_list_free(&recs);
-        free(claims);
+} folder_status;
+
+static void folder_status_free(folder_status *st)
+{
+    free(st->rows);
+    free(st->synth);
+    ein_manifest_free(&st->man);
+    ein_record_list_free(&st->recs);
+    free(st->claims);
+}
+
+/* One row per cell, classified and counted.  Without selection.tsv (an older
+ * folder) the rows are the records. */
+static ein_code join_rows(folder_status *st, ein_err *err)
+{
+    st->from_records = st->man.n == 0;
+    int n = st->n = st->from_records ? st->recs.n : st->man.n;
+    st->synth = st->from_records ? calloc((size_t)(n > 0 ? n : 1), sizeof *st->synth) : NULL;
+    st->rows = calloc((size_t)(n > 0 ? n : 1), sizeof *st->rows);
+    if (!st->rows || (st->from_records && !st->synth))
         return ein_err_set(err, EIN_ERR_NOMEM, "out of memory");
-    }
     ein_record_finder fin;
-    ein_record_finder_init(&fin, &recs);
+    ein_record_finder_init(&fin, &st->recs);
     for (int i = 0; i < n; i++) {
-        if (from_records) {
-            snprintf(synth[i].id, sizeof synth[i].id, "%s", recs.rec[i].id);
-            synth[i].shard = 1;
-            synth[i].epochs = recs.rec[i].epochs;
+        row *r = &st->rows[i];
+        if (st->from_records) {
+            snprintf(st->synth[i].id, sizeof st->synth[i].id, "%s", st->recs.rec[i].id);
+            st->synth[i].shard = 1;
+            st->synth[i].epochs = st->recs.rec[i].epochs;
         }
-        rows[i].cell = from_records ? &synth[i] : &man.cell[i];
-        rows[i].rec = ein_record_finder_get(&fin, rows[i].cell->id);
-        rows[i].claim = find_claim(claims, n_claims, rows[i].cell->id);
-        classify(&rows[i]);
-        count(&tot, &rows[i]);
+        r->cell = st->from_records ? &st->synth[i] : &st->man.cell[i];
+        r->rec = ein_record_finder_get(&fin, r->cell->id);
+        r->claim = find_claim(st->claims, st->n_claims, r->cell->id);
+        classify(r);
+        count(&st->tot, r);
     }
     ein_record_finder_free(&fin);
-    tot.cells = n;
-    tot.shards = from_records ? 1 : man.n_shards;
-    running_epochs(dir, rows, n);
+    st->tot.cells = n;
+    st->tot.shards = st->from_records ? 1 : st->man.n_shards;
+    return EIN_OK;
+}
 
-    fprintf(out, "%s: %d cells%s%.0d%s: %d done (%d ok, %d diverged), %d running, %d failed, "
-                 "%d interrupted, %d not started\n",
-            dir, n, tot.shards > 1 ? " in " : "", tot.shards > 1 ? tot.shards : 0,
-            tot.shards > 1 ? " shards" : "", tot.ok + tot.diverged, tot.ok, tot.diverged,
-            tot.running + tot.stale, tot.failed, tot.interrupted, tot.not_started);
-    if (from_records)
-        fprintf(out, "(no selection.tsv: the cells with records only)\n");
-    double now = wall_now();
+static ein_code read_folder_status(const char *dir, folder_status *st, ein_err *err)
+{
+    memset(st, 0, sizeof *st);
+    ein_code c = ein_manifest_read(dir, &st->man, err);
+    if (c != EIN_OK)
+        return c;
+    if ((c = ein_results_read(dir, &st->recs, err)) != EIN_OK ||
+        (c = ein_claims_list(dir, &st->claims, &st->n_claims, err)) != EIN_OK) {
+        ein_manifest_free(&st->man);
+        ein_record_list_free(&st->recs);   /* a failed read leaves it empty */
+        return c;
+    }
+    if (st->man.n == 0 && st->recs.n == 0 && st->n_claims == 0)
+        c = ein_err_set(err, EIN_ERR_IO, "%s: no results here (no selection.tsv, records or claims)", dir);
+    else
+        c = join_rows(st, err);
+    if (c != EIN_OK)
+        folder_status_free(st);
+    return c;
+}
+
+/* The running cells, then the stale claims; returns the running cell with
+ * the smallest share of its epochs done (-1: none) and sets that share. */
+static int print_claims(FILE *out, const row *rows, int n, double now, double *slow_frac)
+{
     char a1[32], a2[32];
     int slowest = -1;
-    double slow_frac = 2;
+    *slow_frac = 2;
     for (int pass = 0; pass < 2; pass++) {
         bool header = false;
         for (int i = 0; i < n; i++) {
@@ -254,21 +267,22 @@ ein_code ein_status_print(const char *dir, FILE *out, ein_status_counts *counts,
                     age(now - r->claim->heartbeat, a2, sizeof a2), pass ? ": " : "",
                     pass ? r->claim->why : "");
             double frac = r->cell->epochs > 0 ? (double)r->epoch / r->cell->epochs : 0;
-            if (pass == 0 && frac < slow_frac) {
-                slow_frac = frac;
+            if (pass == 0 && frac < *slow_frac) {
+                *slow_frac = frac;
                 slowest = i;
             }
         }
     }
-    if (tot.shards > 1)
-        print_shards(out, rows, n, tot.shards);
-    if (slowest >= 0)
-        fprintf(out, "slowest running: %s at epoch %d/%d after %s\n", rows[slowest].cell->id,
-                rows[slowest].epoch, rows[slowest].cell->epochs,
-                age(now - rows[slowest].claim->claimed, a1, sizeof a1));
-    /* ETA: the cells still to run at the mean time of a finished cell (or of
-     * a running one, projected from its epochs), spread over the writers
-     * running now. */
+    return slowest;
+}
+
+/* ETA: the cells still to run at the mean time of a finished cell (or of a
+ * running one, projected from its epochs), spread over the writers running
+ * now. */
+static void print_eta(FILE *out, const row *rows, int n, const ein_status_counts *tot, int slowest,
+                      double slow_frac, double now)
+{
+    char a1[32], a2[32];
     double sum = 0;
     int done = 0;
     for (int i = 0; i < n; i++)
@@ -279,26 +293,50 @@ ein_code ein_status_print(const char *dir, FILE *out, ein_status_counts *counts,
     double per_cell = done > 0 ? sum / done : NAN;
     if (!(per_cell > 0) && slowest >= 0 && rows[slowest].epoch > 0)
         per_cell = (now - rows[slowest].claim->claimed) / slow_frac;
-    int left = tot.not_started + tot.failed + tot.interrupted + tot.stale;
-    if (tot.running + left == 0) {
+    int left = tot->not_started + tot->failed + tot->interrupted + tot->stale;
+    if (tot->running + left == 0) {
         fputs("all cells finished\n", out);
-    } else if (per_cell > 0 && tot.running > 0) {
+    } else if (per_cell > 0 && tot->running > 0) {
         double work = left * per_cell;
         for (int i = 0; i < n; i++)
             if (rows[i].state == ST_RUNNING)
                 work += per_cell * (1 - (rows[i].cell->epochs > 0 ? (double)rows[i].epoch / rows[i].cell->epochs : 0));
-        fprintf(out, "ETA: %s (%s a cell%s, %d running at once)\n", age(work / tot.running, a1, sizeof a1),
-                age(per_cell, a2, sizeof a2), done > 0 ? " on average" : ", projected", tot.running);
+        fprintf(out, "ETA: %s (%s a cell%s, %d running at once)\n", age(work / tot->running, a1, sizeof a1),
+                age(per_cell, a2, sizeof a2), done > 0 ? " on average" : ", projected", tot->running);
     } else {
         fprintf(out, "ETA: unknown (%d cells left, none running: run or resubmit the command)\n", left);
     }
+}
+
+ein_code ein_status_print(const char *dir, FILE *out, ein_status_counts *counts, ein_err *err)
+{
+    folder_status st;
+    ein_code c = read_folder_status(dir, &st, err);
+    if (c != EIN_OK)
+        return c;
+    const ein_status_counts *tot = &st.tot;
+    running_epochs(dir, st.rows, st.n);
+    fprintf(out, "%s: %d cells%s%.0d%s: %d done (%d ok, %d diverged), %d running, %d failed, "
+                 "%d interrupted, %d not started\n",
+            dir, st.n, tot->shards > 1 ? " in " : "", tot->shards > 1 ? tot->shards : 0,
+            tot->shards > 1 ? " shards" : "", tot->ok + tot->diverged, tot->ok, tot->diverged,
+            tot->running + tot->stale, tot->failed, tot->interrupted, tot->not_started);
+    if (st.from_records)
+        fprintf(out, "(no selection.tsv: the cells with records only)\n");
+    double now = wall_now(), slow_frac;
+    int slowest = print_claims(out, st.rows, st.n, now, &slow_frac);
+    if (tot->shards > 1)
+        print_shards(out, st.rows, st.n, tot->shards);
+    if (slowest >= 0) {
+        char a1[32];
+        fprintf(out, "slowest running: %s at epoch %d/%d after %s\n", st.rows[slowest].cell->id,
+                st.rows[slowest].epoch, st.rows[slowest].cell->epochs,
+                age(now - st.rows[slowest].claim->claimed, a1, sizeof a1));
+    }
+    print_eta(out, st.rows, st.n, tot, slowest, slow_frac, now);
     if (counts)
-        *counts = tot;
-    free(rows);
-    free(synth);
-    ein_manifest_free(&man);
-    ein_record_list_free(&recs);
-    free(claims);
+        *counts = *tot;
+    folder_status_free(&st);
     return EIN_OK;
 }
 
