@@ -1,5 +1,6 @@
 /* numfmt.c — numbers as text (include/ein/numfmt.h). */
 #include "ein/numfmt.h"
+#include "ein/text.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -12,44 +13,99 @@
 static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
                                 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
 
+/* m and k with m / 10^k == a (m < 10^15 an integer, 10^k exact), k the
+ * smallest; -1 when a needs 16 or 17 digits or is out of reach.  A decimal
+ * m/10^k (m < 10^15) rounds to one double, and that double's nearest 15-digit
+ * decimal is m/10^k again (15-digit decimals are farther apart than two
+ * doubles), so when m / 10^k == d — one correctly rounded division of two
+ * exact doubles, as strtod would round — the digits of m are those of
+ * "%.15g".  The smallest k leaves no trailing zero after the point, as %g
+ * drops them. */
+static int decimal_of(double a, unsigned long long *m)
+{
+    for (int k = 0; k < (int)(sizeof pow10 / sizeof pow10[0]); k++) {
+        double x = nearbyint(a * pow10[k]);
+        if (x >= 1e15)
+            return -1;
+        if (x / pow10[k] == a) {
+            *m = (unsigned long long)x;
+            return k;
+        }
+    }
+    return -1;
+}
+
+/* Digits of u, least significant first; returns their count. */
+static int digits_of(unsigned long long u, char digits[24])
+{
+    int len = 0;
+    for (; u; u /= 10)
+        digits[len++] = (char)('0' + u % 10);
+    return len;
+}
+
+/* "%.15g" of m/10^k in fixed notation (exponent -4 .. 14). */
+static void put_fixed(char *p, unsigned long long m, int k)
+{
+    char digits[24];
+    int len = digits_of(m, digits);
+    while (len <= k)
+        digits[len++] = '0';            /* 0.00025: the zeros before the digits */
+    for (int i = len - 1; i >= k; i--)
+        *p++ = digits[i];
+    if (k > 0)
+        *p++ = '.';
+    for (int i = k - 1; i >= 0; i--)
+        *p++ = digits[i];
+    *p = '\0';
+}
+
+/* "%.15g" of m/10^k below 1e-4: d.ddde-XX (m has no trailing zero, and the
+ * exponent is -5 .. -22, two digits). */
+static void put_scientific(char *p, unsigned long long m, int k)
+{
+    char digits[24];
+    int len = digits_of(m, digits);
+    int exp = k - (len - 1);            /* the value is d.ddd × 10^-exp */
+    *p++ = digits[len - 1];
+    if (len > 1)
+        *p++ = '.';
+    for (int i = len - 2; i >= 0; i--)
+        *p++ = digits[i];
+    *p++ = 'e';
+    *p++ = '-';
+    *p++ = (char)('0' + exp / 10);
+    *p++ = (char)('0' + exp % 10);
+    *p = '\0';
+}
+
 /* The text of a number with at most 15 significant digits that is d, in
- * [1e-4, 1e15): what "%.15g" prints for it, without printf.  A decimal m/10^k
- * (m < 10^15) rounds to one double, and that double's nearest 15-digit decimal
- * is m/10^k again (15-digit decimals are farther apart than two doubles), so
- * when m / 10^k == d — one correctly rounded division of two exact doubles,
- * as strtod would round — the digits of m are those of "%.15g".  The smallest
- * such k leaves no trailing zero in the fraction, as %g drops them.  False
- * when d needs 16 or 17 digits or is out of that range. */
+ * [1e-22, 1e15), or of a zero: what "%.15g" prints for it, without printf.
+ * Zeros and the small values (train.adam.eps = 1e-08) are in every cell's
+ * canonical text.  False when d needs 16 or 17 digits or is out of that
+ * range. */
 static bool short_decimal(double d, char *buf, size_t n)
 {
     double a = fabs(d);
-    if (!(a >= 1e-4 && a < 1e15) || n < 24)
+    if (n < 24)
         return false;
-    for (int k = 0; k < 16; k++) {
-        double m = nearbyint(a * pow10[k]);
-        if (m >= 1e15)
-            return false;
-        if (m / pow10[k] != a)
-            continue;
-        char digits[24];                    /* least significant first */
-        int len = 0;
-        for (unsigned long long u = (unsigned long long)m; u; u /= 10)
-            digits[len++] = (char)('0' + u % 10);
-        while (len <= k)
-            digits[len++] = '0';            /* 0.00025: the zeros before the digits */
-        char *p = buf;
-        if (d < 0)
-            *p++ = '-';
-        for (int i = len - 1; i >= k; i--)
-            *p++ = digits[i];
-        if (k > 0)
-            *p++ = '.';
-        for (int i = k - 1; i >= 0; i--)
-            *p++ = digits[i];
-        *p = '\0';
+    char *p = buf;
+    if (signbit(d))
+        *p++ = '-';                     /* "%g" of -0.0 is "-0" */
+    if (a == 0) {
+        p[0] = '0';
+        p[1] = '\0';
         return true;
     }
-    return false;
+    unsigned long long m;
+    int k = a >= 1e-22 && a < 1e15 ? decimal_of(a, &m) : -1;
+    if (k < 0)
+        return false;
+    if (a >= 1e-4)
+        put_fixed(p, m, k);
+    else
+        put_scientific(p, m, k);
+    return true;
 }
 
 void ein_format_integer(long long v, char *buf, size_t n)
@@ -71,12 +127,9 @@ void ein_format_integer(long long v, char *buf, size_t n)
 
 void ein_format_double(double d, char *buf, size_t n)
 {
-    if (isnan(d)) {
-        snprintf(buf, n, "nan");
-        return;
-    }
-    if (isinf(d)) {
-        snprintf(buf, n, d > 0 ? "inf" : "-inf");
+    if (isnan(d) || isinf(d)) {         /* every cell has one: data.fixed_test_delta = nan */
+        if (n > 0)
+            ein_text_copy(buf, n, isnan(d) ? "nan" : d > 0 ? "inf" : "-inf");
         return;
     }
     if (short_decimal(d, buf, n))

@@ -374,7 +374,12 @@ START_TEST(number_text_is_printfs)
 {
     static const double edges[] = { 0.0, -0.0, 1e-4, 9.9999999999999e-5, 1e15, 999999999999999.0,
                                     1e15 - 0.5, 0.1, 0.010000000000000002, 123456789012345.0,
-                                    1234567890123456.0, 5e-324, 1.7976931348623157e308, 0.3, 2.5e-4 };
+                                    1234567890123456.0, 5e-324, 1.7976931348623157e308, 0.3, 2.5e-4,
+                                    /* the scientific texts below 1e-4 (adam's 1e-08) and the
+                                     * long fixed ones just above it */
+                                    1e-8, 2.5e-7, 1e-5, 9.9999e-5, 1.23456789012345e-10, 1e-22,
+                                    9.99999999999999e-23, 1.5e-23, 0.000123456789012345,
+                                    1.00000000000001e-5, 3e-21 };
     char got[64], want[64];
     for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
         for (int sign = 0; sign < 2; sign++) {
@@ -407,6 +412,16 @@ START_TEST(number_text_is_printfs)
         }
         if (!isfinite(d))
             continue;
+        ein_format_double(d, got, sizeof got);
+        printf_shortest(d, want, sizeof want);
+        ck_assert_msg(strcmp(got, want) == 0, "%.17g: %s, printf %s", d, got, want);
+    }
+    for (int i = 0; i < 100000; i++) {          /* m/10^k, k to 30: fixed and scientific */
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        long long m = (long long)(s % (1ull << 50)) % (long long)pow(10, 1 + (int)(s >> 59) % 15);
+        double d = (double)m / pow(10, (int)((s >> 52) % 31));
         ein_format_double(d, got, sizeof got);
         printf_shortest(d, want, sizeof want);
         ck_assert_msg(strcmp(got, want) == 0, "%.17g: %s, printf %s", d, got, want);
