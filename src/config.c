@@ -1,6 +1,7 @@
 /* config.c — defaults and names for a cell configuration (include/ein/config.h). */
 #include "ein/config.h"
 #include "ein/names.h"
+#include "ein/numfmt.h"
 #include "ein/schema.h"
 
 #include <math.h>
@@ -106,61 +107,144 @@ void ein_config_resolve(ein_cell_config *cfg)
         cfg->train.momentum_inhib = cfg->train.momentum;
 }
 
-/* ---- canonical text (ein_config_write) --------------------------------- */
+/* ---- canonical text (ein_config_text_against) -------------------------
+ *
+ * Every cell id writes every setting of its cell (grid.c), so the text goes
+ * into a text buffer the caller keeps, without stdio or printf (numfmt.h
+ * says why printf costs so much here). */
 
-static void write_config(FILE *out, const ein_cell_config *cfg, const ein_cell_config *def, unsigned flags);
+/* A setting's value, as ein_setting_format cuts it. */
+#define VALUE_MAX (EIN_PATH_MAX + 64)
+
+static void put_int(ein_textbuf *b, long long v)
+{
+    char t[24];
+    ein_format_integer(v, t, sizeof t);
+    ein_textbuf_puts(b, t);
+}
+
+/* "prefix" "key" " = " "value" "\n" */
+static void put_line(ein_textbuf *b, const char *prefix, const char *key, const char *eq,
+                     const char *value)
+{
+    ein_textbuf_puts(b, prefix);
+    ein_textbuf_puts(b, key);
+    ein_textbuf_puts(b, eq);
+    ein_textbuf_puts(b, value);
+    ein_textbuf_put(b, "\n", 1);
+}
 
 /* One `key = value` line of setting d, unless it stays out of this text.
  * `def` is the default configuration, for settings added after ids existed
  * (EIN_SF_NEW): at their default they leave every id as it was. */
-static void put_setting(FILE *out, const ein_setting_def *d, const char *prefix,
+static void put_setting(ein_textbuf *b, const ein_setting_def *d, const char *prefix,
                         const ein_cell_config *cfg, const ein_cell_config *def, int target, unsigned flags)
 {
     if ((d->flags & EIN_SF_ALIAS) || ((d->flags & EIN_SF_NO_ID) && !(flags & EIN_CONFIG_PROVENANCE)))
         return;
-    char val[EIN_PATH_MAX + 64];
+    char val[VALUE_MAX];
     ein_setting_format(d, cfg, target, val, sizeof val);
     if (d->flags & EIN_SF_NEW) {
-        char dv[EIN_PATH_MAX + 64];
+        char dv[VALUE_MAX];
         int dt = d->scope == EIN_SCOPE_LAYER && target != EIN_TARGET_OUTPUT ? 0 : target;
         ein_setting_format(d, def, d->scope == EIN_SCOPE_LOSS ? 0 : dt, dv, sizeof dv);
         if (!strcmp(val, dv))
             return;
     }
     /* sets are " a b" (empty: nothing after '='); scalars " = value" */
-    /* one write, not fprintf: every cell id writes every setting */
-    const char *parts[4] = { prefix, d->key ? d->key : d->path, d->type == EIN_TYPE_SET ? " =" : " = ", val };
-    char line[sizeof val + 160];
-    size_t len = 0;
-    for (int i = 0; i < 4; i++) {
-        size_t k = strlen(parts[i]);
-        if (k > sizeof line - 1 - len)
-            k = sizeof line - 1 - len;
-        memcpy(line + len, parts[i], k);
-        len += k;
-    }
-    line[len++] = '\n';
-    fwrite(line, 1, len, out);
+    put_line(b, prefix, d->key ? d->key : d->path, d->type == EIN_TYPE_SET ? " =" : " = ", val);
 }
 
-static void put_section(FILE *out, const char *section, const ein_cell_config *cfg,
+/* The cell settings whose path starts with `section` ("data.", "train."). */
+static void put_section(ein_textbuf *b, const char *section, const ein_cell_config *cfg,
                         const ein_cell_config *def, unsigned flags)
 {
-    size_t n;
+    size_t n, len = strlen(section);
     const ein_setting_def *schema = ein_schema(&n);
-    for (size_t i = 0; i < n; i++)
-        if (schema[i].scope == EIN_SCOPE_CELL && !strncmp(schema[i].path, section, strlen(section)))
-            put_setting(out, &schema[i], "", cfg, def, 0, flags);
+    for (size_t i = 0; i < n; i++) {
+        const ein_setting_def *d = &schema[i];
+        /* the recorded length and the first letter rule out most entries */
+        if (d->scope == EIN_SCOPE_CELL && d->path_len > len && d->path[0] == section[0] &&
+            !memcmp(d->path, section, len))
+            put_setting(b, d, "", cfg, def, 0, flags);
+    }
 }
 
-static void put_scope(FILE *out, ein_setting_scope scope, const char *prefix, const ein_cell_config *cfg,
+static void put_scope(ein_textbuf *b, ein_setting_scope scope, const char *prefix, const ein_cell_config *cfg,
                       const ein_cell_config *def, int target, unsigned flags)
 {
     size_t n;
     const ein_setting_def *schema = ein_schema(&n);
     for (size_t i = 0; i < n; i++)
         if (schema[i].scope == scope)
-            put_setting(out, &schema[i], prefix, cfg, def, target, flags);
+            put_setting(b, &schema[i], prefix, cfg, def, target, flags);
+}
+
+/* "hidden." "3" "." into prefix[32]. */
+static void numbered_prefix(char prefix[32], const char *head, int i)
+{
+    char num[24];
+    ein_format_integer(i, num, sizeof num);
+    size_t h = strlen(head), k = strlen(num);
+    memcpy(prefix, head, h);
+    memcpy(prefix + h, num, k);
+    prefix[h + k] = '.';
+    prefix[h + k + 1] = '\0';
+}
+
+static void put_layers(ein_textbuf *b, const ein_cell_config *cfg, const ein_cell_config *def, unsigned flags)
+{
+    for (int i = 0; i < cfg->n_hidden && i < EIN_MAX_HIDDEN; i++) {
+        char prefix[32];
+        numbered_prefix(prefix, "hidden.", i);
+        put_scope(b, EIN_SCOPE_LAYER, prefix, cfg, def, i, flags);
+        if (flags & EIN_CONFIG_PROVENANCE)
+            put_line(b, prefix, "where", " = ", cfg->hidden[i].where);
+    }
+    put_scope(b, EIN_SCOPE_LAYER, "output.", cfg, def, EIN_TARGET_OUTPUT, flags);
+    if (flags & EIN_CONFIG_PROVENANCE)
+        put_line(b, "output.", "where", " = ", cfg->output.where);
+}
+
+static void put_losses(ein_textbuf *b, const ein_cell_config *cfg, const ein_cell_config *def, unsigned flags)
+{
+    ein_textbuf_puts(b, "losses = ");
+    put_int(b, cfg->n_losses);
+    ein_textbuf_put(b, "\n", 1);
+    for (int i = 0; i < cfg->n_losses && i < EIN_MAX_LOSSES; i++) {
+        const ein_loss_config *l = &cfg->losses[i];
+        char prefix[32];
+        numbered_prefix(prefix, "losses.", i);
+        put_line(b, prefix, "kind", " = ", ein_name_of(&ein_loss_kind_names, (int)l->kind));
+        put_line(b, prefix, "name", " = ", l->name);
+        put_scope(b, EIN_SCOPE_LOSS, prefix, cfg, def, i, flags);
+        if (flags & EIN_CONFIG_PROVENANCE)
+            put_line(b, prefix, "where", " = ", l->where);
+    }
+}
+
+void ein_config_text_against(ein_textbuf *b, const ein_cell_config *cfg, const ein_cell_config *def,
+                             unsigned flags)
+{
+    put_section(b, "data.", cfg, def, flags);
+    ein_textbuf_puts(b, "network.hidden = ");
+    put_int(b, cfg->n_hidden);
+    ein_textbuf_put(b, "\n", 1);
+    put_section(b, "network.", cfg, def, flags);
+    put_layers(b, cfg, def, flags);
+    put_losses(b, cfg, def, flags);
+    put_section(b, "train.", cfg, def, flags);
+    put_section(b, "report.", cfg, def, flags);
+}
+
+void ein_config_write_against(FILE *out, const ein_cell_config *cfg, const ein_cell_config *defaults,
+                              unsigned flags)
+{
+    ein_textbuf b = { 0 };
+    ein_config_text_against(&b, cfg, defaults, flags);
+    if (!b.oom && b.len)
+        fwrite(b.p, 1, b.len, out);
+    ein_textbuf_free(&b);
 }
 
 void ein_config_write(FILE *out, const ein_cell_config *cfg, unsigned flags)
@@ -170,42 +254,6 @@ void ein_config_write(FILE *out, const ein_cell_config *cfg, unsigned flags)
         return;
     ein_config_defaults(def);
     ein_config_resolve(def);
-    write_config(out, cfg, def, flags);
+    ein_config_write_against(out, cfg, def, flags);
     free(def);
-}
-
-void ein_config_write_against(FILE *out, const ein_cell_config *cfg, const ein_cell_config *defaults,
-                              unsigned flags)
-{
-    write_config(out, cfg, defaults, flags);
-}
-
-static void write_config(FILE *out, const ein_cell_config *cfg, const ein_cell_config *def, unsigned flags)
-{
-    put_section(out, "data.", cfg, def, flags);
-    fprintf(out, "network.hidden = %d\n", cfg->n_hidden);
-    put_section(out, "network.", cfg, def, flags);
-    for (int i = 0; i < cfg->n_hidden && i < EIN_MAX_HIDDEN; i++) {
-        char prefix[32];
-        snprintf(prefix, sizeof prefix, "hidden.%d.", i);
-        put_scope(out, EIN_SCOPE_LAYER, prefix, cfg, def, i, flags);
-        if (flags & EIN_CONFIG_PROVENANCE)
-            fprintf(out, "%swhere = %s\n", prefix, cfg->hidden[i].where);
-    }
-    put_scope(out, EIN_SCOPE_LAYER, "output.", cfg, def, EIN_TARGET_OUTPUT, flags);
-    if (flags & EIN_CONFIG_PROVENANCE)
-        fprintf(out, "output.where = %s\n", cfg->output.where);
-    fprintf(out, "losses = %d\n", cfg->n_losses);
-    for (int i = 0; i < cfg->n_losses && i < EIN_MAX_LOSSES; i++) {
-        const ein_loss_config *l = &cfg->losses[i];
-        char prefix[32];
-        snprintf(prefix, sizeof prefix, "losses.%d.", i);
-        fprintf(out, "%skind = %s\n%sname = %s\n", prefix, ein_name_of(&ein_loss_kind_names, (int)l->kind),
-                prefix, l->name);
-        put_scope(out, EIN_SCOPE_LOSS, prefix, cfg, def, i, flags);
-        if (flags & EIN_CONFIG_PROVENANCE)
-            fprintf(out, "%swhere = %s\n", prefix, l->where);
-    }
-    put_section(out, "train.", cfg, def, flags);
-    put_section(out, "report.", cfg, def, flags);
 }

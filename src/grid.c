@@ -34,38 +34,55 @@ static double unit(uint64_t *state)
     return (double)(ein_splitmix64(state) >> 11) * 0x1.0p-53;
 }
 
-/* The id against the resolved defaults (the canonical text leaves out
- * settings still at a default that was added later, EIN_SF_NEW). */
-static void cell_id(const char *experiment, const ein_cell_config *cfg, const ein_cell_config *defaults,
-                    char out[EIN_ID_LEN + 1])
+/* What cell ids reuse from one cell to the next: the buffer of the
+ * canonical text. */
+typedef struct id_maker {
+    ein_textbuf text;
+} id_maker;
+
+static void id_maker_free(id_maker *im)
 {
-    char *text = NULL;
-    size_t len = 0;
-    uint64_t h = EIN_HASH_INIT;
-    FILE *f = open_memstream(&text, &len);
-    if (f) {
-        fputs(experiment, f);
-        fputc('\n', f);
-        ein_config_write_against(f, cfg, defaults, 0);
-        fclose(f);
-        h = ein_hash_bytes(h, text, len);
-        free(text);
-    }
-    uint64_t mixed = h;   /* finalize: FNV's low bits diffuse poorly */
-    mixed = ein_splitmix64(&mixed);
-    snprintf(out, EIN_ID_LEN + 1, "%016llx", (unsigned long long)mixed);
+    ein_textbuf_free(&im->text);
+}
+
+/* "%016llx" of the finalized hash, without printf (one per cell). */
+static void id_text(uint64_t h, char out[EIN_ID_LEN + 1])
+{
+    uint64_t mixed = ein_splitmix64(&h);   /* finalize: FNV's low bits diffuse poorly */
+    for (int i = EIN_ID_LEN - 1; i >= 0; i--, mixed >>= 4)
+        out[i] = "0123456789abcdef"[mixed & 15];
+    out[EIN_ID_LEN] = '\0';
+}
+
+/* The id against the resolved defaults (the canonical text leaves out
+ * settings still at a default that was added later, EIN_SF_NEW).  False
+ * when out of memory. */
+static bool cell_id(id_maker *im, const char *experiment, const ein_cell_config *cfg,
+                    const ein_cell_config *defaults, char out[EIN_ID_LEN + 1])
+{
+    im->text.len = 0;
+    ein_textbuf_puts(&im->text, experiment);
+    ein_textbuf_put(&im->text, "\n", 1);
+    ein_config_text_against(&im->text, cfg, defaults, 0);
+    if (im->text.oom)
+        return false;
+    id_text(ein_hash_bytes(EIN_HASH_INIT, im->text.p, im->text.len), out);
+    return true;
 }
 
 void ein_cell_id(const char *experiment, const ein_cell_config *cfg, char out[EIN_ID_LEN + 1])
 {
     ein_cell_config *def = malloc(sizeof *def);
-    if (def) {
+    id_maker im = { 0 };
+    bool ok = def != NULL;
+    if (ok) {
         ein_config_defaults(def);
         ein_config_resolve(def);
-        cell_id(experiment, cfg, def, out);
-    } else {
-        snprintf(out, EIN_ID_LEN + 1, "%016x", 0);
+        ok = cell_id(&im, experiment, cfg, def, out);
     }
+    if (!ok)
+        id_text(EIN_HASH_INIT, out);   /* out of memory: the id of no text, as it always was */
+    id_maker_free(&im);
     free(def);
 }
 
@@ -792,6 +809,7 @@ static bool expand(expander *E, ein_cell_list *out)
         }
     }
     cell_vec cv = {0};
+    id_maker ids = { 0 };
     int idx[64] = {0};
     ein_cell_config *cfg = malloc(sizeof *cfg);   /* each cell's, before it is stored */
     ein_cell_config *defaults = malloc(sizeof *defaults);
@@ -822,8 +840,8 @@ static bool expand(expander *E, ein_cell_list *out)
             cell.bindings = lowered ? cell_bindings(E, idx, s, &cell.n_bindings) : NULL;
             if (cell.bindings) {
                 cell.index = cv.n;
-                cell_id(x->experiment.name.name, cfg, defaults, cell.id);
-                if (!ein_cell_list_store_config(out, &cell, cfg) || !push_cell(&cv, &cell)) {
+                if (!cell_id(&ids, x->experiment.name.name, cfg, defaults, cell.id) ||
+                    !ein_cell_list_store_config(out, &cell, cfg) || !push_cell(&cv, &cell)) {
                     free(cell.bindings);
                     ok = false;
                 }
@@ -836,6 +854,7 @@ static bool expand(expander *E, ein_cell_list *out)
         E->ev.arena = E->arena;
         ein_varena_free(cell_arena);
     }
+    id_maker_free(&ids);
     free(cfg);
     free(defaults);
     if (ok && cv.n == 0) {

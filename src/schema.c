@@ -617,7 +617,14 @@ void ein_setting_format(const ein_setting_def *d, const ein_cell_config *cfg, in
     switch (d->ctype) {
     case EIN_C_INT: ein_format_integer(*(const int *)p, buf, n); break;
     case EIN_C_LONG: ein_format_integer(*(const long *)p, buf, n); break;
-    case EIN_C_U64: snprintf(buf, n, "%llu", (unsigned long long)*(const uint64_t *)p); break;
+    case EIN_C_U64: {   /* the seed, in every cell's id: printf only beyond long long */
+        uint64_t u = *(const uint64_t *)p;
+        if (u <= (uint64_t)LLONG_MAX)
+            ein_format_integer((long long)u, buf, n);
+        else
+            snprintf(buf, n, "%llu", (unsigned long long)u);
+        break;
+    }
     case EIN_C_DOUBLE: ein_format_double(*(const double *)p, buf, n); break;
     case EIN_C_BOOL: put_text(buf, n, 0, *(const bool *)p ? "true" : "false"); break;
     case EIN_C_ENUM: put_text(buf, n, 0, ein_name_of(d->names, *(const int *)p)); break;

@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ein/text.h"
+
 #define EIN_MAX_HIDDEN   16    /* hidden layers per network */
 #define EIN_MAX_LOSSES   8
 #define EIN_NAME_MAX     64
@@ -188,5 +190,10 @@ void ein_config_write(FILE *out, const ein_cell_config *cfg, unsigned flags);
  * made once by a caller that writes many configurations. */
 void ein_config_write_against(FILE *out, const ein_cell_config *cfg, const ein_cell_config *defaults,
                               unsigned flags);
+/* The one implementation of the two above: the text appended to `b` (which
+ * the caller owns, frees and may reuse across configurations; b->oom after a
+ * failed allocation).  No stdio: cell ids make it for every cell of a grid. */
+void ein_config_text_against(ein_textbuf *b, const ein_cell_config *cfg, const ein_cell_config *defaults,
+                             unsigned flags);
 
 #endif
