@@ -6,6 +6,7 @@
 #include "ein/cost.h"
 
 #include "ein/blas.h"
+#include "ein/gemm.h"
 
 #include <math.h>
 #include <signal.h>
@@ -30,6 +31,19 @@ static double layer_forward(const ein_layer_config *l, int n_in)
     if (l->fwd == EIN_FWD_INORM)
         f += 2 * x * ne + 2 * ne * ne;
     return f;
+}
+
+/* Whose kernels the probes ran: "ein's avx512 and OpenBLAS Haswell kernels",
+ * or "OpenBLAS Haswell kernels" under EIN_GEMM=blas (gemm.h). */
+static const char *kernels_in_use(char *buf, size_t n)
+{
+    int env = ein_gemm_kernel_from_env();
+    ein_gemm_kernel k = ein_gemm_kernel_resolve(env >= 0 ? (ein_gemm_kernel)env : EIN_GEMM_AUTO);
+    if (ein_gemm_is_own(k, false, true))
+        snprintf(buf, n, "ein's %s and OpenBLAS %s kernels", ein_gemm_kernel_name(k), ein_blas_corename());
+    else
+        snprintf(buf, n, "OpenBLAS %s kernels", ein_blas_corename());
+    return buf;
 }
 
 double ein_cell_flops(const ein_cell_config *cfg, int n_in, long n_train, long n_test)
@@ -303,10 +317,11 @@ ein_code ein_cost_estimate(const ein_cell_list *list, const int *todo, int n,
                 probes[n_probes++].rate = r;
             }
         }
+        char kernels[64];
         snprintf(out->basis, sizeof out->basis,
-                 "measured on this machine (the fastest %d of %ld training steps, 1 BLAS thread, OpenBLAS "
-                 "%s kernels, of one cell of each of %d kind%s of network%s)%s", PROBE_WINDOW, n_probe,
-                 ein_blas_corename(), n_probes, n_probes == 1 ? "" : "s",
+                 "measured on this machine (the fastest %d of %ld training steps, 1 BLAS thread, %s, "
+                 "of one cell of each of %d kind%s of network%s)%s", PROBE_WINDOW, n_probe,
+                 kernels_in_use(kernels, sizeof kernels), n_probes, n_probes == 1 ? "" : "s",
                  kinds > n_probes ? "; the others at their mean" : "",
                  cache.found ? "" : "; data files not found: FashionMNIST's sizes assumed");
     }

@@ -2,6 +2,7 @@
 #ifndef EIN_GRAPH_IMPL_H
 #define EIN_GRAPH_IMPL_H
 
+#include "ein/gemm.h"
 #include "ein/graph.h"
 
 struct ein_plan {
@@ -33,6 +34,7 @@ struct ein_graph {
     int n_strings, cap_strings;
     const char *where;
     bool compiled, profile;
+    ein_gemm_kernel gemm;  /* whose kernels run the matmuls (gemm.h) */
     bool updating;         /* inside ein_graph_backward_update(): honour fused_lr */
     double gemm_seconds, gemm_flops;
     ein_err err;           /* first construction error */

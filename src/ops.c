@@ -7,15 +7,8 @@
 #include "graph_impl.h"
 #include "ein/ops.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
-
-#ifdef EIN_REAL_DOUBLE
-#define GEMM cblas_dgemm
-#else
-#define GEMM cblas_sgemm
-#endif
 
 static inline size_t numel(const ein_node *n) { return (size_t)n->rows * (size_t)n->cols; }
 static inline bool wants(const ein_node *c) { return c->active && c->grad != NULL; }
@@ -43,8 +36,7 @@ static void gemm_scaled(const ein_graph *g, bool ta, bool tb, int m, int n, int 
 {
     ein_graph *mg = (ein_graph *)g;
     double t0 = g->profile ? ein_now() : 0;
-    GEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-         m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    ein_gemm(g->gemm, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     if (g->profile) {
         mg->gemm_seconds += ein_now() - t0;
         mg->gemm_flops += 2.0 * m * n * k;

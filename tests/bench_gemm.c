@@ -8,11 +8,11 @@
  * alternative (variable unset, SkylakeX, Zen, Cooperlake) and each run
  * reports the core OpenBLAS actually chose; its numbers come back on a pipe
  * and the end prints every run side by side (GFLOP/s per call, step totals,
- * speed against the environment's own core type), and what stacking the first
+ * speed against the environment's own core type) next to ein's own kernels
+ * (gemm.h: AVX2 and AVX-512, where the CPU runs them), and what stacking the first
  * layers of cells trained in lockstep into one GEMM would gain.  `bench_gemm
  * --one` runs once.
  * Run by `make bench`. */
-#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,14 +20,13 @@
 #include <unistd.h>
 
 #include "ein/blas.h"
+#include "ein/gemm.h"
 #include "ein/graph.h"
 #include "ein/real.h"
 
 #ifdef EIN_REAL_DOUBLE
-#define GEMM cblas_dgemm
 #define GEMM_NAME "dgemm"
 #else
-#define GEMM cblas_sgemm
 #define GEMM_NAME "sgemm"
 #endif
 
@@ -90,21 +89,20 @@ static ein_real *random_matrix(size_t len, unsigned *seed)
 }
 
 /* Seconds per call: best of 5 rounds of ≥ 5 ms each (the machine is shared: the minimum is the least disturbed). */
-static double time_call(const call *c)
+static double time_call(const call *c, ein_gemm_kernel kernel)
 {
     unsigned seed = 7;
     int lda = c->ta ? c->m : c->k, ldb = c->tb ? c->k : c->n;
     ein_real *a = random_matrix((size_t)c->m * c->k, &seed);
     ein_real *b = random_matrix((size_t)c->k * c->n, &seed);
     ein_real *out = random_matrix((size_t)c->m * c->n, &seed);
-    CBLAS_TRANSPOSE ta = c->ta ? CblasTrans : CblasNoTrans, tb = c->tb ? CblasTrans : CblasNoTrans;
-    GEMM(CblasRowMajor, ta, tb, c->m, c->n, c->k, 1, a, lda, b, ldb, 0, out, c->n);   /* warm up */
+    ein_gemm(kernel, c->ta, c->tb, c->m, c->n, c->k, 1, a, lda, b, ldb, 0, out, c->n);   /* warm up */
     double best = 1e30;
     for (int round = 0; round < 5; round++) {
         int reps = 0;
         double t0 = ein_now(), t;
         do {
-            GEMM(CblasRowMajor, ta, tb, c->m, c->n, c->k, 1, a, lda, b, ldb, 1, out, c->n);
+            ein_gemm(kernel, c->ta, c->tb, c->m, c->n, c->k, 1, a, lda, b, ldb, 1, out, c->n);
             reps++;
         } while ((t = ein_now() - t0) < 0.005);
         if (t / reps < best)
@@ -118,8 +116,8 @@ static double time_call(const call *c)
 
 /* One run's results: the core OpenBLAS chose and seconds per call, per batch. */
 typedef struct run_result {
-    char coretype[32];      /* OPENBLAS_CORETYPE as set for the run ("unset") */
-    char core[32];          /* ein_blas_corename() inside the run */
+    char coretype[32];      /* OPENBLAS_CORETYPE as set for the run ("unset"), or "ein" */
+    char core[32];          /* ein_blas_corename() inside the run, or our kernel's name */
     int n_calls;
     double sec[2][MAX_CALLS];
     bool ok;
@@ -127,14 +125,21 @@ typedef struct run_result {
 
 static const int BATCHES[2] = { 32, 128 };
 
-static void run_once(run_result *r)
+/* Every call on `kernel`: the BLAS (as the environment set it up) or ours. */
+static void run_once(run_result *r, ein_gemm_kernel kernel)
 {
     ein_blas_set_threads(1);
     const char *forced = getenv("OPENBLAS_CORETYPE");
     memset(r, 0, sizeof *r);
-    snprintf(r->coretype, sizeof r->coretype, "%s", forced ? forced : "unset");
-    snprintf(r->core, sizeof r->core, "%s", ein_blas_corename());
-    printf("-- OpenBLAS core %s (OPENBLAS_CORETYPE=%s), 1 thread, %s\n", r->core, r->coretype, GEMM_NAME);
+    if (kernel == EIN_GEMM_BLAS) {
+        snprintf(r->coretype, sizeof r->coretype, "%s", forced ? forced : "unset");
+        snprintf(r->core, sizeof r->core, "%s", ein_blas_corename());
+        printf("-- OpenBLAS core %s (OPENBLAS_CORETYPE=%s), 1 thread, %s\n", r->core, r->coretype, GEMM_NAME);
+    } else {
+        snprintf(r->coretype, sizeof r->coretype, "ein");
+        snprintf(r->core, sizeof r->core, "%s", ein_gemm_kernel_name(kernel));
+        printf("-- ein's own %s kernels (gemm.h; the BLAS for what they do not run), %s\n", r->core, GEMM_NAME);
+    }
     for (int bi = 0; bi < 2; bi++) {
         int B = BATCHES[bi];
         call calls[MAX_CALLS];
@@ -142,7 +147,7 @@ static void run_once(run_result *r)
         double total_t = 0, total_flop = 0;
         printf("batch %d\n  %-22s %2s %5s %5s %5s %10s %8s\n", B, "call", "op", "m", "n", "k", "us", "GFLOP/s");
         for (int i = 0; i < n; i++) {
-            double t = time_call(&calls[i]), flop = 2.0 * calls[i].m * calls[i].n * calls[i].k;
+            double t = time_call(&calls[i], kernel), flop = 2.0 * calls[i].m * calls[i].n * calls[i].k;
             r->sec[bi][i] = t;
             total_t += t;
             total_flop += flop;
@@ -179,7 +184,7 @@ static void stacked_cells(void)
                     all.m *= k;
                 else
                     all.n *= k;
-                double apart = k * time_call(&one), together = time_call(&all);
+                double apart = k * time_call(&one, EIN_GEMM_BLAS), together = time_call(&all, EIN_GEMM_BLAS);
                 printf("  %-22s %5d %3d %12.1f %12.1f %8.2fx\n", one.what, B, k, 1e6 * apart, 1e6 * together,
                        apart / together);
             }
@@ -272,8 +277,8 @@ static void rerun(const char *coretype, run_result *r)
 /* Every run's GFLOP/s per call, one column per run, then the step totals. */
 static void side_by_side(const run_result *runs, int n_runs)
 {
-    printf("\nside by side: GFLOP/s per call (%s, 1 thread); columns are OPENBLAS_CORETYPE -> core chosen\n",
-           GEMM_NAME);
+    printf("\nside by side: GFLOP/s per call (%s, 1 thread); columns are OPENBLAS_CORETYPE -> core chosen,\n"
+           "or ein -> our own kernels\n", GEMM_NAME);
     for (int bi = 0; bi < 2; bi++) {
         call calls[MAX_CALLS];
         int n = step_calls(BATCHES[bi], calls);
@@ -329,9 +334,9 @@ int main(int argc, char **argv)
     bool report = one && argc > 2 && strcmp(argv[2], "--report") == 0;
     if (!one)
         printf("bench_gemm: the GEMMs of one M7 E/I training step (784-500-500-10), timed alone\n");
-    run_result runs[5];
+    run_result runs[8];
     int n_runs = 0;
-    run_once(&runs[n_runs++]);
+    run_once(&runs[n_runs++], EIN_GEMM_BLAS);
     if (report) {
         FILE *f = fdopen(3, "w");
         if (f == NULL) {
@@ -353,6 +358,11 @@ int main(int argc, char **argv)
             continue;
         rerun(alternatives[i], &runs[n_runs++]);
     }
+    /* ours do not depend on OpenBLAS's core type: once each, in this process */
+    const ein_gemm_kernel own[] = { EIN_GEMM_AVX2, EIN_GEMM_AVX512 };
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        if (ein_gemm_is_own(own[i], false, true) && ein_gemm_kernel_supported(own[i]))
+            run_once(&runs[n_runs++], own[i]);
     side_by_side(runs, n_runs);
     return 0;
 }

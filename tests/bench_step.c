@@ -24,6 +24,7 @@
 #endif
 
 #include "ein/blas.h"
+#include "ein/gemm.h"
 #include "ein/graph.h"
 #include "ein/model.h"
 #include "ein/optim.h"
@@ -34,6 +35,7 @@ typedef struct variant {
     ein_layer_kind kind;
     ein_fwd_norm fwd;
     ein_bwd_norm bwd;
+    ein_gemm_kernel gemm;   /* AUTO: $EIN_GEMM, else ours (gemm.h) */
 } variant;
 
 static const variant variants[] = {
@@ -44,7 +46,11 @@ static const variant variants[] = {
     { "inorm_gn", EIN_LAYER_EI, EIN_FWD_INORM, EIN_BWD_FULL },
     { "inorm_fa_center", EIN_LAYER_EI, EIN_FWD_INORM, EIN_BWD_FA_CENTER },
     { "inorm_sub", EIN_LAYER_EI, EIN_FWD_INORM_SUB, EIN_BWD_NONE },
+    /* the same steps with every product on the BLAS: what our kernels win */
+    { "ei_ln/blas", EIN_LAYER_EI, EIN_FWD_LAYERNORM, EIN_BWD_NONE, EIN_GEMM_BLAS },
+    { "inorm_gn/blas", EIN_LAYER_EI, EIN_FWD_INORM, EIN_BWD_FULL, EIN_GEMM_BLAS },
 };
+enum { V_EI_LN = 1, V_INORM_GN = 4, V_EI_LN_BLAS = 7, V_INORM_GN_BLAS = 8 };
 
 #define ROUNDS 10
 
@@ -164,6 +170,8 @@ static void rig_setup(rig *r, const variant *v, int batch)
         fprintf(stderr, "bench_step: %s\n", err.msg);
         exit(1);
     }
+    if (v->gemm != EIN_GEMM_AUTO)
+        ein_graph_set_gemm(r->m->graph, v->gemm);
     ein_group_settings groups[EIN_GROUP_COUNT];
     ein_group_settings_from_config(&r->m->cfg.train, groups);
     r->opt = ein_optim_new(r->m->graph, EIN_OPT_SGD, groups, 0.9, 0.999, 1e-8, &err);
@@ -270,6 +278,14 @@ int main(int argc, char **argv)
                                                                : getenv("OPENBLAS_CORETYPE");
     printf("bench_step: M7 net 784-500-500-10, SGD, %s, 1 BLAS thread, OpenBLAS core %s (OPENBLAS_CORETYPE=%s)\n",
            EIN_REAL_NAME, ein_blas_corename(), forced ? forced : "unset");
+    int gemm = ein_gemm_kernel_from_env();
+    if (gemm < 0 || !ein_gemm_kernel_supported(gemm)) {
+        fprintf(stderr, "bench_step: EIN_GEMM='%s' is not a kernel this CPU runs\n", getenv("EIN_GEMM"));
+        return 1;
+    }
+    printf("products: %s (EIN_GEMM=%s; rows named /blas: OpenBLAS's)\n",
+           ein_gemm_is_own(gemm, false, true) ? "ein's own kernels" : "OpenBLAS's",
+           ein_gemm_kernel_name(ein_gemm_kernel_resolve(gemm)));
     int width;
     double peak = fma_peak(&width);
     if (peak > 0)
@@ -309,23 +325,29 @@ int main(int argc, char **argv)
         double ln_step = 0;
         for (size_t k = 0; k < n; k++) {
             res[order[k]][b] = report(&rigs[k], batches[b], peak, ln_step);
-            worst_share = fmin(worst_share, res[order[k]][b].gemm_share);
-            if (order[k] == 1)
-                ln_step = res[1][b].step;
+            if (variants[order[k]].gemm == EIN_GEMM_AUTO)
+                worst_share = fmin(worst_share, res[order[k]][b].gemm_share);
+            if (order[k] == V_EI_LN)
+                ln_step = res[V_EI_LN][b].step;
             ein_optim_free(rigs[k].opt);
             ein_model_free(rigs[k].m);
         }
     }
-    if (res[1][0].step > 0 && res[4][0].step > 0)
+    if (res[V_EI_LN][0].step > 0 && res[V_INORM_GN][0].step > 0)
         printf("targets at batch 32: inorm_gn/ei_ln %.2fx (<= 1.6), ei_ln %.1f%% of FMA peak (>= 70%%); "
-               "lowest GEMM share %.1f%% (>= 90%%)\n", res[4][0].step / res[1][0].step,
-               peak > 0 ? 100 * res[1][0].flops / res[1][0].step / peak : 0, 100 * worst_share);
+               "lowest GEMM share %.1f%% (>= 90%%)\n", res[V_INORM_GN][0].step / res[V_EI_LN][0].step,
+               peak > 0 ? 100 * res[V_EI_LN][0].flops / res[V_EI_LN][0].step / peak : 0, 100 * worst_share);
     /* What the BLAS alone allows: a step made only of its GEMM calls, at the
      * rate they run alone, reaches these and no better. */
-    if (res[1][0].gemm_alone > 0 && res[4][0].gemm_alone > 0)
+    if (res[V_EI_LN][0].gemm_alone > 0 && res[V_INORM_GN][0].gemm_alone > 0)
         printf("floors set by the GEMMs alone at batch 32: inorm_gn/ei_ln %.2fx, ei_ln %.1f%% of FMA peak\n",
-               res[4][0].gemm_alone / res[1][0].gemm_alone,
-               peak > 0 ? 100 * res[1][0].flops / res[1][0].gemm_alone / peak : 0);
+               res[V_INORM_GN][0].gemm_alone / res[V_EI_LN][0].gemm_alone,
+               peak > 0 ? 100 * res[V_EI_LN][0].flops / res[V_EI_LN][0].gemm_alone / peak : 0);
+    if (res[V_EI_LN][0].step > 0 && res[V_EI_LN_BLAS][0].step > 0 && res[V_INORM_GN_BLAS][0].step > 0)
+        printf("against every product on OpenBLAS at batch 32: ei_ln %.2fx, inorm_gn %.2fx faster "
+               "(ei_ln/blas is %.1f%% of FMA peak)\n", res[V_EI_LN_BLAS][0].step / res[V_EI_LN][0].step,
+               res[V_INORM_GN_BLAS][0].step / res[V_INORM_GN][0].step,
+               peak > 0 ? 100 * res[V_EI_LN_BLAS][0].flops / res[V_EI_LN_BLAS][0].step / peak : 0);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("peak RSS %.1f MB (this benchmark, every variant of a batch at once)\n", ru.ru_maxrss / 1024.0);

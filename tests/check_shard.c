@@ -800,7 +800,7 @@ START_TEST(dry_run_estimate)
     snprintf(cmd, sizeof cmd, "%s %s/grid.ein --dry-run", tu_einrun(), dir);
     ck_assert_int_eq(tu_run(cmd, &out), 0);
     ck_assert_msg(strstr(out, "estimate: 8 cells, ") && strstr(out, " GFLOP/s per core on average, measured on "
-                  "this machine (the fastest 4 of 26 training steps, 1 BLAS thread, OpenBLAS ") &&
+                  "this machine (the fastest 4 of 26 training steps, 1 BLAS thread, ") &&
                   strstr(out, " kernels, of one cell of each of 2 kinds of network)") && strstr(out, "this machine (") &&
                   !strstr(out, "too big"), "%s", out);
     /* einrun runs the best kernels this CPU has when OpenBLAS falls back to
@@ -810,7 +810,20 @@ START_TEST(dry_run_estimate)
     free(out);
     snprintf(cmd, sizeof cmd, "OPENBLAS_CORETYPE=Prescott %s %s/grid.ein --dry-run", tu_einrun(), dir);
     ck_assert_int_eq(tu_run(cmd, &out), 0);
+#ifdef EIN_REAL_DOUBLE /* every product of the double build is OpenBLAS's (gemm.h) */
     ck_assert_msg(strstr(out, "1 BLAS thread, OpenBLAS Prescott kernels, of one cell"), "%s", out);
+#else
+    ck_assert_msg(strstr(out, " and OpenBLAS Prescott kernels, of one cell"), "%s", out);
+#endif
+    free(out);
+    /* every product on OpenBLAS (docs/running.md) */
+    snprintf(cmd, sizeof cmd, "EIN_GEMM=blas OPENBLAS_CORETYPE=Prescott %s %s/grid.ein --dry-run", tu_einrun(), dir);
+    ck_assert_int_eq(tu_run(cmd, &out), 0);
+    ck_assert_msg(strstr(out, "1 BLAS thread, OpenBLAS Prescott kernels, of one cell"), "%s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd, "EIN_GEMM=fast %s %s/grid.ein --dry-run", tu_einrun(), dir);
+    ck_assert_int_eq(tu_run(cmd, &out), 64);
+    ck_assert_str_eq(out, "einrun: EIN_GEMM='fast' names no kernel (valid: auto, blas, scalar, avx2, avx512)\n");
     free(out);
     snprintf(cmd, sizeof cmd, "EIN_NO_ESTIMATE=1 %s %s/grid.ein --dry-run", tu_einrun(), dir);
     ck_assert_int_eq(tu_run(cmd, &out), 0);

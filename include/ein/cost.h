@@ -25,7 +25,7 @@ typedef struct ein_cost {
     double rate;                /* FLOP/s per core on average: flops / core_seconds */
     double core_seconds;        /* flops / rate */
     double max_cell_seconds;    /* the longest cell */
-    char basis[256];            /* where the rate comes from, for the printout */
+    char basis[320];            /* where the rate comes from, for the printout */
 } ein_cost;
 
 /* FLOPs of one whole cell (all epochs) on n_train / n_test examples of n_in pixels. */

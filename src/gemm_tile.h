@@ -1,0 +1,110 @@
+/* gemm_tile.h — one vector ISA's kernels for gemm.c, included once per ISA.
+ *
+ * The includer defines:
+ *   ISA(name)        the name with this ISA's suffix
+ *   KATTR            the function attribute that enables the ISA
+ *   VEC, MASK, VL    vector type, lane mask type, lanes
+ *   V_ZERO(), V_SET(x), V_BCAST(p), V_LOAD(p), V_MLOAD(p, m), V_MSTORE(p, m, v),
+ *   V_STORE(p, v), V_FMA(a, b, c) (a·b + c, one rounding), V_MUL(a, b),
+ *   V_MASK(n)        mask of the first n lanes (0 ≤ n ≤ VL)
+ *   WIDE_MR, WIDE_NV the tile of rows × vectors for wide products
+ *   TALL_MR, TALL_NV the tile for products at most TALL_NV·VL columns wide
+ *
+ * Every element of C is one lane that runs the k fmas in order (gemm.h), so
+ * the tile shape and the ISA change the speed, never the bits.
+ */
+
+/* A tile of MR rows × NV vectors at (i0, j0).  Rows past the panel repeat its
+ * last row (their results are not stored); lanes past it are masked. */
+#define UNROLL _Pragma("GCC unroll 16")
+#define GEMM_DEFINE_TILE(NAME, MR, NV)                                                        \
+    static KATTR void NAME(const gemm_panel *P, int i0, int j0)                               \
+    {                                                                                         \
+        VEC acc[MR][NV];                                                                      \
+        const float *ap[MR];                                                                  \
+        MASK mask[NV];                                                                        \
+        int lanes[NV];                                                                        \
+        bool full = true;                                                                     \
+        UNROLL for (int v = 0; v < NV; v++) {                                                        \
+            int left = P->cols - j0 - v * VL;                                                 \
+            lanes[v] = left < 0 ? 0 : left > VL ? VL : left;                                  \
+            mask[v] = V_MASK(lanes[v]);                                                       \
+            full = full && lanes[v] == VL;                                                    \
+        }                                                                                     \
+        UNROLL for (int r = 0; r < MR; r++) {                                                        \
+            int i = i0 + r < P->rows ? i0 + r : P->rows - 1;                                  \
+            ap[r] = P->a + (ptrdiff_t)i * P->a_row;                                           \
+            UNROLL for (int v = 0; v < NV; v++)                                                      \
+                acc[r][v] = V_ZERO();                                                         \
+        }                                                                                     \
+        const float *bp = P->b + j0;                                                          \
+        const ptrdiff_t step = P->a_step, ldb = P->b_row;                                     \
+        if (full) {                                                                           \
+            for (int p = 0; p < P->depth; p++, bp += ldb) {                                   \
+                VEC bv[NV];                                                                   \
+                UNROLL for (int v = 0; v < NV; v++)                                                  \
+                    bv[v] = V_LOAD(bp + v * VL);                                              \
+                UNROLL for (int r = 0; r < MR; r++) {                                                \
+                    VEC av = V_BCAST(ap[r] + p * step);                                       \
+                    UNROLL for (int v = 0; v < NV; v++)                                              \
+                        acc[r][v] = V_FMA(av, bv[v], acc[r][v]);                              \
+                }                                                                             \
+            }                                                                                 \
+        } else {                                                                              \
+            for (int p = 0; p < P->depth; p++, bp += ldb) {                                   \
+                VEC bv[NV];                                                                   \
+                UNROLL for (int v = 0; v < NV; v++)                                                  \
+                    bv[v] = V_MLOAD(bp + v * VL, mask[v]);                                    \
+                UNROLL for (int r = 0; r < MR; r++) {                                                \
+                    VEC av = V_BCAST(ap[r] + p * step);                                       \
+                    UNROLL for (int v = 0; v < NV; v++)                                              \
+                        acc[r][v] = V_FMA(av, bv[v], acc[r][v]);                              \
+                }                                                                             \
+            }                                                                                 \
+        }                                                                                     \
+        int mr = P->rows - i0 < MR ? P->rows - i0 : MR;                                       \
+        if (P->c_col == 1) {                                                                  \
+            VEC alpha = V_SET(P->alpha), beta = V_SET(P->beta);                               \
+            UNROLL for (int r = 0; r < MR; r++) {                                                    \
+                if (r >= mr)                                                                  \
+                    break;                                                                    \
+                float *cp = P->c + (ptrdiff_t)(i0 + r) * P->c_row + j0;                       \
+                UNROLL for (int v = 0; v < NV; v++) {                                                \
+                    if (lanes[v] == 0)                                                        \
+                        continue;                                                             \
+                    VEC out = P->beta == 0 ? V_MUL(alpha, acc[r][v])                          \
+                                           : V_FMA(alpha, acc[r][v],                          \
+                                                   V_MUL(beta, V_MLOAD(cp + v * VL, mask[v]))); \
+                    V_MSTORE(cp + v * VL, mask[v], out);                                      \
+                }                                                                             \
+            }                                                                                 \
+        } else {                                                                              \
+            float spill[VL];                                                                  \
+            UNROLL for (int r = 0; r < MR && r < mr; r++)                                            \
+                UNROLL for (int v = 0; v < NV; v++) {                                                \
+                    V_STORE(spill, acc[r][v]);                                                \
+                    for (int l = 0; l < lanes[v]; l++)                                        \
+                        gemm_finish(P, i0 + r, j0 + v * VL + l, spill[l]);                    \
+                }                                                                             \
+        }                                                                                     \
+    }
+
+GEMM_DEFINE_TILE(ISA(tile_wide), WIDE_MR, WIDE_NV)
+GEMM_DEFINE_TILE(ISA(tile_tall), TALL_MR, TALL_NV)
+
+/* The whole panel, tile by tile: columns outermost, so one column block of B
+ * stays in cache while every row block of A passes over it. */
+static KATTR void ISA(panel_run)(const gemm_panel *P)
+{
+    if (P->cols <= TALL_NV * VL) {
+        for (int i0 = 0; i0 < P->rows; i0 += TALL_MR)
+            ISA(tile_tall)(P, i0, 0);
+        return;
+    }
+    for (int j0 = 0; j0 < P->cols; j0 += WIDE_NV * VL)
+        for (int i0 = 0; i0 < P->rows; i0 += WIDE_MR)
+            ISA(tile_wide)(P, i0, j0);
+}
+
+#undef GEMM_DEFINE_TILE
+#undef UNROLL
