@@ -87,13 +87,15 @@ typedef struct gemm_panel {
     float *c;
     ptrdiff_t c_row, c_col;
     float alpha, beta;
+    bool clamp;                 /* C at least 0 (ein_gemm_clamped) */
 } gemm_panel;
 
 /* The one way a sum becomes an element of C, in every kernel (gemm.h). */
 static inline void gemm_finish(const gemm_panel *P, int i, int j, float acc)
 {
     float *c = P->c + (ptrdiff_t)i * P->c_row + (ptrdiff_t)j * P->c_col;
-    *c = P->beta == 0 ? P->alpha * acc : fmaf(P->alpha, acc, P->beta * *c);
+    float v = P->beta == 0 ? P->alpha * acc : fmaf(P->alpha, acc, P->beta * *c);
+    *c = P->clamp ? (v > 0 ? v : 0) : v;
 }
 
 static void panel_run_scalar(const gemm_panel *P)
@@ -125,6 +127,7 @@ static void panel_run_scalar(const gemm_panel *P)
 #define V_MSTORE(p, m, v) _mm256_maskstore_ps(p, m, v)
 #define V_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define V_MUL(a, b) _mm256_mul_ps(a, b)
+#define V_CLAMP(v) _mm256_max_ps(v, _mm256_setzero_ps())
 #define V_MASK(n) _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
 #define WIDE_MR 6
 #define WIDE_NV 2
@@ -145,6 +148,7 @@ static void panel_run_scalar(const gemm_panel *P)
 #undef V_MSTORE
 #undef V_FMA
 #undef V_MUL
+#undef V_CLAMP
 #undef V_MASK
 #undef WIDE_MR
 #undef WIDE_NV
@@ -166,6 +170,7 @@ static void panel_run_scalar(const gemm_panel *P)
 #define V_MSTORE(p, m, v) _mm512_mask_storeu_ps(p, m, v)
 #define V_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define V_MUL(a, b) _mm512_mul_ps(a, b)
+#define V_CLAMP(v) _mm512_max_ps(v, _mm512_setzero_ps())
 #define V_MASK(n) ((__mmask16)((1u << (n)) - 1u))
 #define WIDE_MR 6
 #define WIDE_NV 4
@@ -197,10 +202,10 @@ static void panel_run(ein_gemm_kernel kernel, const gemm_panel *P)
 /* C (m×n) = alpha·A·Bᵀ + beta·C as Cᵀ = B·Aᵀ: rows of C's transpose are B's
  * rows (read in place), its columns the packed rows of A. */
 static void gemm_nt(ein_gemm_kernel kernel, int m, int n, int k, float alpha, const float *a, int lda,
-                    const float *b, int ldb, float beta, float *c, int ldc)
+                    const float *b, int ldb, float beta, float *c, int ldc, bool clamp)
 {
     gemm_panel P = { .rows = n, .depth = k, .a = b, .a_row = ldb, .a_step = 1,
-                     .c_row = 1, .c_col = ldc, .alpha = alpha, .beta = beta };
+                     .c_row = 1, .c_col = ldc, .alpha = alpha, .beta = beta, .clamp = clamp };
     if (kernel == EIN_GEMM_SCALAR || k > PACK_FLOATS) {   /* read A in place, down its rows */
         P.cols = m;
         P.b = a;
@@ -239,8 +244,9 @@ bool ein_gemm_is_own(ein_gemm_kernel kernel, bool ta, bool tb)
 #endif
 }
 
-void ein_gemm(ein_gemm_kernel kernel, bool ta, bool tb, int m, int n, int k, ein_real alpha,
-              const ein_real *a, int lda, const ein_real *b, int ldb, ein_real beta, ein_real *c, int ldc)
+static void gemm_run(ein_gemm_kernel kernel, bool ta, bool tb, int m, int n, int k, ein_real alpha,
+                     const ein_real *a, int lda, const ein_real *b, int ldb, ein_real beta, ein_real *c, int ldc,
+                     bool clamp)
 {
     if (m <= 0 || n <= 0)
         return;
@@ -250,13 +256,13 @@ void ein_gemm(ein_gemm_kernel kernel, bool ta, bool tb, int m, int n, int k, ein
         kernel = EIN_GEMM_SCALAR;
     if (k > 0 && ein_gemm_is_own(kernel, ta, tb)) {
         if (tb) {
-            gemm_nt(kernel, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            gemm_nt(kernel, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, clamp);
             return;
         }
         gemm_panel P = { .rows = m, .cols = n, .depth = k, .a = a,
                          .a_row = ta ? 1 : lda, .a_step = ta ? lda : 1,
                          .b = b, .b_row = ldb, .b_col = 1, .c = c, .c_row = ldc, .c_col = 1,
-                         .alpha = alpha, .beta = beta };
+                         .alpha = alpha, .beta = beta, .clamp = clamp };
         panel_run(kernel, &P);
         return;
     }
@@ -267,4 +273,21 @@ void ein_gemm(ein_gemm_kernel kernel, bool ta, bool tb, int m, int n, int k, ein
     cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                 m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 #endif
+    for (int i = 0; clamp && i < m; i++)
+        for (int j = 0; j < n; j++) {
+            ein_real v = c[(ptrdiff_t)i * ldc + j];
+            c[(ptrdiff_t)i * ldc + j] = v > 0 ? v : 0;
+        }
+}
+
+void ein_gemm(ein_gemm_kernel kernel, bool ta, bool tb, int m, int n, int k, ein_real alpha,
+              const ein_real *a, int lda, const ein_real *b, int ldb, ein_real beta, ein_real *c, int ldc)
+{
+    gemm_run(kernel, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, false);
+}
+
+void ein_gemm_clamped(ein_gemm_kernel kernel, bool ta, bool tb, int m, int n, int k, ein_real alpha,
+                      const ein_real *a, int lda, const ein_real *b, int ldb, ein_real beta, ein_real *c, int ldc)
+{
+    gemm_run(kernel, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, true);
 }

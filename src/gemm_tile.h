@@ -6,6 +6,7 @@
  *   VEC, MASK, VL    vector type, lane mask type, lanes
  *   V_ZERO(), V_SET(x), V_BCAST(p), V_LOAD(p), V_MLOAD(p, m), V_MSTORE(p, m, v),
  *   V_STORE(p, v), V_FMA(a, b, c) (a·b + c, one rounding), V_MUL(a, b),
+ *   V_CLAMP(v)       max(v, 0) lane by lane, a NaN or a −0 giving +0 (gemm_finish's rule)
  *   V_MASK(n)        mask of the first n lanes (0 ≤ n ≤ VL)
  *   WIDE_MR, WIDE_NV the tile of rows × vectors for wide products
  *   TALL_MR, TALL_NV the tile for products at most TALL_NV·VL columns wide
@@ -75,6 +76,8 @@
                     VEC out = P->beta == 0 ? V_MUL(alpha, acc[r][v])                          \
                                            : V_FMA(alpha, acc[r][v],                          \
                                                    V_MUL(beta, V_MLOAD(cp + v * VL, mask[v]))); \
+                    if (P->clamp)                                                             \
+                        out = V_CLAMP(out);                                                   \
                     V_MSTORE(cp + v * VL, mask[v], out);                                      \
                 }                                                                             \
             }                                                                                 \

@@ -31,12 +31,16 @@ static void shape_fixed(ein_node *n, int rows, int cols)
 
 /* ---- matmul: C = op(A) op(B) ---------------------------------------------- */
 
-static void gemm_scaled(const ein_graph *g, bool ta, bool tb, int m, int n, int k, ein_real alpha,
-                        const ein_real *a, int lda, const ein_real *b, int ldb, ein_real beta, ein_real *c, int ldc)
+static void gemm_run(const ein_graph *g, bool ta, bool tb, int m, int n, int k, ein_real alpha,
+                     const ein_real *a, int lda, const ein_real *b, int ldb, ein_real beta, ein_real *c, int ldc,
+                     bool clamp)
 {
     ein_graph *mg = (ein_graph *)g;
     double t0 = g->profile ? ein_now() : 0;
-    ein_gemm(g->gemm, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    if (clamp)
+        ein_gemm_clamped(g->gemm, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    else
+        ein_gemm(g->gemm, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     if (g->profile) {
         mg->gemm_seconds += ein_now() - t0;
         mg->gemm_flops += 2.0 * m * n * k;
@@ -46,7 +50,7 @@ static void gemm_scaled(const ein_graph *g, bool ta, bool tb, int m, int n, int 
 static void gemm(const ein_graph *g, bool ta, bool tb, int m, int n, int k,
                  const ein_real *a, int lda, const ein_real *b, int ldb, ein_real beta, ein_real *c, int ldc)
 {
-    gemm_scaled(g, ta, tb, m, n, k, 1, a, lda, b, ldb, beta, c, ldc);
+    gemm_run(g, ta, tb, m, n, k, 1, a, lda, b, ldb, beta, c, ldc, false);
 }
 
 /* Dimensions of op(A) (m × k) and op(B) (k × n). */
@@ -69,14 +73,16 @@ static void matmul_forward(ein_node *nd)
 
 /* Where a child's gradient GEMM goes: its gradient (alpha 1), or, for a
  * fused-SGD parameter inside ein_graph_backward_update(), its value with
- * alpha = −lr (graph.h).  Either way beta = 1. */
-static ein_real *grad_target(const ein_node *c, ein_real *alpha)
+ * alpha = −lr, clamped if the parameter is (graph.h).  Either way beta = 1. */
+static ein_real *grad_target(const ein_node *c, ein_real *alpha, bool *clamp)
 {
     if (c->graph->updating && c->fused_lr > 0) {
         *alpha = (ein_real)-c->fused_lr;
+        *clamp = c->fused_clamp;
         return c->val;
     }
     *alpha = 1;
+    *clamp = false;
     return c->grad;
 }
 
@@ -84,22 +90,24 @@ static void matmul_backward_a(ein_node *nd, int m, int n, int k)
 {
     ein_node *a = nd->child[0], *b = nd->child[1];
     bool ta = nd->iarg[0], tb = nd->iarg[1];
-    ein_real alpha, *da = grad_target(a, &alpha);
+    bool clamp;
+    ein_real alpha, *da = grad_target(a, &alpha, &clamp);
     if (!ta)          /* dA (m×k) += dC (m×n) · op(B)ᵀ */
-        gemm_scaled(nd->graph, false, !tb, m, k, n, alpha, nd->grad, nd->cols, b->val, b->cols, 1, da, a->cols);
+        gemm_run(nd->graph, false, !tb, m, k, n, alpha, nd->grad, nd->cols, b->val, b->cols, 1, da, a->cols, clamp);
     else              /* dA (k×m) += op(B) (k×n) · dCᵀ */
-        gemm_scaled(nd->graph, tb, true, k, m, n, alpha, b->val, b->cols, nd->grad, nd->cols, 1, da, a->cols);
+        gemm_run(nd->graph, tb, true, k, m, n, alpha, b->val, b->cols, nd->grad, nd->cols, 1, da, a->cols, clamp);
 }
 
 static void matmul_backward_b(ein_node *nd, int m, int n, int k)
 {
     ein_node *a = nd->child[0], *b = nd->child[1];
     bool ta = nd->iarg[0], tb = nd->iarg[1];
-    ein_real alpha, *db = grad_target(b, &alpha);
+    bool clamp;
+    ein_real alpha, *db = grad_target(b, &alpha, &clamp);
     if (!tb)          /* dB (k×n) += op(A)ᵀ · dC */
-        gemm_scaled(nd->graph, !ta, false, k, n, m, alpha, a->val, a->cols, nd->grad, nd->cols, 1, db, b->cols);
+        gemm_run(nd->graph, !ta, false, k, n, m, alpha, a->val, a->cols, nd->grad, nd->cols, 1, db, b->cols, clamp);
     else              /* dB (n×k) += dCᵀ · op(A) */
-        gemm_scaled(nd->graph, true, ta, n, k, m, alpha, nd->grad, nd->cols, a->val, a->cols, 1, db, b->cols);
+        gemm_run(nd->graph, true, ta, n, k, m, alpha, nd->grad, nd->cols, a->val, a->cols, 1, db, b->cols, clamp);
 }
 
 static void matmul_backward(ein_node *nd)

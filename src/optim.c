@@ -52,6 +52,7 @@ static void mark_fused(ein_optim *opt, param_state *ps)
         return;
     ps->fused = true;
     n->fused_lr = gs->lr;
+    n->fused_clamp = gs->clamp_nonneg;
     opt->n_fused++;
 }
 
@@ -116,6 +117,7 @@ bool ein_optim_set_param(ein_optim *opt, const ein_node *node, const ein_group_s
         if (ps->fused) {   /* decide again with the new settings */
             ps->fused = false;
             ps->node->fused_lr = 0;
+            ps->node->fused_clamp = false;
             opt->n_fused--;
         }
         ps->s = *s;
@@ -138,8 +140,10 @@ void ein_optim_free(ein_optim *opt)
     if (opt == NULL)
         return;
     for (int k = 0; k < opt->n; k++)
-        if (opt->params[k].fused)
+        if (opt->params[k].fused) {
             opt->params[k].node->fused_lr = 0;
+            opt->params[k].node->fused_clamp = false;
+        }
     free(opt->params);
     free(opt->state);
     free(opt);
@@ -153,7 +157,7 @@ static void clamp_param(ein_node *n)
 }
 
 /* The update of every parameter from its gradient; with `skip_fused`, the
- * parameters a fused backward already moved only get their clamp. */
+ * parameters a fused backward already moved and clamped are left alone. */
 static void step(ein_optim *opt, bool skip_fused)
 {
     opt->t++;
@@ -164,11 +168,8 @@ static void step(ein_optim *opt, bool skip_fused)
         const ein_group_settings *gs = &ps->s;
         if (gs->frozen || n->loss_route == 0)
             continue;
-        if (skip_fused && ps->fused) {
-            if (gs->clamp_nonneg)
-                clamp_param(n);
-            continue;
-        }
+        if (skip_fused && ps->fused)
+            continue;   /* its GEMM clamped it as it stored it (ein_gemm_clamped) */
         size_t len = (size_t)n->rows * (size_t)n->cols;
         ein_real *w = n->val;
         const ein_real *grad = n->grad;

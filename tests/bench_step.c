@@ -39,13 +39,13 @@ typedef struct variant {
 } variant;
 
 static const variant variants[] = {
-    { "ei_nonorm", EIN_LAYER_EI, EIN_FWD_NONE, EIN_BWD_NONE },
-    { "ei_ln", EIN_LAYER_EI, EIN_FWD_LAYERNORM, EIN_BWD_NONE },
-    { "e_ln", EIN_LAYER_E_ONLY, EIN_FWD_LAYERNORM, EIN_BWD_NONE },
-    { "inorm", EIN_LAYER_EI, EIN_FWD_INORM, EIN_BWD_NONE },
-    { "inorm_gn", EIN_LAYER_EI, EIN_FWD_INORM, EIN_BWD_FULL },
-    { "inorm_fa_center", EIN_LAYER_EI, EIN_FWD_INORM, EIN_BWD_FA_CENTER },
-    { "inorm_sub", EIN_LAYER_EI, EIN_FWD_INORM_SUB, EIN_BWD_NONE },
+    { "ei_nonorm", EIN_LAYER_EI, EIN_FWD_NONE, EIN_BWD_NONE, EIN_GEMM_AUTO },
+    { "ei_ln", EIN_LAYER_EI, EIN_FWD_LAYERNORM, EIN_BWD_NONE, EIN_GEMM_AUTO },
+    { "e_ln", EIN_LAYER_E_ONLY, EIN_FWD_LAYERNORM, EIN_BWD_NONE, EIN_GEMM_AUTO },
+    { "inorm", EIN_LAYER_EI, EIN_FWD_INORM, EIN_BWD_NONE, EIN_GEMM_AUTO },
+    { "inorm_gn", EIN_LAYER_EI, EIN_FWD_INORM, EIN_BWD_FULL, EIN_GEMM_AUTO },
+    { "inorm_fa_center", EIN_LAYER_EI, EIN_FWD_INORM, EIN_BWD_FA_CENTER, EIN_GEMM_AUTO },
+    { "inorm_sub", EIN_LAYER_EI, EIN_FWD_INORM_SUB, EIN_BWD_NONE, EIN_GEMM_AUTO },
     /* the same steps with every product on the BLAS: what our kernels win */
     { "ei_ln/blas", EIN_LAYER_EI, EIN_FWD_LAYERNORM, EIN_BWD_NONE, EIN_GEMM_BLAS },
     { "inorm_gn/blas", EIN_LAYER_EI, EIN_FWD_INORM, EIN_BWD_FULL, EIN_GEMM_BLAS },

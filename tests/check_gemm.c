@@ -125,16 +125,25 @@ static double double_element(const shape *s, const operands *o, int i, int j, do
     return s->alpha * acc + (s->beta == 0 ? 0 : s->beta * c);
 }
 
-static ein_real *run(ein_gemm_kernel kernel, const shape *s, const operands *o)
+static ein_real *run_maybe_clamped(ein_gemm_kernel kernel, const shape *s, const operands *o, bool clamp)
 {
     ein_real *c = malloc((size_t)s->m * o->ldc * sizeof *c);
     ck_assert(c != NULL);
     memcpy(c, o->c0, (size_t)s->m * o->ldc * sizeof *c);
-    ein_gemm(kernel, s->ta, s->tb, s->m, s->n, s->k, s->alpha, o->a, o->lda, o->b, o->ldb, s->beta, c, o->ldc);
+    if (clamp)
+        ein_gemm_clamped(kernel, s->ta, s->tb, s->m, s->n, s->k, s->alpha, o->a, o->lda, o->b, o->ldb, s->beta, c,
+                         o->ldc);
+    else
+        ein_gemm(kernel, s->ta, s->tb, s->m, s->n, s->k, s->alpha, o->a, o->lda, o->b, o->ldb, s->beta, c, o->ldc);
     for (int i = 0; i < s->m; i++)
         for (int j = s->n; j < o->ldc; j++)
             ck_assert_msg(c[(size_t)i * o->ldc + j] == MARK, "padding of C written at (%d, %d)", i, j);
     return c;
+}
+
+static ein_real *run(ein_gemm_kernel kernel, const shape *s, const operands *o)
+{
+    return run_maybe_clamped(kernel, s, o, false);
 }
 
 #ifndef EIN_REAL_DOUBLE
@@ -211,6 +220,37 @@ START_TEST(every_kernel_agrees_with_double_precision)
 }
 END_TEST
 
+/* ein_gemm_clamped is ein_gemm, then v > 0 ? v : 0 (M8's clamp), bit for
+ * bit: a NaN (put into C where beta ≠ 0) comes out as +0. */
+START_TEST(clamped_is_the_product_then_the_clamp)
+{
+    const shape *s = &shapes[_i];
+    operands o = make_operands(s, 0xDA1Eull + (uint64_t)_i);
+    if (s->beta != 0)
+        for (int i = 0; i < s->m; i++)
+            o.c0[(size_t)i * o.ldc + (size_t)(i % s->n)] = NAN;   /* one NaN a row, into the sum */
+    for (int kernel = EIN_GEMM_AUTO; kernel < EIN_GEMM_N_KERNELS; kernel++) {
+        if (!ein_gemm_kernel_supported(kernel))
+            continue;
+        ein_real *plain = run(kernel, s, &o), *clamped = run_maybe_clamped(kernel, s, &o, true);
+        int zeros = 0, nans = 0;
+        for (int i = 0; i < s->m; i++)
+            for (int j = 0; j < s->n; j++) {
+                ein_real v = plain[(size_t)i * o.ldc + j], want = v > 0 ? v : 0, got = clamped[(size_t)i * o.ldc + j];
+                zeros += want == 0;
+                nans += isnan(v);
+                ck_assert_msg(memcmp(&want, &got, sizeof got) == 0, "%s, shape %d: clamp of %.9g gave %.9g",
+                              ein_gemm_kernel_name(kernel), _i, (double)v, (double)got);
+            }
+        ck_assert(zeros > 0);                              /* about half the entries are negative */
+        ck_assert_int_eq(nans, s->beta != 0 ? s->m : 0);   /* the NaNs went in, and came out as +0 */
+        free(plain);
+        free(clamped);
+    }
+    free_operands(&o);
+}
+END_TEST
+
 START_TEST(kernel_names_and_environment)
 {
     for (int k = 0; k < EIN_GEMM_N_KERNELS; k++)
@@ -251,6 +291,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(tc, beta_zero_never_reads_c);
 #endif
     tcase_add_loop_test(tc, every_kernel_agrees_with_double_precision, 0, N_SHAPES);
+    tcase_add_loop_test(tc, clamped_is_the_product_then_the_clamp, 0, N_SHAPES);
     tcase_add_test(tc, kernel_names_and_environment);
     suite_add_tcase(s, tc);
     return s;

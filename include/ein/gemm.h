@@ -58,4 +58,11 @@ bool ein_gemm_is_own(ein_gemm_kernel kernel, bool ta, bool tb);
 void ein_gemm(ein_gemm_kernel kernel, bool ta, bool tb, int m, int n, int k, ein_real alpha,
               const ein_real *a, int lda, const ein_real *b, int ldb, ein_real beta, ein_real *c, int ldc);
 
+/* The same, then every element of C clamped at zero, v > 0 ? v : 0 (a NaN
+ * becomes 0), as M8's sign constraint does after an SGD update.  Our kernels
+ * clamp as they store, so a fused update (optim.h) and its clamp are one pass
+ * over the weights; the BLAS path clamps after the product. */
+void ein_gemm_clamped(ein_gemm_kernel kernel, bool ta, bool tb, int m, int n, int k, ein_real alpha,
+                      const ein_real *a, int lda, const ein_real *b, int ldb, ein_real beta, ein_real *c, int ldc);
+
 #endif

@@ -83,6 +83,8 @@ struct ein_node {
     double seconds;                   /* cumulative forward+backward time when profiling */
     double fused_lr;                  /* > 0: ein_graph_backward_update() applies plain SGD with
                                          this rate inside the parameter's one gradient GEMM */
+    bool fused_clamp;                 /* with fused_lr: that GEMM also clamps at 0 (M8's sign
+                                         constraint; ein_gemm_clamped) */
 };
 
 /* ---- building ---------------------------------------------------------- */
