@@ -37,8 +37,7 @@ static double layer_forward(const ein_layer_config *l, int n_in)
  * or "OpenBLAS Haswell kernels" under EIN_GEMM=blas (gemm.h). */
 static const char *kernels_in_use(char *buf, size_t n)
 {
-    int env = ein_gemm_kernel_from_env();
-    ein_gemm_kernel k = ein_gemm_kernel_resolve(env >= 0 ? (ein_gemm_kernel)env : EIN_GEMM_AUTO);
+    ein_gemm_kernel k = ein_gemm_kernel_default();   /* what the probes' graphs ran */
     if (ein_gemm_is_own(k, false, true))
         snprintf(buf, n, "ein's %s and OpenBLAS %s kernels", ein_gemm_kernel_name(k), ein_blas_corename());
     else

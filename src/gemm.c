@@ -74,6 +74,13 @@ ein_gemm_kernel ein_gemm_kernel_resolve(ein_gemm_kernel k)
     return EIN_GEMM_SCALAR;
 }
 
+ein_gemm_kernel ein_gemm_kernel_default(void)
+{
+    int env = ein_gemm_kernel_from_env();
+    ein_gemm_kernel k = env >= 0 && ein_gemm_kernel_supported(env) ? (ein_gemm_kernel)env : EIN_GEMM_AUTO;
+    return ein_gemm_kernel_resolve(k);
+}
+
 #ifndef EIN_REAL_DOUBLE
 
 /* C(i,j) = Σ_p A(i,p)·B(p,j) scaled into C; element (i,j) of each operand

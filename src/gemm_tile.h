@@ -18,6 +18,19 @@
 /* A tile of MR rows × NV vectors at (i0, j0).  Rows past the panel repeat its
  * last row (their results are not stored); lanes past it are masked. */
 #define UNROLL _Pragma("GCC unroll 16")
+/* acc[r][v] += A(i0 + r, p)·B(p, j0 + v·VL ...) for p = 0 .. depth−1, in order;
+ * LOAD_B is vector v of B's row p (bp points at it). */
+#define GEMM_TILE_SUMS(MR, NV, LOAD_B)                                                        \
+    for (int p = 0; p < P->depth; p++, bp += ldb) {                                           \
+        VEC bv[NV];                                                                           \
+        UNROLL for (int v = 0; v < NV; v++)                                                   \
+            bv[v] = LOAD_B;                                                                   \
+        UNROLL for (int r = 0; r < MR; r++) {                                                 \
+            VEC av = V_BCAST(ap[r] + p * step);                                               \
+            UNROLL for (int v = 0; v < NV; v++)                                               \
+                acc[r][v] = V_FMA(av, bv[v], acc[r][v]);                                      \
+        }                                                                                     \
+    }
 #define GEMM_DEFINE_TILE(NAME, MR, NV)                                                        \
     static KATTR void NAME(const gemm_panel *P, int i0, int j0)                               \
     {                                                                                         \
@@ -40,28 +53,10 @@
         }                                                                                     \
         const float *bp = P->b + j0;                                                          \
         const ptrdiff_t step = P->a_step, ldb = P->b_row;                                     \
-        if (full) {                                                                           \
-            for (int p = 0; p < P->depth; p++, bp += ldb) {                                   \
-                VEC bv[NV];                                                                   \
-                UNROLL for (int v = 0; v < NV; v++)                                                  \
-                    bv[v] = V_LOAD(bp + v * VL);                                              \
-                UNROLL for (int r = 0; r < MR; r++) {                                                \
-                    VEC av = V_BCAST(ap[r] + p * step);                                       \
-                    UNROLL for (int v = 0; v < NV; v++)                                              \
-                        acc[r][v] = V_FMA(av, bv[v], acc[r][v]);                              \
-                }                                                                             \
-            }                                                                                 \
+        if (full) { /* the same loop twice: full tiles skip the masks */                      \
+            GEMM_TILE_SUMS(MR, NV, V_LOAD(bp + v * VL))                                       \
         } else {                                                                              \
-            for (int p = 0; p < P->depth; p++, bp += ldb) {                                   \
-                VEC bv[NV];                                                                   \
-                UNROLL for (int v = 0; v < NV; v++)                                                  \
-                    bv[v] = V_MLOAD(bp + v * VL, mask[v]);                                    \
-                UNROLL for (int r = 0; r < MR; r++) {                                                \
-                    VEC av = V_BCAST(ap[r] + p * step);                                       \
-                    UNROLL for (int v = 0; v < NV; v++)                                              \
-                        acc[r][v] = V_FMA(av, bv[v], acc[r][v]);                              \
-                }                                                                             \
-            }                                                                                 \
+            GEMM_TILE_SUMS(MR, NV, V_MLOAD(bp + v * VL, mask[v]))                             \
         }                                                                                     \
         int mr = P->rows - i0 < MR ? P->rows - i0 : MR;                                       \
         if (P->c_col == 1) {                                                                  \
@@ -110,4 +105,5 @@ static KATTR void ISA(panel_run)(const gemm_panel *P)
 }
 
 #undef GEMM_DEFINE_TILE
+#undef GEMM_TILE_SUMS
 #undef UNROLL

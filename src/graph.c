@@ -56,8 +56,7 @@ ein_graph *ein_graph_new(int cap_batch)
         return NULL;
     g->cap_batch = cap_batch > 0 ? cap_batch : 1;
     g->batch = g->grad_rows = g->cap_batch;
-    int kernel = ein_gemm_kernel_from_env();   /* einrun refuses a bad $EIN_GEMM up front */
-    g->gemm = kernel >= 0 && ein_gemm_kernel_supported(kernel) ? (ein_gemm_kernel)kernel : EIN_GEMM_AUTO;
+    g->gemm = ein_gemm_kernel_default();
     return g;
 }
 
@@ -551,7 +550,7 @@ int ein_graph_n_losses(const ein_graph *g) { return g->n_losses; }
 ein_node *ein_graph_loss(const ein_graph *g, int k) { return k >= 0 && k < g->n_losses ? g->loss[k].node : NULL; }
 long ein_graph_alloc_count(const ein_graph *g) { return g->arena.n_blocks; }
 
-void ein_graph_set_gemm(ein_graph *g, ein_gemm_kernel kernel) { g->gemm = kernel; }
+void ein_graph_set_gemm(ein_graph *g, ein_gemm_kernel kernel) { g->gemm = ein_gemm_kernel_resolve(kernel); }
 ein_gemm_kernel ein_graph_gemm(const ein_graph *g) { return g->gemm; }
 size_t ein_graph_bytes(const ein_graph *g) { return g->arena.bytes; }
 

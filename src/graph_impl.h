@@ -2,7 +2,6 @@
 #ifndef EIN_GRAPH_IMPL_H
 #define EIN_GRAPH_IMPL_H
 
-#include "ein/gemm.h"
 #include "ein/graph.h"
 
 struct ein_plan {

@@ -270,6 +270,15 @@ START_TEST(kernel_names_and_environment)
     ck_assert(best == EIN_GEMM_AVX512 || best == EIN_GEMM_AVX2 || best == EIN_GEMM_SCALAR);
     ck_assert(ein_gemm_kernel_supported(best));
     ck_assert_int_eq(ein_gemm_kernel_resolve(EIN_GEMM_BLAS), EIN_GEMM_BLAS);
+    /* what a new graph runs: $EIN_GEMM if this CPU runs it, else AUTO, resolved */
+    ck_assert_int_eq(ein_gemm_kernel_default(), best);
+    setenv("EIN_GEMM", "scalar", 1);
+    ck_assert_int_eq(ein_gemm_kernel_default(), EIN_GEMM_SCALAR);
+    setenv("EIN_GEMM", "blas", 1);
+    ck_assert_int_eq(ein_gemm_kernel_default(), EIN_GEMM_BLAS);
+    setenv("EIN_GEMM", "fast", 1);
+    ck_assert_int_eq(ein_gemm_kernel_default(), best);
+    unsetenv("EIN_GEMM");
 #ifdef EIN_REAL_DOUBLE
     ck_assert(!ein_gemm_is_own(EIN_GEMM_SCALAR, false, true));
 #else

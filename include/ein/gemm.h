@@ -14,7 +14,7 @@
  *     C(i,j) = beta == 0 ? alpha·acc : fma(alpha, acc, beta·C(i,j))
  *
  * one lane of a vector per element, whatever the vector width, so the scalar,
- * AVX2 and AVX-512 kernels give the same bits (check_ops asserts it), and a
+ * AVX2 and AVX-512 kernels give the same bits (check_gemm asserts it), and a
  * cell's numbers do not depend on which of them the machine runs.
  *
  * Nothing here allocates: the packed operand lives in a fixed stack block,
@@ -49,6 +49,11 @@ bool ein_gemm_kernel_supported(ein_gemm_kernel k);
 
 /* What AUTO means on this CPU: AVX512, AVX2 or SCALAR. */
 ein_gemm_kernel ein_gemm_kernel_resolve(ein_gemm_kernel k);
+
+/* The kernel a new graph runs: the one $EIN_GEMM names if this CPU runs it,
+ * else AUTO; resolved (never AUTO).  einrun refuses a bad $EIN_GEMM before
+ * any graph exists, so there the fallback is never taken. */
+ein_gemm_kernel ein_gemm_kernel_default(void);
 
 /* Whether `kernel` runs this product on our kernels (else on the BLAS). */
 bool ein_gemm_is_own(ein_gemm_kernel kernel, bool ta, bool tb);

@@ -190,9 +190,9 @@ void ein_graph_write_dot(const ein_graph *g, FILE *out);
 /* Profiling: when on, every op's forward+backward time accumulates in
  * node->seconds and GEMM time in ein_graph_gemm_seconds().  Off by default. */
 void ein_graph_profile(ein_graph *g, bool on);
-/* Whose kernels run the graph's matmuls (gemm.h): $EIN_GEMM when the graph
- * is made (AUTO when unset or not valid here), or as set.  A supported kernel
- * only; results of our own kernels are the same bits on each of them. */
+/* Whose kernels run the graph's matmuls (gemm.h): ein_gemm_kernel_default()
+ * when the graph is made, or as set (AUTO resolved to this CPU's).  A
+ * supported kernel only; our own kernels give the same bits on each. */
 void ein_graph_set_gemm(ein_graph *g, ein_gemm_kernel kernel);
 ein_gemm_kernel ein_graph_gemm(const ein_graph *g);
 double ein_graph_gemm_seconds(const ein_graph *g);
