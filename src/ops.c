@@ -172,6 +172,77 @@ void ein_graph_replay_gemm(ein_graph *g)
     }
 }
 
+/* ---- row reductions in four double lanes ---------------------------------
+ * Lane k sums the elements c ≡ k (mod 4) of a row in order, the tail joins
+ * lane 0, and the lanes fold as (0 + 1) + (2 + 3): four dependent chains
+ * instead of one (a single accumulator is bound by the FP add latency, which
+ * made rownorm the largest non-GEMM cost of an LN step).  The lanes are two
+ * 2-wide vectors (GCC/clang vector extensions, no intrinsics): SSE2 keeps
+ * them in registers, and the bits do not depend on the vector width. */
+typedef double lanes2 __attribute__((vector_size(2 * sizeof(double))));
+typedef struct lanes4 {
+    lanes2 lo, hi;          /* lanes 0, 1 and 2, 3 */
+} lanes4;
+
+static inline lanes2 load2(const ein_real *x)
+{
+#ifdef EIN_REAL_DOUBLE
+    lanes2 v;
+    memcpy(&v, x, sizeof v);
+    return v;
+#else
+    typedef float floats2 __attribute__((vector_size(2 * sizeof(float))));
+    floats2 f;
+    memcpy(&f, x, sizeof f);
+    return __builtin_convertvector(f, lanes2);
+#endif
+}
+
+static inline double fold4(lanes4 s, double lane0) { return (lane0 + s.lo[1]) + (s.hi[0] + s.hi[1]); }
+
+/* Sums of (x − shift) and of its square. */
+static void row_sums(const ein_real *x, int D, double shift, double *sum, double *sum_sq)
+{
+    lanes4 s = { { 0, 0 }, { 0, 0 } }, q = s;
+    int c = 0;
+    for (; c + 4 <= D; c += 4) {
+        lanes2 lo = load2(x + c) - shift, hi = load2(x + c + 2) - shift;
+        s.lo += lo;
+        s.hi += hi;
+        q.lo += lo * lo;
+        q.hi += hi * hi;
+    }
+    double s0 = s.lo[0], q0 = q.lo[0];
+    for (; c < D; c++) {
+        double v = x[c] - shift;
+        s0 += v;
+        q0 += v * v;
+    }
+    *sum = fold4(s, s0);
+    *sum_sq = fold4(q, q0);
+}
+
+/* Σ g and Σ g⊙y. */
+static void row_dots(const ein_real *g, const ein_real *y, int D, double *sum_g, double *sum_gy)
+{
+    lanes4 s = { { 0, 0 }, { 0, 0 } }, p = s;
+    int c = 0;
+    for (; c + 4 <= D; c += 4) {
+        lanes2 glo = load2(g + c), ghi = load2(g + c + 2);
+        s.lo += glo;
+        s.hi += ghi;
+        p.lo += glo * load2(y + c);
+        p.hi += ghi * load2(y + c + 2);
+    }
+    double s0 = s.lo[0], p0 = p.lo[0];
+    for (; c < D; c++) {
+        s0 += g[c];
+        p0 += (double)g[c] * y[c];
+    }
+    *sum_g = fold4(s, s0);
+    *sum_gy = fold4(p, p0);
+}
+
 /* ---- binary elementwise ops with broadcasting ----------------------------- */
 
 enum { BC_SAME = 0, BC_ROW, BC_COL, BC_SCALAR };
@@ -219,6 +290,29 @@ static void binary_forward(ein_node *nd)
     }
 }
 
+/* The gradient of a column b (one number per row, broadcast along it): a sum
+ * over the row, in double lanes (row_dots), added once — not a chain of
+ * dependent float updates of db[r], which made I-Norm's divide by d (M4d)
+ * its costliest elementwise op. */
+static void column_backward(ein_node *nd)
+{
+    const ein_node *an = nd->child[0], *bn = nd->child[1];
+    int cols = nd->cols;
+    for (int r = 0; r < nd->rows; r++) {
+        const ein_real *g = nd->grad + (size_t)r * cols, *a = an->val + (size_t)r * cols;
+        double sum_g, sum_ga;
+        row_dots(g, a, cols, &sum_g, &sum_ga);
+        double b = bn->val[r], d;
+        switch (nd->iarg[1]) {
+        case BIN_ADD: d = sum_g; break;
+        case BIN_SUB: d = -sum_g; break;
+        case BIN_MUL: d = sum_ga; break;
+        default:      d = -sum_ga / (b * b); break;
+        }
+        bn->grad[r] += (ein_real)d;
+    }
+}
+
 static void binary_backward(ein_node *nd)
 {
     ein_node *an = nd->child[0], *bn = nd->child[1];
@@ -233,7 +327,9 @@ static void binary_backward(ein_node *nd)
         default:      FOR_PAIRS(da[i] += g[i] / b[bi]); break;
         }
     }
-    if (wants(bn)) {
+    if (wants(bn) && mode == BC_COL)
+        column_backward(nd);
+    else if (wants(bn)) {
         ein_real *db = bn->grad;
         switch (nd->iarg[1]) {
         case BIN_ADD: FOR_PAIRS(db[bi] += g[i]); break;
@@ -386,28 +482,6 @@ ein_node *ein_stop_grad(ein_graph *g, ein_node *a)
     if (n != NULL)
         shape_like(n, a, a->cols);
     return n;
-}
-
-/* Row sums with four independent accumulators: a single double accumulator
- * is a chain of dependent adds (the FP latency bound), which made rownorm the
- * largest non-GEMM cost of an LN step.  Sums of (x − shift) and of its square. */
-static void row_sums(const ein_real *x, int D, double shift, double *sum, double *sum_sq)
-{
-    double s[4] = { 0, 0, 0, 0 }, q[4] = { 0, 0, 0, 0 };
-    int c = 0;
-    for (; c + 4 <= D; c += 4)
-        for (int k = 0; k < 4; k++) {
-            double v = x[c + k] - shift;
-            s[k] += v;
-            q[k] += v * v;
-        }
-    for (; c < D; c++) {
-        double v = x[c] - shift;
-        s[0] += v;
-        q[0] += v * v;
-    }
-    *sum = (s[0] + s[1]) + (s[2] + s[3]);
-    *sum_sq = (q[0] + q[1]) + (q[2] + q[3]);
 }
 
 /* ---- a Bᵀ for a B whose entries are all equal ------------------------------
@@ -572,24 +646,6 @@ ein_node *ein_mean(ein_graph *g, ein_node *a) { return reduce_all(g, &op_mean, a
 
 /* ---- row normalization (model.md M3) ---------------------------------------
  * aux per row: [mean, sigma] with sigma = sqrt(var + eps).                   */
-
-/* Σ g and Σ g⊙y, four accumulators each (see row_sums). */
-static void row_dots(const ein_real *g, const ein_real *y, int D, double *sum_g, double *sum_gy)
-{
-    double s[4] = { 0, 0, 0, 0 }, p[4] = { 0, 0, 0, 0 };
-    int c = 0;
-    for (; c + 4 <= D; c += 4)
-        for (int k = 0; k < 4; k++) {
-            s[k] += g[c + k];
-            p[k] += (double)g[c + k] * y[c + k];
-        }
-    for (; c < D; c++) {
-        s[0] += g[c];
-        p[0] += (double)g[c] * y[c];
-    }
-    *sum_g = (s[0] + s[1]) + (s[2] + s[3]);
-    *sum_gy = (p[0] + p[1]) + (p[2] + p[3]);
-}
 
 static void rownorm_forward(ein_node *nd)
 {

@@ -10,7 +10,10 @@
  * share ≥ 90 %; E/I + LN ≥ 70 % of the FMA peak; no allocation in the step;
  * peak RSS < 100 MB.  The last lines print the targets and the floors that
  * the GEMM calls alone set (no step can beat its own GEMMs).  Run by `make bench`; `bench_step [STEPS] [--batch N]
- * [VARIANT...]` runs a subset (make bench-torch does). */
+ * [--profile] [VARIANT...]` runs a subset (make bench-torch does); --profile
+ * adds a line per variant: milliseconds per step of each op, over its nodes
+ * (a matmul's include its GEMMs), and outside every node (the optimizer, the
+ * clearing of gradients), from the best profiled round. */
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -144,12 +147,22 @@ static double fma_peak(int *width) { *width = 0; return 0; }
 #endif
 
 /* One variant's model at one batch and its best times so far. */
+/* Profiled seconds per step of the nodes of one op (--profile). */
+typedef struct op_time {
+    const char *op;
+    double seconds;
+} op_time;
+#define MAX_OPS 32
+
 typedef struct rig {
     const variant *v;
     ein_model *m;
     ein_optim *opt;
     long allocs;
     double step, profiled, gemm_in_step, gemm_alone, flops;
+    op_time ops[MAX_OPS];               /* the best profiled round's, by op */
+    int n_ops;
+    double outside;                     /* its seconds per step outside every node */
 } rig;
 
 static void rig_setup(rig *r, const variant *v, int batch)
@@ -206,6 +219,43 @@ static void round_step(rig *r, int n)
     r->step = fmin(r->step, (cpu_now() - t0) / n);
 }
 
+/* Each op's share of the profiled round, summed over its nodes (a matmul's
+ * includes its GEMMs), largest first. */
+static void collect_ops(rig *r, int n)
+{
+    ein_graph *g = r->m->graph;
+    r->n_ops = 0;
+    r->outside = r->profiled;
+    for (int i = 0; i < ein_graph_n_nodes(g); i++) {
+        const ein_node *node = ein_graph_nodes(g, i);
+        if (node->op == NULL)
+            continue;
+        int k = 0;
+        while (k < r->n_ops && strcmp(r->ops[k].op, node->op->name) != 0)
+            k++;
+        if (k == r->n_ops && r->n_ops < MAX_OPS)
+            r->ops[r->n_ops++] = (op_time){ node->op->name, 0 };
+        if (k < r->n_ops)
+            r->ops[k].seconds += node->seconds / n;
+        r->outside -= node->seconds / n;
+    }
+    for (int a = 1; a < r->n_ops; a++)
+        for (int b = a; b > 0 && r->ops[b].seconds > r->ops[b - 1].seconds; b--) {
+            op_time t = r->ops[b];
+            r->ops[b] = r->ops[b - 1];
+            r->ops[b - 1] = t;
+        }
+}
+
+static void report_ops(const rig *r, int batch)
+{
+    printf("%-16s %5d", r->v->name, batch);
+    for (int k = 0; k < r->n_ops; k++)
+        if (1e3 * r->ops[k].seconds >= 0.0005)
+            printf(" %s %.3f", r->ops[k].op, 1e3 * r->ops[k].seconds);
+    printf(" (outside nodes %.3f)\n", 1e3 * r->outside);
+}
+
 static void round_profiled(rig *r, int n)
 {
     ein_graph *g = r->m->graph;
@@ -218,6 +268,7 @@ static void round_profiled(rig *r, int n)
         r->profiled = t;
         r->gemm_in_step = ein_graph_gemm_seconds(g) / n;
         r->flops = ein_graph_gemm_flops(g) / n;
+        collect_ops(r, n);
     }
     ein_graph_profile(g, false);
 }
@@ -253,6 +304,8 @@ static bool wanted(const char *name, int argc, char **argv)
             i++;
             continue;
         }
+        if (strcmp(argv[i], "--profile") == 0)
+            continue;
         if (atoi(argv[i]) > 0)
             continue;
         any = true;
@@ -266,9 +319,12 @@ static bool wanted(const char *name, int argc, char **argv)
 int main(int argc, char **argv)
 {
     int steps = 100, only_batch = 0;
+    bool profile = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc)
             only_batch = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--profile") == 0)
+            profile = true;
         else if (atoi(argv[i]) > 0)
             steps = atoi(argv[i]);
     }
@@ -325,6 +381,8 @@ int main(int argc, char **argv)
         double ln_step = 0;
         for (size_t k = 0; k < n; k++) {
             res[order[k]][b] = report(&rigs[k], batches[b], peak, ln_step);
+            if (profile)
+                report_ops(&rigs[k], batches[b]);
             if (variants[order[k]].gemm == EIN_GEMM_AUTO)
                 worst_share = fmin(worst_share, res[order[k]][b].gemm_share);
             if (order[k] == V_EI_LN)
