@@ -76,15 +76,25 @@
                     V_MSTORE(cp + v * VL, mask[v], out);                                      \
                 }                                                                             \
             }                                                                                 \
-        } else {                                                                              \
-            float spill[VL];                                                                  \
-            UNROLL for (int r = 0; r < MR && r < mr; r++)                                            \
-                UNROLL for (int v = 0; v < NV; v++) {                                                \
-                    V_STORE(spill, acc[r][v]);                                                \
-                    for (int l = 0; l < lanes[v]; l++)                                        \
-                        gemm_finish(P, i0 + r, j0 + v * VL + l, spill[l]);                    \
-                }                                                                             \
-        }                                                                                     \
+        } else { /* C transposed (x·Wᵀ computed as W·xᵀ): the tile through a buffer,     \
+                    one row of C (a column of the tile) at a time */                      \
+            float tile[MR][NV * VL];                                                      \
+            UNROLL for (int r = 0; r < MR; r++)                                           \
+                UNROLL for (int v = 0; v < NV; v++)                                       \
+                    V_STORE(&tile[r][v * VL], acc[r][v]);                                 \
+            int nc = P->cols - j0 < NV * VL ? P->cols - j0 : NV * VL;                     \
+            if (P->beta == 0 && !P->clamp && P->c_row == 1) {                             \
+                for (int j = 0; j < nc; j++) {                                            \
+                    float *cp = P->c + (ptrdiff_t)i0 + (ptrdiff_t)(j0 + j) * P->c_col;    \
+                    for (int r = 0; r < mr; r++)                                          \
+                        cp[r] = P->alpha * tile[r][j];                                    \
+                }                                                                         \
+            } else {                                                                      \
+                for (int j = 0; j < nc; j++)                                              \
+                    for (int r = 0; r < mr; r++)                                          \
+                        gemm_finish(P, i0 + r, j0 + j, tile[r][j]);                       \
+            }                                                                             \
+        }                                                                                 \
     }
 
 GEMM_DEFINE_TILE(ISA(tile_wide), WIDE_MR, WIDE_NV)
