@@ -12,7 +12,8 @@
  *   TALL_MR, TALL_NV the tile for products at most TALL_NV·VL columns wide
  *
  * Every element of C is one lane that runs the k fmas in order (gemm.h), so
- * the tile shape and the ISA change the speed, never the bits.
+ * the tile shape and the ISA change the speed, never the bits (a beta of 1
+ * skips its multiply: 1·c is c, bit for bit).
  */
 
 /* A tile of MR rows × NV vectors at (i0, j0).  Rows past the panel repeat its
@@ -69,6 +70,7 @@
                     if (lanes[v] == 0)                                                        \
                         continue;                                                             \
                     VEC out = P->beta == 0 ? V_MUL(alpha, acc[r][v])                          \
+                            : P->beta == 1 ? V_FMA(alpha, acc[r][v], V_MLOAD(cp + v * VL, mask[v])) \
                                            : V_FMA(alpha, acc[r][v],                          \
                                                    V_MUL(beta, V_MLOAD(cp + v * VL, mask[v]))); \
                     if (P->clamp)                                                             \

@@ -36,6 +36,7 @@ typedef struct call {
     char what[48];
     bool ta, tb;
     int m, n, k;
+    ein_real beta;          /* as the engine calls it: 0 forward, 1 backward (gradients add) */
 } call;
 
 #define MAX_CALLS 64
@@ -50,6 +51,7 @@ static void add_call(call *calls, int *n_calls, const char *what, int layer, boo
     c->m = m;
     c->n = n;
     c->k = k;
+    c->beta = strncmp(what, "fwd", 3) == 0 ? 0 : 1;
 }
 
 /* The products of one training step of the M7 E/I network at batch B:
@@ -102,7 +104,7 @@ static double time_call(const call *c, ein_gemm_kernel kernel)
         int reps = 0;
         double t0 = ein_now(), t;
         do {
-            ein_gemm(kernel, c->ta, c->tb, c->m, c->n, c->k, 1, a, lda, b, ldb, 1, out, c->n);
+            ein_gemm(kernel, c->ta, c->tb, c->m, c->n, c->k, 1, a, lda, b, ldb, c->beta, out, c->n);
             reps++;
         } while ((t = ein_now() - t0) < 0.005);
         if (t / reps < best)
@@ -177,8 +179,8 @@ static void stacked_cells(void)
         for (int ci = 0; ci < (int)(sizeof CELLS / sizeof CELLS[0]); ci++)
             for (int dir = 0; dir < 2; dir++) {
                 int B = BATCHES[bi], k = CELLS[ci];
-                call one = dir ? (call){ "bwd dWex=dz^T.x", true, false, 500, 784, B }
-                               : (call){ "fwd x.Wex^T", false, true, B, 500, 784 };
+                call one = dir ? (call){ "bwd dWex=dz^T.x", true, false, 500, 784, B, 1 }
+                               : (call){ "fwd x.Wex^T", false, true, B, 500, 784, 0 };
                 call all = one;
                 if (dir)
                     all.m *= k;
