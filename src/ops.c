@@ -484,6 +484,39 @@ ein_node *ein_stop_grad(ein_graph *g, ein_node *a)
     return n;
 }
 
+/* row_dots(g, x) and row_sums(x, shift) in one pass over the row (the same
+ * lanes, so the same four sums): GradNorm's backward needs all of them. */
+static void row_moments(const ein_real *g, const ein_real *x, int D, double shift, double out[4])
+{
+    lanes4 sg = { { 0, 0 }, { 0, 0 } }, sgx = sg, sx = sg, sxx = sg;
+    int c = 0;
+    for (; c + 4 <= D; c += 4) {
+        lanes2 glo = load2(g + c), ghi = load2(g + c + 2), xlo = load2(x + c), xhi = load2(x + c + 2);
+        sg.lo += glo;
+        sg.hi += ghi;
+        sgx.lo += glo * xlo;
+        sgx.hi += ghi * xhi;
+        xlo -= shift;
+        xhi -= shift;
+        sx.lo += xlo;
+        sx.hi += xhi;
+        sxx.lo += xlo * xlo;
+        sxx.hi += xhi * xhi;
+    }
+    double g0 = sg.lo[0], gx0 = sgx.lo[0], x0 = sx.lo[0], xx0 = sxx.lo[0];
+    for (; c < D; c++) {
+        double v = x[c] - shift;
+        g0 += g[c];
+        gx0 += (double)g[c] * x[c];
+        x0 += v;
+        xx0 += v * v;
+    }
+    out[0] = fold4(sg, g0);
+    out[1] = fold4(sgx, gx0);
+    out[2] = fold4(sx, x0);
+    out[3] = fold4(sxx, xx0);
+}
+
 /* ---- a Bᵀ for a B whose entries are all equal ------------------------------
  * (model.md M4) B_ei frozen at its uniform initialisation makes q B_eiᵀ one
  * number per example, B[0][0]·Σ_k q_k: rows × 1 (consumers broadcast it),
@@ -755,10 +788,9 @@ static void grad_transform_backward(ein_node *nd)
     for (int r = 0; r < nd->rows; r++) {
         const ein_real *g = nd->grad + (size_t)r * D, *x = z->val + (size_t)r * D;
         ein_real *dz = z->grad + (size_t)r * D;
-        double sum_g, sum_gz, dev, dev2;
-        row_dots(g, x, D, &sum_g, &sum_gz);
-        row_sums(x, D, x[0], &dev, &dev2);          /* shifted one pass (see row_sums) */
-        double mg = sum_g / D, mgz = sum_gz / D;
+        double m[4];          /* Σ g, Σ g⊙z, and Σ of z − z[0] and its square (see row_sums) */
+        row_moments(g, x, D, x[0], m);
+        double mg = m[0] / D, mgz = m[1] / D, dev = m[2], dev2 = m[3];
         double var = (dev2 - dev * dev / D) / D;
         double inv = 1 / sqrt((var > 0 ? var : 0) + eps);
         switch (kind) {
