@@ -136,6 +136,7 @@ static void data_sizes(const ein_data_config *cfg, data_size *cache, long *n_tra
 #define PROBE_WINDOW 4
 
 typedef struct step_clock {
+    double start;                    /* when the cell began: before its model was built */
     double t[PROBE_STEPS + 1];       /* t[b]: when training step b had finished */
     long n;
     volatile sig_atomic_t stop;
@@ -160,25 +161,38 @@ static void probe_batch(void *ctx, int epoch, long batch, long n_batches)
         c->stop = 1;
 }
 
-/* Seconds per step: the fastest window of PROBE_WINDOW consecutive steps
- * after two warm-up steps (the machine may be shared: the best window is
- * what it can do, as a benchmark takes the best of several rounds). */
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Seconds per step: the median over every window of PROBE_WINDOW consecutive
+ * steps after two warm-up steps.  Not the fastest window: on a shared
+ * machine that is a lucky moment, and cells ran 5–35 % slower than it
+ * (docs/running.md); the median is what a step takes most of the time. */
 static double step_seconds(const step_clock *c)
 {
-    double best = 0;
+    double w[PROBE_STEPS];
+    int n = 0;
     for (long i = 2; i + PROBE_WINDOW <= c->n; i++) {
-        double w = (c->t[i + PROBE_WINDOW] - c->t[i]) / PROBE_WINDOW;
-        if (w > 0 && (best == 0 || w < best))
-            best = w;
+        double s = (c->t[i + PROBE_WINDOW] - c->t[i]) / PROBE_WINDOW;
+        if (s > 0)
+            w[n++] = s;
     }
-    return best;
+    if (n == 0)
+        return 0;
+    qsort(w, (size_t)n, sizeof w[0], compare_doubles);
+    return n % 2 ? w[n / 2] : (w[n / 2 - 1] + w[n / 2]) / 2;
 }
 
 /* Train `cfg` for a few steps on synthetic data (n_in pixels) and return the
- * FLOP/s of its training steps (one BLAS thread, as in a worker); 0 if the
- * cell cannot be built.  Evaluation runs at the same rate (it is the forward
- * part of the same GEMMs). */
-static double measure_rate(const ein_cell_config *cfg, int n_in, long *n_steps)
+ * FLOP/s of its training steps (one BLAS thread, as in a worker), and in
+ * *setup the seconds a cell spends before its first step (building the graph,
+ * the initialisation: I-Norm's SVD of each layer, M4); 0 if the cell cannot
+ * be built.  Evaluation runs at the same rate (it is the forward part of the
+ * same GEMMs). */
+static double measure_rate(const ein_cell_config *cfg, int n_in, long *n_steps, double *setup)
 {
     ein_cell_config c = *cfg;
     c.train.epochs = 1;
@@ -208,10 +222,12 @@ static double measure_rate(const ein_cell_config *cfg, int n_in, long *n_steps)
     ein_cell_result res;
     double rate = 0;
     double per_step = 0;
+    clk.start = mono_now();
     if (ein_train_cell(&c, tr, te, &hooks, &res, NULL) == EIN_OK && (per_step = step_seconds(&clk)) > 0) {
         /* one step's FLOPs: a whole 1-epoch cell of `batch` training examples, no test set */
         rate = ein_cell_flops(&c, n_in, c.train.batch, 0) / per_step;
         *n_steps = clk.n;
+        *setup = fmax(0, clk.t[1] - clk.start - per_step);
     }
     free(mem);
     return rate;
@@ -261,18 +277,20 @@ static void arch_key(const ein_cell_config *c, char *key, size_t cap)
 
 typedef struct probe {
     char key[128];
-    double rate;
+    double rate, setup;         /* FLOP/s of its steps; seconds before the first */
 } probe;
 
-static double probe_rate(const probe *p, int n, const char *key)
+/* The probe of this kind of network; a kind not probed: the mean of all. */
+static probe probe_of(const probe *p, int n, const char *key)
 {
-    double sum = 0;
+    probe mean = { .rate = 0 };
     for (int i = 0; i < n; i++) {
         if (strcmp(p[i].key, key) == 0)
-            return p[i].rate;
-        sum += p[i].rate;
+            return p[i];
+        mean.rate += p[i].rate / n;
+        mean.setup += p[i].setup / n;
     }
-    return n > 0 ? sum / n : 0;      /* a kind not probed: the mean */
+    return mean;
 }
 
 ein_code ein_cost_estimate(const ein_cell_list *list, const int *todo, int n,
@@ -310,16 +328,17 @@ ein_code ein_cost_estimate(const ein_cell_list *list, const int *todo, int n,
             long n_train, n_test;
             int dim;
             data_sizes(&cfg->data, &cache, &n_train, &n_test, &dim);
-            double r = measure_rate(cfg, dim, &n_probe);
+            double setup = 0, r = measure_rate(cfg, dim, &n_probe, &setup);
             if (r > 0) {
                 snprintf(probes[n_probes].key, sizeof probes[n_probes].key, "%s", key);
+                probes[n_probes].setup = setup;
                 probes[n_probes++].rate = r;
             }
         }
         char kernels[64];
         snprintf(out->basis, sizeof out->basis,
-                 "measured on this machine (the fastest %d of %ld training steps, 1 BLAS thread, %s, "
-                 "of one cell of each of %d kind%s of network%s)%s", PROBE_WINDOW, n_probe,
+                 "measured on this machine (the median %d-step window of %ld training steps plus the set-up, "
+                 "1 BLAS thread, %s, of one cell of each of %d kind%s of network%s)%s", PROBE_WINDOW, n_probe,
                  kernels_in_use(kernels, sizeof kernels), n_probes, n_probes == 1 ? "" : "s",
                  kinds > n_probes ? "; the others at their mean" : "",
                  cache.found ? "" : "; data files not found: FashionMNIST's sizes assumed");
@@ -333,15 +352,17 @@ ein_code ein_cost_estimate(const ein_cell_list *list, const int *todo, int n,
         data_sizes(&cfg->data, &cache, &n_train, &n_test, &dim);
         arch_key(cfg, key, sizeof key);
         double f = ein_cell_flops(cfg, dim, n_train, n_test);
-        double rate = folder > 0 ? folder : probe_rate(probes, n_probes, key);
-        if (!(rate > 0)) {
+        /* a finished cell's seconds include its set-up: the folder's rate does too */
+        probe p = folder > 0 ? (probe){ .rate = folder } : probe_of(probes, n_probes, key);
+        if (!(p.rate > 0)) {
             out->core_seconds = NAN;
             break;
         }
+        double secs = f / p.rate + p.setup;
         out->flops += f;
-        out->core_seconds += f / rate;
-        if (f / rate > out->max_cell_seconds)
-            out->max_cell_seconds = f / rate;
+        out->core_seconds += secs;
+        if (secs > out->max_cell_seconds)
+            out->max_cell_seconds = secs;
     }
     out->rate = out->core_seconds > 0 ? out->flops / out->core_seconds : 0;
     return EIN_OK;

@@ -791,6 +791,34 @@ START_TEST(cell_flops_by_hand)
 }
 END_TEST
 
+/* A cell's estimate includes what it spends before its first step: an I-Norm
+ * layer of width 400 takes the SVD of its 400 × 784 W₀ (M4) at build time,
+ * far more than the one training step of 10 examples that this cell trains. */
+START_TEST(estimate_counts_setup)
+{
+    char *dir = tu_mkdtemp();
+    ck_assert_int_eq(tu_write_tiny_idx(dir, 10), 0);
+    char text[1024], path[1200], cmd[1500], *out = NULL;
+    snprintf(text, sizeof text,
+             "experiment wide {\n"
+             "  data = idx(dir = \"%s\", batch = 10)\n"
+             "  network {\n    input 784\n    hidden ei(ne = 400, fwd = inorm, bwd = full) x 1\n"
+             "    output ei(ne = 10, ni = 1, act = none, fwd = none, bwd = none)\n  }\n"
+             "  train { epochs = 1  lr = 0.05 }\n}\n", dir);
+    snprintf(path, sizeof path, "%s/wide.ein", dir);
+    ck_assert_int_eq(tu_write_file(path, text, strlen(text)), 0);
+    snprintf(cmd, sizeof cmd, "%s %s --dry-run --results %s/results", tu_einrun(), path, dir);
+    ck_assert_int_eq(tu_run(cmd, &out), 0);
+    const char *at = strstr(out, "core-hours (");
+    ck_assert_msg(at != NULL, "%s", out);
+    double seconds = strtod(at + strlen("core-hours ("), NULL);
+    ck_assert_msg(seconds >= 0.1 && strstr(out, "training steps plus the set-up, "), "%s", out);
+    free(out);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* --dry-run's estimate: measured here, then from the folder's finished cells. */
 START_TEST(dry_run_estimate)
 {
@@ -800,7 +828,7 @@ START_TEST(dry_run_estimate)
     snprintf(cmd, sizeof cmd, "%s %s/grid.ein --dry-run", tu_einrun(), dir);
     ck_assert_int_eq(tu_run(cmd, &out), 0);
     ck_assert_msg(strstr(out, "estimate: 8 cells, ") && strstr(out, " GFLOP/s per core on average, measured on "
-                  "this machine (the fastest 4 of 26 training steps, 1 BLAS thread, ") &&
+                  "this machine (the median 4-step window of 26 training steps plus the set-up, 1 BLAS thread, ") &&
                   strstr(out, " kernels, of one cell of each of 2 kinds of network)") && strstr(out, "this machine (") &&
                   !strstr(out, "too big"), "%s", out);
     /* einrun runs the best kernels this CPU has when OpenBLAS falls back to
@@ -864,6 +892,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(cli, slurm_dry_run_script_runs_the_selection);
     tcase_add_test(cli, slurm_option_errors_and_no_sbatch);
     tcase_add_test(cli, dry_run_estimate);
+    tcase_add_test(cli, estimate_counts_setup);
     suite_add_tcase(s, cli);
     return s;
 }

@@ -23,7 +23,7 @@ typedef struct ein_cost {
     int n_cells;                /* cells estimated */
     double flops;               /* all of them */
     double rate;                /* FLOP/s per core on average: flops / core_seconds */
-    double core_seconds;        /* flops / rate */
+    double core_seconds;        /* Σ flops / rate of each cell, plus its set-up (cost.c) */
     double max_cell_seconds;    /* the longest cell */
     char basis[320];            /* where the rate comes from, for the printout */
 } ein_cost;
