@@ -40,16 +40,16 @@
         MASK mask[NV];                                                                        \
         int lanes[NV];                                                                        \
         bool full = true;                                                                     \
-        UNROLL for (int v = 0; v < NV; v++) {                                                        \
+        UNROLL for (int v = 0; v < NV; v++) {                                                 \
             int left = P->cols - j0 - v * VL;                                                 \
             lanes[v] = left < 0 ? 0 : left > VL ? VL : left;                                  \
             mask[v] = V_MASK(lanes[v]);                                                       \
             full = full && lanes[v] == VL;                                                    \
         }                                                                                     \
-        UNROLL for (int r = 0; r < MR; r++) {                                                        \
+        UNROLL for (int r = 0; r < MR; r++) {                                                 \
             int i = i0 + r < P->rows ? i0 + r : P->rows - 1;                                  \
             ap[r] = P->a + (ptrdiff_t)i * P->a_row;                                           \
-            UNROLL for (int v = 0; v < NV; v++)                                                      \
+            UNROLL for (int v = 0; v < NV; v++)                                               \
                 acc[r][v] = V_ZERO();                                                         \
         }                                                                                     \
         const float *bp = P->b + j0;                                                          \
@@ -62,11 +62,11 @@
         int mr = P->rows - i0 < MR ? P->rows - i0 : MR;                                       \
         if (P->c_col == 1) {                                                                  \
             VEC alpha = V_SET(P->alpha), beta = V_SET(P->beta);                               \
-            UNROLL for (int r = 0; r < MR; r++) {                                                    \
+            UNROLL for (int r = 0; r < MR; r++) {                                             \
                 if (r >= mr)                                                                  \
                     break;                                                                    \
                 float *cp = P->c + (ptrdiff_t)(i0 + r) * P->c_row + j0;                       \
-                UNROLL for (int v = 0; v < NV; v++) {                                                \
+                UNROLL for (int v = 0; v < NV; v++) {                                         \
                     if (lanes[v] == 0)                                                        \
                         continue;                                                             \
                     VEC out = P->beta == 0 ? V_MUL(alpha, acc[r][v])                          \
@@ -78,25 +78,25 @@
                     V_MSTORE(cp + v * VL, mask[v], out);                                      \
                 }                                                                             \
             }                                                                                 \
-        } else { /* C transposed (x·Wᵀ computed as W·xᵀ): the tile through a buffer,     \
-                    one row of C (a column of the tile) at a time */                      \
-            float tile[MR][NV * VL];                                                      \
-            UNROLL for (int r = 0; r < MR; r++)                                           \
-                UNROLL for (int v = 0; v < NV; v++)                                       \
-                    V_STORE(&tile[r][v * VL], acc[r][v]);                                 \
-            int nc = P->cols - j0 < NV * VL ? P->cols - j0 : NV * VL;                     \
-            if (P->beta == 0 && !P->clamp && P->c_row == 1) {                             \
-                for (int j = 0; j < nc; j++) {                                            \
-                    float *cp = P->c + (ptrdiff_t)i0 + (ptrdiff_t)(j0 + j) * P->c_col;    \
-                    for (int r = 0; r < mr; r++)                                          \
-                        cp[r] = P->alpha * tile[r][j];                                    \
-                }                                                                         \
-            } else {                                                                      \
-                for (int j = 0; j < nc; j++)                                              \
-                    for (int r = 0; r < mr; r++)                                          \
-                        gemm_finish(P, i0 + r, j0 + j, tile[r][j]);                       \
-            }                                                                             \
-        }                                                                                 \
+        } else { /* C transposed (x·Wᵀ computed as W·xᵀ): the tile through a buffer,          \
+                    one row of C (a column of the tile) at a time */                          \
+            float tile[MR][NV * VL];                                                          \
+            UNROLL for (int r = 0; r < MR; r++)                                               \
+                UNROLL for (int v = 0; v < NV; v++)                                           \
+                    V_STORE(&tile[r][v * VL], acc[r][v]);                                     \
+            int nc = P->cols - j0 < NV * VL ? P->cols - j0 : NV * VL;                         \
+            if (P->beta == 0 && !P->clamp && P->c_row == 1) {                                 \
+                for (int j = 0; j < nc; j++) {                                                \
+                    float *cp = P->c + (ptrdiff_t)i0 + (ptrdiff_t)(j0 + j) * P->c_col;        \
+                    for (int r = 0; r < mr; r++)                                              \
+                        cp[r] = P->alpha * tile[r][j];                                        \
+                }                                                                             \
+            } else {                                                                          \
+                for (int j = 0; j < nc; j++)                                                  \
+                    for (int r = 0; r < mr; r++)                                              \
+                        gemm_finish(P, i0 + r, j0 + j, tile[r][j]);                           \
+            }                                                                                 \
+        }                                                                                     \
     }
 
 GEMM_DEFINE_TILE(ISA(tile_wide), WIDE_MR, WIDE_NV)
