@@ -13,6 +13,7 @@
 #include "ein/gemm.h"
 
 #include <cblas.h>
+#include <limits.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -136,10 +137,16 @@ static void panel_run_scalar(const gemm_panel *P)
 #define V_MUL(a, b) _mm256_mul_ps(a, b)
 #define V_CLAMP(v) _mm256_max_ps(v, _mm256_setzero_ps())
 #define V_MASK(n) _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+#define VIDX __m256i
+#define V_STRIDES(s) _mm256_mullo_epi32(_mm256_set1_epi32(s), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+#define V_GATHER(p, idx) _mm256_i32gather_ps(p, idx, 4)
 #define WIDE_MR 6
 #define WIDE_NV 2
+#define EVEN_MR 4
+#define EVEN_NV 3
 #define TALL_MR 3
 #define TALL_NV 4
+#define TAIL_MR 1
 #include "gemm_tile.h"
 #undef ISA
 #undef KATTR
@@ -157,10 +164,16 @@ static void panel_run_scalar(const gemm_panel *P)
 #undef V_MUL
 #undef V_CLAMP
 #undef V_MASK
+#undef VIDX
+#undef V_STRIDES
+#undef V_GATHER
 #undef WIDE_MR
 #undef WIDE_NV
+#undef EVEN_MR
+#undef EVEN_NV
 #undef TALL_MR
 #undef TALL_NV
+#undef TAIL_MR
 
 /* ---- AVX-512F: 16 lanes ---- */
 #define ISA(name) name##_avx512
@@ -179,10 +192,16 @@ static void panel_run_scalar(const gemm_panel *P)
 #define V_MUL(a, b) _mm512_mul_ps(a, b)
 #define V_CLAMP(v) _mm512_max_ps(v, _mm512_setzero_ps())
 #define V_MASK(n) ((__mmask16)((1u << (n)) - 1u))
+#define VIDX __m512i
+#define V_STRIDES(s) _mm512_mullo_epi32(_mm512_set1_epi32(s), _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0))
+#define V_GATHER(p, idx) _mm512_i32gather_ps(idx, p, 4)
 #define WIDE_MR 6
 #define WIDE_NV 4
+#define EVEN_MR 8
+#define EVEN_NV 3
 #define TALL_MR 12
 #define TALL_NV 2
+#define TAIL_MR 4
 #include "gemm_tile.h"
 #endif
 
@@ -199,6 +218,24 @@ static void panel_run(ein_gemm_kernel kernel, const gemm_panel *P)
     }
 #endif
     panel_run_scalar(P);
+}
+
+/* packed[p·rows + i] = a[i·lda + p], by the kernel's vector gathers. */
+static void pack_run(ein_gemm_kernel kernel, const float *a, ptrdiff_t lda, int rows, int k, float *packed)
+{
+#ifdef GEMM_X86
+    if (kernel == EIN_GEMM_AVX512) {
+        pack_transposed_avx512(a, lda, rows, k, packed);
+        return;
+    }
+    if (kernel == EIN_GEMM_AVX2) {
+        pack_transposed_avx2(a, lda, rows, k, packed);
+        return;
+    }
+#endif
+    for (int p = 0; p < k; p++)
+        for (int i = 0; i < rows; i++)
+            packed[(ptrdiff_t)p * rows + i] = a[(ptrdiff_t)i * lda + p];
 }
 
 /* The batch operand of x·Wᵀ, transposed a block of rows at a time into this
@@ -227,9 +264,7 @@ static void gemm_nt(ein_gemm_kernel kernel, int m, int n, int k, float alpha, co
     block = block >= m ? m : block >= 32 ? block - block % 32 : block;
     for (int i0 = 0; i0 < m; i0 += block) {
         int rows = m - i0 < block ? m - i0 : block;
-        for (int p = 0; p < k; p++)
-            for (int i = 0; i < rows; i++)
-                packed[(ptrdiff_t)p * rows + i] = a[(ptrdiff_t)(i0 + i) * lda + p];
+        pack_run(kernel, a + (ptrdiff_t)i0 * lda, lda, rows, k, packed);
         P.cols = rows;
         P.b = packed;
         P.b_row = rows;

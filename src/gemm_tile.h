@@ -8,8 +8,12 @@
  *   V_STORE(p, v), V_FMA(a, b, c) (a·b + c, one rounding), V_MUL(a, b),
  *   V_CLAMP(v)       max(v, 0) lane by lane, a NaN or a −0 giving +0 (gemm_finish's rule)
  *   V_MASK(n)        mask of the first n lanes (0 ≤ n ≤ VL)
+ *   VIDX, V_STRIDES(s), V_GATHER(p, idx)   lane offsets 0, s, 2s ... and the
+ *                    floats at p + each offset
  *   WIDE_MR, WIDE_NV the tile of rows × vectors for wide products
+ *   EVEN_MR, EVEN_NV the tile for wide products whose rows EVEN_MR divides
  *   TALL_MR, TALL_NV the tile for products at most TALL_NV·VL columns wide
+ *   TAIL_MR          rows of the tile for a tall product's last rows
  *
  * Every element of C is one lane that runs the k fmas in order (gemm.h), so
  * the tile shape and the ISA change the speed, never the bits (a beta of 1
@@ -100,15 +104,47 @@
     }
 
 GEMM_DEFINE_TILE(ISA(tile_wide), WIDE_MR, WIDE_NV)
+GEMM_DEFINE_TILE(ISA(tile_even), EVEN_MR, EVEN_NV)
 GEMM_DEFINE_TILE(ISA(tile_tall), TALL_MR, TALL_NV)
+GEMM_DEFINE_TILE(ISA(tile_tail), TAIL_MR, TALL_NV)
+
+/* packed[p·rows + i] = a[i·lda + p] (i < rows, p < k): the batch operand of
+ * x·Wᵀ transposed for gemm_nt, a vector of VL rows per gather.  A copy, so
+ * the bits are the operand's. */
+static KATTR void ISA(pack_transposed)(const float *a, ptrdiff_t lda, int rows, int k, float *packed)
+{
+    int i = 0;
+    if (lda <= INT_MAX / VL) {
+        VIDX idx = V_STRIDES((int)lda);
+        for (; i + VL <= rows; i += VL)
+            for (int p = 0; p < k; p++)
+                V_STORE(packed + (ptrdiff_t)p * rows + i, V_GATHER(a + (ptrdiff_t)i * lda + p, idx));
+    }
+    for (; i < rows; i++)
+        for (int p = 0; p < k; p++)
+            packed[(ptrdiff_t)p * rows + i] = a[(ptrdiff_t)i * lda + p];
+}
 
 /* The whole panel, tile by tile: columns outermost, so one column block of B
- * stays in cache while every row block of A passes over it. */
+ * stays in cache while every row block of A passes over it.  A tile past the
+ * last row repeats it (work thrown away), so the row count picks the tiles:
+ * the even tile where it divides the rows and the wide one does not (a batch
+ * of 32), and the tail tile for the last few rows of a tall panel (the 50
+ * rows of W_ix, the 1 of the output layer's). */
 static KATTR void ISA(panel_run)(const gemm_panel *P)
 {
     if (P->cols <= TALL_NV * VL) {
-        for (int i0 = 0; i0 < P->rows; i0 += TALL_MR)
+        int i0 = 0;
+        for (; P->rows - i0 > TALL_MR - TAIL_MR; i0 += TALL_MR)
             ISA(tile_tall)(P, i0, 0);
+        for (; i0 < P->rows; i0 += TAIL_MR)
+            ISA(tile_tail)(P, i0, 0);
+        return;
+    }
+    if (P->rows % EVEN_MR == 0 && P->rows % WIDE_MR != 0) {
+        for (int j0 = 0; j0 < P->cols; j0 += EVEN_NV * VL)
+            for (int i0 = 0; i0 < P->rows; i0 += EVEN_MR)
+                ISA(tile_even)(P, i0, j0);
         return;
     }
     for (int j0 = 0; j0 < P->cols; j0 += WIDE_NV * VL)
