@@ -120,6 +120,9 @@ static void panel_run_scalar(const gemm_panel *P)
 }
 
 #ifdef GEMM_X86
+/* n rounded up to whole tiles of `tile` (gemm_tile.h's choice of tile). */
+static inline long padded(int n, int tile) { return (long)(n + tile - 1) / tile * tile; }
+
 /* ---- AVX2 + FMA: 8 lanes ---- */
 #define ISA(name) name##_avx2
 #define KATTR __attribute__((target("avx2,fma")))

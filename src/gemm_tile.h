@@ -127,10 +127,11 @@ static KATTR void ISA(pack_transposed)(const float *a, ptrdiff_t lda, int rows, 
 
 /* The whole panel, tile by tile: columns outermost, so one column block of B
  * stays in cache while every row block of A passes over it.  A tile past the
- * last row repeats it (work thrown away), so the row count picks the tiles:
- * the even tile where it divides the rows and the wide one does not (a batch
- * of 32), and the tail tile for the last few rows of a tall panel (the 50
- * rows of W_ix, the 1 of the output layer's). */
+ * last row repeats it and one past the last column masks it (work thrown
+ * away), so the shape picks the tiles: of the wide and the even tile the one
+ * that computes fewer elements in all (the even one for 32 × 500: no repeated
+ * rows), and the tail tile for the last few rows of a tall panel (the 50 rows
+ * of W_ix, the 1 of the output layer's). */
 static KATTR void ISA(panel_run)(const gemm_panel *P)
 {
     if (P->cols <= TALL_NV * VL) {
@@ -141,7 +142,8 @@ static KATTR void ISA(panel_run)(const gemm_panel *P)
             ISA(tile_tail)(P, i0, 0);
         return;
     }
-    if (P->rows % EVEN_MR == 0 && P->rows % WIDE_MR != 0) {
+    if (padded(P->rows, EVEN_MR) * padded(P->cols, EVEN_NV * VL) <
+        padded(P->rows, WIDE_MR) * padded(P->cols, WIDE_NV * VL)) {
         for (int j0 = 0; j0 < P->cols; j0 += EVEN_NV * VL)
             for (int i0 = 0; i0 < P->rows; i0 += EVEN_MR)
                 ISA(tile_even)(P, i0, j0);
