@@ -9,6 +9,9 @@
 
 #include <math.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 static inline size_t numel(const ein_node *n) { return (size_t)n->rows * (size_t)n->cols; }
 static inline bool wants(const ein_node *c) { return c->active && c->grad != NULL; }
@@ -172,17 +175,20 @@ void ein_graph_replay_gemm(ein_graph *g)
     }
 }
 
-/* ---- row reductions in four double lanes ---------------------------------
- * Lane k sums the elements c ≡ k (mod 4) of a row in order, the tail joins
- * lane 0, and the lanes fold as (0 + 1) + (2 + 3): four dependent chains
- * instead of one (a single accumulator is bound by the FP add latency, which
- * made rownorm the largest non-GEMM cost of an LN step).  The lanes are two
- * 2-wide vectors (GCC/clang vector extensions, no intrinsics): SSE2 keeps
- * them in registers, and the bits do not depend on the vector width. */
+/* ELEMENTWISE: a row's statistics (mean, variance, Σg, Σg⊙y) are summed in
+ * double; the per-element work that uses them runs in ein_real, rounded
+ * once per row, as the paper's PyTorch does in float32: four floats per SSE
+ * vector instead of two doubles and two conversions each way. */
+
+/* ---- row reductions in double lanes --------------------------------------
+ * A sum over a row runs in LANES double lanes: lane k sums the elements
+ * c ≡ k (mod LANES) in order, the tail joins lane 0, and the lanes fold
+ * pairwise.  A single accumulator is a chain of dependent adds, bound by the
+ * FP add latency (4 cycles an element); LANES chains in 2-wide vectors
+ * (GCC/clang vector extensions, SSE2 or wider, no intrinsics) cover that
+ * latency.  The bits do not depend on the vector width. */
 typedef double lanes2 __attribute__((vector_size(2 * sizeof(double))));
-typedef struct lanes4 {
-    lanes2 lo, hi;          /* lanes 0, 1 and 2, 3 */
-} lanes4;
+enum { LANES = 8, VECS = LANES / 2 };
 
 static inline lanes2 load2(const ein_real *x)
 {
@@ -190,6 +196,8 @@ static inline lanes2 load2(const ein_real *x)
     lanes2 v;
     memcpy(&v, x, sizeof v);
     return v;
+#elif defined(__SSE2__)     /* one cvtps2pd from memory (the generic form below is two scalar converts) */
+    return (lanes2)_mm_cvtps_pd(_mm_loadl_pi(_mm_setzero_ps(), (const __m64 *)(const void *)x));
 #else
     typedef float floats2 __attribute__((vector_size(2 * sizeof(float))));
     floats2 f;
@@ -198,49 +206,51 @@ static inline lanes2 load2(const ein_real *x)
 #endif
 }
 
-static inline double fold4(lanes4 s, double lane0) { return (lane0 + s.lo[1]) + (s.hi[0] + s.hi[1]); }
+/* ((0 + 1) + (2 + 3)) + ((4 + 5) + (6 + 7)), lane 0 given apart (it took the tail) */
+static inline double fold(const lanes2 s[VECS], double lane0)
+{
+    return ((lane0 + s[0][1]) + (s[1][0] + s[1][1])) + ((s[2][0] + s[2][1]) + (s[3][0] + s[3][1]));
+}
 
 /* Sums of (x − shift) and of its square. */
 static void row_sums(const ein_real *x, int D, double shift, double *sum, double *sum_sq)
 {
-    lanes4 s = { { 0, 0 }, { 0, 0 } }, q = s;
+    lanes2 s[VECS] = { { 0, 0 } }, q[VECS] = { { 0, 0 } };
     int c = 0;
-    for (; c + 4 <= D; c += 4) {
-        lanes2 lo = load2(x + c) - shift, hi = load2(x + c + 2) - shift;
-        s.lo += lo;
-        s.hi += hi;
-        q.lo += lo * lo;
-        q.hi += hi * hi;
-    }
-    double s0 = s.lo[0], q0 = q.lo[0];
+    for (; c + LANES <= D; c += LANES)
+        for (int k = 0; k < VECS; k++) {
+            lanes2 v = load2(x + c + 2 * k) - shift;
+            s[k] += v;
+            q[k] += v * v;
+        }
+    double s0 = s[0][0], q0 = q[0][0];
     for (; c < D; c++) {
         double v = x[c] - shift;
         s0 += v;
         q0 += v * v;
     }
-    *sum = fold4(s, s0);
-    *sum_sq = fold4(q, q0);
+    *sum = fold(s, s0);
+    *sum_sq = fold(q, q0);
 }
 
 /* Σ g and Σ g⊙y. */
 static void row_dots(const ein_real *g, const ein_real *y, int D, double *sum_g, double *sum_gy)
 {
-    lanes4 s = { { 0, 0 }, { 0, 0 } }, p = s;
+    lanes2 s[VECS] = { { 0, 0 } }, p[VECS] = { { 0, 0 } };
     int c = 0;
-    for (; c + 4 <= D; c += 4) {
-        lanes2 glo = load2(g + c), ghi = load2(g + c + 2);
-        s.lo += glo;
-        s.hi += ghi;
-        p.lo += glo * load2(y + c);
-        p.hi += ghi * load2(y + c + 2);
-    }
-    double s0 = s.lo[0], p0 = p.lo[0];
+    for (; c + LANES <= D; c += LANES)
+        for (int k = 0; k < VECS; k++) {
+            lanes2 gv = load2(g + c + 2 * k);
+            s[k] += gv;
+            p[k] += gv * load2(y + c + 2 * k);
+        }
+    double s0 = s[0][0], p0 = p[0][0];
     for (; c < D; c++) {
         s0 += g[c];
         p0 += (double)g[c] * y[c];
     }
-    *sum_g = fold4(s, s0);
-    *sum_gy = fold4(p, p0);
+    *sum_g = fold(s, s0);
+    *sum_gy = fold(p, p0);
 }
 
 /* ---- binary elementwise ops with broadcasting ----------------------------- */
@@ -488,22 +498,18 @@ ein_node *ein_stop_grad(ein_graph *g, ein_node *a)
  * lanes, so the same four sums): GradNorm's backward needs all of them. */
 static void row_moments(const ein_real *g, const ein_real *x, int D, double shift, double out[4])
 {
-    lanes4 sg = { { 0, 0 }, { 0, 0 } }, sgx = sg, sx = sg, sxx = sg;
+    lanes2 sg[VECS] = { { 0, 0 } }, sgx[VECS] = { { 0, 0 } }, sx[VECS] = { { 0, 0 } }, sxx[VECS] = { { 0, 0 } };
     int c = 0;
-    for (; c + 4 <= D; c += 4) {
-        lanes2 glo = load2(g + c), ghi = load2(g + c + 2), xlo = load2(x + c), xhi = load2(x + c + 2);
-        sg.lo += glo;
-        sg.hi += ghi;
-        sgx.lo += glo * xlo;
-        sgx.hi += ghi * xhi;
-        xlo -= shift;
-        xhi -= shift;
-        sx.lo += xlo;
-        sx.hi += xhi;
-        sxx.lo += xlo * xlo;
-        sxx.hi += xhi * xhi;
-    }
-    double g0 = sg.lo[0], gx0 = sgx.lo[0], x0 = sx.lo[0], xx0 = sxx.lo[0];
+    for (; c + LANES <= D; c += LANES)
+        for (int k = 0; k < VECS; k++) {
+            lanes2 gv = load2(g + c + 2 * k), xv = load2(x + c + 2 * k);
+            sg[k] += gv;
+            sgx[k] += gv * xv;
+            xv -= shift;
+            sx[k] += xv;
+            sxx[k] += xv * xv;
+        }
+    double g0 = sg[0][0], gx0 = sgx[0][0], x0 = sx[0][0], xx0 = sxx[0][0];
     for (; c < D; c++) {
         double v = x[c] - shift;
         g0 += g[c];
@@ -511,10 +517,10 @@ static void row_moments(const ein_real *g, const ein_real *x, int D, double shif
         x0 += v;
         xx0 += v * v;
     }
-    out[0] = fold4(sg, g0);
-    out[1] = fold4(sgx, gx0);
-    out[2] = fold4(sx, x0);
-    out[3] = fold4(sxx, xx0);
+    out[0] = fold(sg, g0);
+    out[1] = fold(sgx, gx0);
+    out[2] = fold(sx, x0);
+    out[3] = fold(sxx, xx0);
 }
 
 /* ---- a Bᵀ for a B whose entries are all equal ------------------------------
@@ -697,19 +703,20 @@ static void rownorm_forward(ein_node *nd)
         double sigma = sqrt((var > 0 ? var : 0) + eps);
         nd->aux[2 * r] = (ein_real)mu;
         nd->aux[2 * r + 1] = (ein_real)sigma;
-        double inv = 1 / sigma;
+        /* the row's statistics in double, the elements in ein_real (see ELEMENTWISE) */
+        ein_real m = (ein_real)mu, inv = (ein_real)(1 / sigma);
         switch (mode) {
         case EIN_NORM_CENTER:
             for (int c = 0; c < D; c++)
-                y[c] = (ein_real)(x[c] - mu);
+                y[c] = x[c] - m;
             break;
         case EIN_NORM_SCALE:
             for (int c = 0; c < D; c++)
-                y[c] = (ein_real)(x[c] * inv);
+                y[c] = x[c] * inv;
             break;
         default:
             for (int c = 0; c < D; c++)
-                y[c] = (ein_real)((x[c] - mu) * inv);
+                y[c] = (x[c] - m) * inv;
             break;
         }
     }
@@ -725,23 +732,22 @@ static void rownorm_backward(ein_node *nd)
         const ein_real *g = nd->grad + (size_t)r * D, *y = nd->val + (size_t)r * D;
         const ein_real *x = z->val + (size_t)r * D;
         ein_real *dz = z->grad + (size_t)r * D;
-        double mu = nd->aux[2 * r], sigma = nd->aux[2 * r + 1], inv = 1 / sigma;
-        double mg, mgy;
-        row_dots(g, y, D, &mg, &mgy);
-        mg /= D;
-        mgy /= D;
+        double sum_g, sum_gy;
+        row_dots(g, y, D, &sum_g, &sum_gy);
+        ein_real mu = nd->aux[2 * r], inv = (ein_real)(1 / (double)nd->aux[2 * r + 1]);
+        ein_real mg = (ein_real)(sum_g / D), mgy = (ein_real)(sum_gy / D);
         switch (mode) {
         case EIN_NORM_LAYERNORM:     /* (g − mean g − y·mean(g⊙y)) / σ */
             for (int c = 0; c < D; c++)
-                dz[c] += (ein_real)((g[c] - mg - y[c] * mgy) * inv);
+                dz[c] += (g[c] - mg - y[c] * mgy) * inv;
             break;
         case EIN_NORM_CENTER:        /* g − mean g */
             for (int c = 0; c < D; c++)
-                dz[c] += (ein_real)(g[c] - mg);
+                dz[c] += g[c] - mg;
             break;
         case EIN_NORM_SCALE:         /* (g − mean(g⊙y)·(z − μ)/σ) / σ */
             for (int c = 0; c < D; c++)
-                dz[c] += (ein_real)((g[c] - mgy * (x[c] - mu) * inv) * inv);
+                dz[c] += (g[c] - mgy * (x[c] - mu) * inv) * inv;
             break;
         default:                     /* LN forward only: identity backward */
             for (int c = 0; c < D; c++)
@@ -790,31 +796,34 @@ static void grad_transform_backward(ein_node *nd)
         ein_real *dz = z->grad + (size_t)r * D;
         double m[4];          /* Σ g, Σ g⊙z, and Σ of z − z[0] and its square (see row_sums) */
         row_moments(g, x, D, x[0], m);
-        double mg = m[0] / D, mgz = m[1] / D, dev = m[2], dev2 = m[3];
+        double dev = m[2], dev2 = m[3];
         double var = (dev2 - dev * dev / D) / D;
-        double inv = 1 / sqrt((var > 0 ? var : 0) + eps);
+        /* the row's statistics in double, the elements in ein_real (see ELEMENTWISE) */
+        ein_real mg = (ein_real)(m[0] / D), mgz = (ein_real)(m[1] / D);
+        ein_real inv = (ein_real)(1 / sqrt((var > 0 ? var : 0) + eps));
         switch (kind) {
         case EIN_BWD_FULL:           /* (g − mean g − z·mean(g⊙z)) / std(z) */
             for (int c = 0; c < D; c++)
-                dz[c] += (ein_real)((g[c] - mg - x[c] * mgz) * inv);
+                dz[c] += (g[c] - mg - x[c] * mgz) * inv;
             break;
         case EIN_BWD_CENTER:
             for (int c = 0; c < D; c++)
-                dz[c] += (ein_real)(g[c] - mg);
+                dz[c] += g[c] - mg;
             break;
         case EIN_BWD_SCALE:
             for (int c = 0; c < D; c++)
-                dz[c] += (ein_real)(g[c] * inv);
+                dz[c] += g[c] * inv;
             break;
         case EIN_BWD_DECORRELATE:
             for (int c = 0; c < D; c++)
-                dz[c] += (ein_real)(g[c] - x[c] * mgz);
+                dz[c] += g[c] - x[c] * mgz;
             break;
         case EIN_BWD_FA_CENTER: {    /* g − Σ_k w_k g_k */
-            double unused, wg;
-            row_dots(g, nd->aux, D, &unused, &wg);
+            double unused, sum_wg;
+            row_dots(g, nd->aux, D, &unused, &sum_wg);
+            ein_real wg = (ein_real)sum_wg;
             for (int c = 0; c < D; c++)
-                dz[c] += (ein_real)(g[c] - wg);
+                dz[c] += g[c] - wg;
             break;
         }
         default:
