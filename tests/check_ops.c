@@ -278,6 +278,13 @@ static void check_binary(binop f, double blo, double bhi, uint64_t seed)
     a = gc_input(&c, 3, -1, 1, 0);
     b = gc_input(&c, 1, blo, bhi, 0);
     gc_run(&c, f(c.g, a, b));
+    /* the same with a and b used again after it: their gradients already hold
+     * the later use's part when the op's backward runs, and it must add to it */
+    gc_begin(&c, 5, 4, seed + 6);
+    a = gc_input(&c, 3, -1, 1, 0);
+    b = gc_input(&c, 1, blo, bhi, 0);
+    ein_node *first = f(c.g, a, b);           /* built first, so its backward runs last */
+    gc_run(&c, ein_add(c.g, first, ein_mul(c.g, ein_scale(c.g, a, 0.7), b)));
     /* a 1 × 1 scalar against a fixed matrix, batch 1 graph */
     gc_begin(&c, 1, 1, seed + 3);
     a = gc_param(&c, 2, 3, -1, 1, 0);
