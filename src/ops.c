@@ -185,8 +185,8 @@ void ein_graph_replay_gemm(ein_graph *g)
  * c ≡ k (mod LANES) in order, the tail joins lane 0, and the lanes fold
  * pairwise.  A single accumulator is a chain of dependent adds, bound by the
  * FP add latency (4 cycles an element); LANES chains in 2-wide vectors
- * (GCC/clang vector extensions, SSE2 or wider, no intrinsics) cover that
- * latency.  The bits do not depend on the vector width. */
+ * (GCC/clang vector extensions, SSE2 or wider; only the float load is an
+ * intrinsic) cover that latency.  The bits do not depend on the vector width. */
 typedef double lanes2 __attribute__((vector_size(2 * sizeof(double))));
 enum { LANES = 8, VECS = LANES / 2 };
 
@@ -288,8 +288,8 @@ enum { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV };
 
 /* out = x / b row by row (b a column; `add`: out += x / b) as x times one
  * reciprocal a row, rounded once (within 1.5 ulp of the quotient): I-Norm
- * divides every row by its d (M4d) four times a step, and a division an
- * element made that its costliest elementwise op. */
+ * divides every row by its d (M4d) four times a layer and step, and a
+ * division an element made that its costliest elementwise op. */
 static void scale_rows(const ein_real *x, const ein_real *b, int rows, int cols, ein_real *out, bool add)
 {
     for (int r = 0; r < rows; r++) {
