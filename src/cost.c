@@ -18,6 +18,7 @@
 #include "ein/data.h"
 #include "ein/results.h"
 #include "ein/runner.h"
+#include "ein/stats.h"
 #include "ein/train.h"
 
 /* Forward FLOPs per example of one layer (M1 E/I: W_ex, W_ix, W_ei; M3
@@ -161,12 +162,6 @@ static void probe_batch(void *ctx, int epoch, long batch, long n_batches)
         c->stop = 1;
 }
 
-static int compare_doubles(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Seconds per step: the median over every window of PROBE_WINDOW consecutive
  * steps after two warm-up steps.  Not the fastest window: on a shared
  * machine that is a lucky moment, and cells ran 5–35 % slower than it
@@ -182,8 +177,8 @@ static double step_seconds(const step_clock *c)
     }
     if (n == 0)
         return 0;
-    qsort(w, (size_t)n, sizeof w[0], compare_doubles);
-    return n % 2 ? w[n / 2] : (w[n / 2 - 1] + w[n / 2]) / 2;
+    ein_stat_sort(w, (size_t)n);
+    return ein_stat_quantile_sorted(w, (size_t)n, 0.5);
 }
 
 /* Train `cfg` for a few steps on synthetic data (n_in pixels) and return the

@@ -223,21 +223,21 @@ static void panel_run(ein_gemm_kernel kernel, const gemm_panel *P)
     panel_run_scalar(P);
 }
 
-/* packed[p·rows + i] = a[i·lda + p], by the kernel's vector gathers. */
+/* packed[p·rows + i] = a[i·lda + p]: whole vectors of rows by the kernel's
+ * gathers, the rest one element at a time. */
 static void pack_run(ein_gemm_kernel kernel, const float *a, ptrdiff_t lda, int rows, int k, float *packed)
 {
+    int done = 0;
 #ifdef GEMM_X86
-    if (kernel == EIN_GEMM_AVX512) {
-        pack_transposed_avx512(a, lda, rows, k, packed);
-        return;
-    }
-    if (kernel == EIN_GEMM_AVX2) {
-        pack_transposed_avx2(a, lda, rows, k, packed);
-        return;
-    }
+    if (kernel == EIN_GEMM_AVX512)
+        done = pack_transposed_avx512(a, lda, rows, k, packed);
+    else if (kernel == EIN_GEMM_AVX2)
+        done = pack_transposed_avx2(a, lda, rows, k, packed);
+#else
+    (void)kernel;
 #endif
-    for (int p = 0; p < k; p++)
-        for (int i = 0; i < rows; i++)
+    for (int i = done; i < rows; i++)
+        for (int p = 0; p < k; p++)
             packed[(ptrdiff_t)p * rows + i] = a[(ptrdiff_t)i * lda + p];
 }
 

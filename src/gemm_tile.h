@@ -108,21 +108,20 @@ GEMM_DEFINE_TILE(ISA(tile_even), EVEN_MR, EVEN_NV)
 GEMM_DEFINE_TILE(ISA(tile_tall), TALL_MR, TALL_NV)
 GEMM_DEFINE_TILE(ISA(tile_tail), TAIL_MR, TALL_NV)
 
-/* packed[p·rows + i] = a[i·lda + p] (i < rows, p < k): the batch operand of
- * x·Wᵀ transposed for gemm_nt, a vector of VL rows per gather.  A copy, so
- * the bits are the operand's. */
-static KATTR void ISA(pack_transposed)(const float *a, ptrdiff_t lda, int rows, int k, float *packed)
+/* packed[p·rows + i] = a[i·lda + p] (p < k) for the rows i a whole vector of
+ * VL covers, a gather each (the batch operand of x·Wᵀ transposed for
+ * gemm_nt; a copy, so the bits are the operand's).  Returns the rows done:
+ * pack_run copies the rest. */
+static KATTR int ISA(pack_transposed)(const float *a, ptrdiff_t lda, int rows, int k, float *packed)
 {
+    if (lda > INT_MAX / VL)
+        return 0;
+    VIDX idx = V_STRIDES((int)lda);
     int i = 0;
-    if (lda <= INT_MAX / VL) {
-        VIDX idx = V_STRIDES((int)lda);
-        for (; i + VL <= rows; i += VL)
-            for (int p = 0; p < k; p++)
-                V_STORE(packed + (ptrdiff_t)p * rows + i, V_GATHER(a + (ptrdiff_t)i * lda + p, idx));
-    }
-    for (; i < rows; i++)
+    for (; i + VL <= rows; i += VL)
         for (int p = 0; p < k; p++)
-            packed[(ptrdiff_t)p * rows + i] = a[(ptrdiff_t)i * lda + p];
+            V_STORE(packed + (ptrdiff_t)p * rows + i, V_GATHER(a + (ptrdiff_t)i * lda + p, idx));
+    return i;
 }
 
 /* The whole panel, tile by tile: columns outermost, so one column block of B

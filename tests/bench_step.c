@@ -146,7 +146,6 @@ static double fma_peak(int *width)
 static double fma_peak(int *width) { *width = 0; return 0; }
 #endif
 
-/* One variant's model at one batch and its best times so far. */
 /* Profiled seconds per step of the nodes of one op (--profile). */
 typedef struct op_time {
     const char *op;
@@ -154,6 +153,7 @@ typedef struct op_time {
 } op_time;
 #define MAX_OPS 32
 
+/* One variant's model at one batch and its best times so far. */
 typedef struct rig {
     const variant *v;
     ein_model *m;
@@ -226,26 +226,22 @@ static void round_step(rig *r, int n)
     r->step = fmin(r->step, (cpu_now() - t0) / n);
 }
 
-/* Each op's share of the profiled round, summed over its nodes (a matmul's
- * includes its GEMMs), largest first. */
+/* Each op's share of the profiled round (ein_graph_op_seconds: over its
+ * nodes, a matmul's including its GEMMs), largest first, and what the round
+ * spent outside every node. */
 static void collect_ops(rig *r, int n)
 {
     ein_graph *g = r->m->graph;
     r->n_ops = 0;
-    r->outside = r->profiled;
-    for (int i = 0; i < ein_graph_n_nodes(g); i++) {
+    for (int i = 0; i < ein_graph_n_nodes(g) && r->n_ops < MAX_OPS; i++) {
         const ein_node *node = ein_graph_nodes(g, i);
-        if (node->op == NULL)
-            continue;
         int k = 0;
-        while (k < r->n_ops && strcmp(r->ops[k].op, node->op->name) != 0)
+        while (node->op != NULL && k < r->n_ops && strcmp(r->ops[k].op, node->op->name) != 0)
             k++;
-        if (k == r->n_ops && r->n_ops < MAX_OPS)
-            r->ops[r->n_ops++] = (op_time){ node->op->name, 0 };
-        if (k < r->n_ops)
-            r->ops[k].seconds += node->seconds / n;
-        r->outside -= node->seconds / n;
+        if (node->op != NULL && k == r->n_ops)
+            r->ops[r->n_ops++] = (op_time){ node->op->name, ein_graph_op_seconds(g, node->op->name) / n };
     }
+    r->outside = r->profiled - ein_graph_op_seconds(g, NULL) / n;
     for (int a = 1; a < r->n_ops; a++)
         for (int b = a; b > 0 && r->ops[b].seconds > r->ops[b - 1].seconds; b--) {
             op_time t = r->ops[b];
