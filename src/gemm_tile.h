@@ -8,8 +8,7 @@
  *   V_STORE(p, v), V_FMA(a, b, c) (a·b + c, one rounding), V_MUL(a, b),
  *   V_CLAMP(v)       max(v, 0) lane by lane, a NaN or a −0 giving +0 (gemm_finish's rule)
  *   V_MASK(n)        mask of the first n lanes (0 ≤ n ≤ VL)
- *   VIDX, V_STRIDES(s), V_GATHER(p, idx)   lane offsets 0, s, 2s ... and the
- *                    floats at p + each offset
+ *   V_TRANSPOSE(r)   r[0 .. VL−1], the rows of a VL × VL block, become its columns
  *   WIDE_MR, WIDE_NV the tile of rows × vectors for wide products
  *   EVEN_MR, EVEN_NV the tile for wide products whose rows EVEN_MR divides
  *   TALL_MR, TALL_NV the tile for products at most TALL_NV·VL columns wide
@@ -108,19 +107,31 @@ GEMM_DEFINE_TILE(ISA(tile_even), EVEN_MR, EVEN_NV)
 GEMM_DEFINE_TILE(ISA(tile_tall), TALL_MR, TALL_NV)
 GEMM_DEFINE_TILE(ISA(tile_tail), TAIL_MR, TALL_NV)
 
-/* packed[p·rows + i] = a[i·lda + p] (p < k) for the rows i a whole vector of
- * VL covers, a gather each (the batch operand of x·Wᵀ transposed for
- * gemm_nt; a copy, so the bits are the operand's).  Returns the rows done:
+/* packed[p·rows + i] = a[i·lda + p] (p < k) for the rows i a whole block of
+ * VL covers: VL rows loaded, transposed in registers, stored as VL packed
+ * rows (the batch operand of x·Wᵀ or dZᵀ·X transposed for gemm_nt and
+ * gemm_tn; a copy, so the bits are the operand's).  Returns the rows done:
  * pack_run copies the rest. */
 static KATTR int ISA(pack_transposed)(const float *a, ptrdiff_t lda, int rows, int k, float *packed)
 {
-    if (lda > INT_MAX / VL)
-        return 0;
-    VIDX idx = V_STRIDES((int)lda);
     int i = 0;
     for (; i + VL <= rows; i += VL)
-        for (int p = 0; p < k; p++)
-            V_STORE(packed + (ptrdiff_t)p * rows + i, V_GATHER(a + (ptrdiff_t)i * lda + p, idx));
+        for (int p = 0; p < k; p += VL) {
+            int n = k - p < VL ? k - p : VL;
+            VEC r[VL];
+            const float *src = a + (ptrdiff_t)i * lda + p;
+            if (n == VL) {
+                UNROLL for (int q = 0; q < VL; q++)
+                    r[q] = V_LOAD(src + (ptrdiff_t)q * lda);
+            } else {
+                MASK m = V_MASK(n);
+                UNROLL for (int q = 0; q < VL; q++)
+                    r[q] = V_MLOAD(src + (ptrdiff_t)q * lda, m);
+            }
+            V_TRANSPOSE(r);
+            for (int c = 0; c < n; c++)
+                V_STORE(packed + (ptrdiff_t)(p + c) * rows + i, r[c]);
+        }
     return i;
 }
 

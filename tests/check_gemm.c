@@ -45,6 +45,8 @@ static const shape shapes[] = {
     { true, false, 50, 500, 32, 1, 1 },         /* dW_ix += dZᵀ·X */
     { false, true, 100, 37, 784, 1, 0 },        /* a batch packed in several blocks */
     { false, true, 7, 13, 40000, 1, 0 },        /* a depth too long to pack */
+    { true, false, 500, 300, 128, -0.05f, 1 },  /* a batch-128 dZᵀ packed in several blocks */
+    { true, false, 7, 13, 40000, 1, 0.5f },     /* a batch too long to pack: dZ read in place */
     { false, true, 17, 37, 23, 2, 0.5f },
     { false, false, 19, 41, 13, 0.5f, -1 },
     { true, false, 29, 45, 7, -2, 0.5f },
