@@ -196,8 +196,8 @@ static __attribute__((target("avx2,fma"))) void transpose_avx2(__m256 r[8])
 
 /* ---- AVX-512F: 16 lanes ---- */
 /* r[c] becomes column c of the 16 × 16 block whose rows were r[0..15]: pairs
- * interleaved, then quads within each 128-bit lane, then the lanes of four
- * row groups gathered (64 shuffles). */
+ * interleaved, then quads within each 128-bit lane, then the lanes of the
+ * four row groups brought together (64 shuffles). */
 static __attribute__((target("avx512f"))) void transpose_avx512(__m512 r[16])
 {
     __m512 t[16], u[16];
@@ -262,8 +262,8 @@ static void panel_run(ein_gemm_kernel kernel, const gemm_panel *P)
     panel_run_scalar(P);
 }
 
-/* packed[p·rows + i] = a[i·lda + p]: whole vectors of rows by the kernel's
- * gathers, the rest one element at a time. */
+/* packed[p·rows + i] = a[i·lda + p]: whole blocks of VL rows by the kernel's
+ * register transpose, the rest one element at a time. */
 static void pack_run(ein_gemm_kernel kernel, const float *a, ptrdiff_t lda, int rows, int k, float *packed)
 {
     int done = 0;
