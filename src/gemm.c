@@ -13,7 +13,6 @@
 #include "ein/gemm.h"
 
 #include <cblas.h>
-#include <limits.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -318,9 +317,9 @@ static void gemm_nt(ein_gemm_kernel kernel, int m, int n, int k, float alpha, co
 
 /* C (m×n) = alpha·Aᵀ·B + beta·C with A k×m: the weights' error dZᵀ·X, k the
  * batch.  Read in place, a tile's broadcasts of A(p, i) take a cache line of
- * A for every p; Aᵀ packed a block of rows at a time (whole tiles: 24 rows is
- * 6·4, 8·3 and 12·2) reads each row of the tile in order instead: 500 × 500
- * at batch 128 runs 1.3× faster.  The pack pays only when each element of A
+ * A for every p; Aᵀ packed a block of rows at a time (a multiple of 24 rows,
+ * which every tile's height divides) reads each row of the tile in order
+ * instead: 500 × 500 at batch 128 runs 1.3× faster.  The pack pays only when each element of A
  * serves a wide row of B (narrower than PACK_MIN_COLS, 500 × 50 is slower
  * packed).  Only A's elements move, so the bits are those of the product in
  * place. */
