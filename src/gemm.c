@@ -123,26 +123,6 @@ static void panel_run_scalar(const gemm_panel *P)
 static inline long padded(int n, int tile) { return (long)(n + tile - 1) / tile * tile; }
 
 /* ---- AVX2 + FMA: 8 lanes ---- */
-/* r[c] becomes column c of the 8 × 8 block whose rows were r[0..7]: pairs
- * interleaved, then quads, then the two 128-bit halves (24 shuffles). */
-static __attribute__((target("avx2,fma"))) void transpose_avx2(__m256 r[8])
-{
-    __m256 t[8], u[8];
-    for (int g = 0; g < 4; g++) {
-        t[2 * g] = _mm256_unpacklo_ps(r[2 * g], r[2 * g + 1]);
-        t[2 * g + 1] = _mm256_unpackhi_ps(r[2 * g], r[2 * g + 1]);
-    }
-    for (int g = 0; g < 2; g++) {       /* u[4g + q]: column q of each half, rows 4g .. 4g+3 */
-        u[4 * g + 0] = _mm256_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
-        u[4 * g + 1] = _mm256_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
-        u[4 * g + 2] = _mm256_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
-        u[4 * g + 3] = _mm256_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
-    }
-    for (int q = 0; q < 4; q++) {
-        r[q] = _mm256_permute2f128_ps(u[q], u[4 + q], 0x20);
-        r[4 + q] = _mm256_permute2f128_ps(u[q], u[4 + q], 0x31);
-    }
-}
 #define ISA(name) name##_avx2
 #define KATTR __attribute__((target("avx2,fma")))
 #define VEC __m256
@@ -159,7 +139,16 @@ static __attribute__((target("avx2,fma"))) void transpose_avx2(__m256 r[8])
 #define V_MUL(a, b) _mm256_mul_ps(a, b)
 #define V_CLAMP(v) _mm256_max_ps(v, _mm256_setzero_ps())
 #define V_MASK(n) _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
-#define V_TRANSPOSE(r) transpose_avx2(r)
+#define V_UNPACKLO(a, b) _mm256_unpacklo_ps(a, b)
+#define V_UNPACKHI(a, b) _mm256_unpackhi_ps(a, b)
+#define V_SHUFFLE(a, b, imm) _mm256_shuffle_ps(a, b, imm)
+/* the two 128-bit halves: r[q] takes the low ones of r[q] and r[4 + q], r[4 + q] the high */
+#define V_JOIN_LANES(r)                                                                      \
+    for (int q = 0; q < 4; q++) {                                                            \
+        __m256 lo = r[q], hi = r[4 + q];                                                     \
+        r[q] = _mm256_permute2f128_ps(lo, hi, 0x20);                                         \
+        r[4 + q] = _mm256_permute2f128_ps(lo, hi, 0x31);                                     \
+    }
 #define WIDE_MR 6
 #define WIDE_NV 2
 #define EVEN_MR 4
@@ -184,7 +173,10 @@ static __attribute__((target("avx2,fma"))) void transpose_avx2(__m256 r[8])
 #undef V_MUL
 #undef V_CLAMP
 #undef V_MASK
-#undef V_TRANSPOSE
+#undef V_UNPACKLO
+#undef V_UNPACKHI
+#undef V_SHUFFLE
+#undef V_JOIN_LANES
 #undef WIDE_MR
 #undef WIDE_NV
 #undef EVEN_MR
@@ -194,31 +186,6 @@ static __attribute__((target("avx2,fma"))) void transpose_avx2(__m256 r[8])
 #undef TAIL_MR
 
 /* ---- AVX-512F: 16 lanes ---- */
-/* r[c] becomes column c of the 16 × 16 block whose rows were r[0..15]: pairs
- * interleaved, then quads within each 128-bit lane, then the lanes of the
- * four row groups brought together (64 shuffles). */
-static __attribute__((target("avx512f"))) void transpose_avx512(__m512 r[16])
-{
-    __m512 t[16], u[16];
-    for (int g = 0; g < 8; g++) {
-        t[2 * g] = _mm512_unpacklo_ps(r[2 * g], r[2 * g + 1]);
-        t[2 * g + 1] = _mm512_unpackhi_ps(r[2 * g], r[2 * g + 1]);
-    }
-    for (int g = 0; g < 4; g++) {       /* u[4g + q]: column q of each lane, rows 4g .. 4g+3 */
-        u[4 * g + 0] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
-        u[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
-        u[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
-        u[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
-    }
-    for (int q = 0; q < 4; q++) {       /* lane L of u[4g + q] is column 4L + q of group g */
-        __m512 x0 = _mm512_shuffle_f32x4(u[q], u[4 + q], 0x88), x1 = _mm512_shuffle_f32x4(u[q], u[4 + q], 0xDD);
-        __m512 y0 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0x88), y1 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0xDD);
-        r[q] = _mm512_shuffle_f32x4(x0, y0, 0x88);
-        r[8 + q] = _mm512_shuffle_f32x4(x0, y0, 0xDD);
-        r[4 + q] = _mm512_shuffle_f32x4(x1, y1, 0x88);
-        r[12 + q] = _mm512_shuffle_f32x4(x1, y1, 0xDD);
-    }
-}
 #define ISA(name) name##_avx512
 #define KATTR __attribute__((target("avx512f")))
 #define VEC __m512
@@ -235,7 +202,21 @@ static __attribute__((target("avx512f"))) void transpose_avx512(__m512 r[16])
 #define V_MUL(a, b) _mm512_mul_ps(a, b)
 #define V_CLAMP(v) _mm512_max_ps(v, _mm512_setzero_ps())
 #define V_MASK(n) ((__mmask16)((1u << (n)) - 1u))
-#define V_TRANSPOSE(r) transpose_avx512(r)
+#define V_UNPACKLO(a, b) _mm512_unpacklo_ps(a, b)
+#define V_UNPACKHI(a, b) _mm512_unpackhi_ps(a, b)
+#define V_SHUFFLE(a, b, imm) _mm512_shuffle_ps(a, b, imm)
+/* the four 128-bit lanes of the four row groups: lane L of r[4g + q] goes to lane g of r[4L + q] */
+#define V_JOIN_LANES(r)                                                                      \
+    for (int q = 0; q < 4; q++) {                                                            \
+        __m512 x0 = _mm512_shuffle_f32x4(r[q], r[4 + q], 0x88);                              \
+        __m512 x1 = _mm512_shuffle_f32x4(r[q], r[4 + q], 0xDD);                              \
+        __m512 y0 = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0x88);                         \
+        __m512 y1 = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0xDD);                         \
+        r[q] = _mm512_shuffle_f32x4(x0, y0, 0x88);                                           \
+        r[4 + q] = _mm512_shuffle_f32x4(x1, y1, 0x88);                                       \
+        r[8 + q] = _mm512_shuffle_f32x4(x0, y0, 0xDD);                                       \
+        r[12 + q] = _mm512_shuffle_f32x4(x1, y1, 0xDD);                                      \
+    }
 #define WIDE_MR 6
 #define WIDE_NV 4
 #define EVEN_MR 8
@@ -284,6 +265,15 @@ static void pack_run(ein_gemm_kernel kernel, const float *a, ptrdiff_t lda, int 
  * 1 024 inputs or units in one block). */
 #define PACK_FLOATS (32 * 1024)
 
+/* Rows of the batch-sized operand packed at once: all m if they fit in
+ * PACK_FLOATS, else the most that do, in whole multiples of `whole` where
+ * at least one fits (k ≤ PACK_FLOATS). */
+static int pack_block_rows(int m, int k, int whole)
+{
+    int block = PACK_FLOATS / k;
+    return block >= m ? m : block >= whole ? block - block % whole : block;
+}
+
 /* C (m×n) = alpha·A·Bᵀ + beta·C as Cᵀ = B·Aᵀ: rows of C's transpose are B's
  * rows (read in place), its columns the packed rows of A. */
 static void gemm_nt(ein_gemm_kernel kernel, int m, int n, int k, float alpha, const float *a, int lda,
@@ -301,8 +291,7 @@ static void gemm_nt(ein_gemm_kernel kernel, int m, int n, int k, float alpha, co
         return;
     }
     float packed[PACK_FLOATS];
-    int block = PACK_FLOATS / k;            /* whole tiles of 32 columns where it can */
-    block = block >= m ? m : block >= 32 ? block - block % 32 : block;
+    int block = pack_block_rows(m, k, 32);  /* whole tiles of 32 columns where it can */
     for (int i0 = 0; i0 < m; i0 += block) {
         int rows = m - i0 < block ? m - i0 : block;
         pack_run(kernel, a + (ptrdiff_t)i0 * lda, lda, rows, k, packed);
@@ -319,10 +308,10 @@ static void gemm_nt(ein_gemm_kernel kernel, int m, int n, int k, float alpha, co
  * batch.  Read in place, a tile's broadcasts of A(p, i) take a cache line of
  * A for every p; Aᵀ packed a block of rows at a time (a multiple of 24 rows,
  * which every tile's height divides) reads each row of the tile in order
- * instead: 500 × 500 at batch 128 runs 1.3× faster.  The pack pays only when each element of A
- * serves a wide row of B (narrower than PACK_MIN_COLS, 500 × 50 is slower
- * packed).  Only A's elements move, so the bits are those of the product in
- * place. */
+ * instead: 500 × 500 at batch 128 runs 1.3× faster.  The pack pays only when
+ * each element of A serves a wide row of B (narrower than PACK_MIN_COLS,
+ * 500 × 50 is slower packed).  Only A's elements move, so the bits are those
+ * of the product in place. */
 #define PACK_MIN_COLS 256
 static void gemm_tn(ein_gemm_kernel kernel, int m, int n, int k, float alpha, const float *a, int lda,
                     const float *b, int ldb, float beta, float *c, int ldc, bool clamp)
@@ -335,8 +324,7 @@ static void gemm_tn(ein_gemm_kernel kernel, int m, int n, int k, float alpha, co
         return;
     }
     float packed[PACK_FLOATS];
-    int block = PACK_FLOATS / k;
-    block = block >= m ? m : block >= 24 ? block - block % 24 : block;
+    int block = pack_block_rows(m, k, 24);
     P.a_row = k;
     P.a_step = 1;
     for (int i0 = 0; i0 < m; i0 += block) {

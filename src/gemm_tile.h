@@ -8,7 +8,10 @@
  *   V_STORE(p, v), V_FMA(a, b, c) (a·b + c, one rounding), V_MUL(a, b),
  *   V_CLAMP(v)       max(v, 0) lane by lane, a NaN or a −0 giving +0 (gemm_finish's rule)
  *   V_MASK(n)        mask of the first n lanes (0 ≤ n ≤ VL)
- *   V_TRANSPOSE(r)   r[0 .. VL−1], the rows of a VL × VL block, become its columns
+ *   V_UNPACKLO(a, b), V_UNPACKHI(a, b), V_SHUFFLE(a, b, imm)   the unpcklps,
+ *                    unpckhps and shufps of every 128-bit lane
+ *   V_JOIN_LANES(r)  the last step of a transpose: the 128-bit lanes of r[0 .. VL−1]
+ *                    moved so that r[c] holds column c (see ISA(transpose))
  *   WIDE_MR, WIDE_NV the tile of rows × vectors for wide products
  *   EVEN_MR, EVEN_NV the tile for wide products whose rows EVEN_MR divides
  *   TALL_MR, TALL_NV the tile for products at most TALL_NV·VL columns wide
@@ -107,6 +110,27 @@ GEMM_DEFINE_TILE(ISA(tile_even), EVEN_MR, EVEN_NV)
 GEMM_DEFINE_TILE(ISA(tile_tall), TALL_MR, TALL_NV)
 GEMM_DEFINE_TILE(ISA(tile_tail), TAIL_MR, TALL_NV)
 
+/* r[c] becomes column c of the VL × VL block whose rows were r[0 .. VL−1].
+ * Within each 128-bit lane, pairs of rows are interleaved and then quads
+ * gathered, so lane L of r[4g + q] holds column 4L + q of rows 4g .. 4g+3;
+ * V_JOIN_LANES brings those lanes together (24 shuffles for 8 × 8, 64 for
+ * 16 × 16). */
+static inline KATTR void ISA(transpose)(VEC r[VL])
+{
+    VEC t[VL];
+    UNROLL for (int g = 0; g < VL / 2; g++) {
+        t[2 * g] = V_UNPACKLO(r[2 * g], r[2 * g + 1]);
+        t[2 * g + 1] = V_UNPACKHI(r[2 * g], r[2 * g + 1]);
+    }
+    UNROLL for (int g = 0; g < VL / 4; g++) {
+        r[4 * g + 0] = V_SHUFFLE(t[4 * g], t[4 * g + 2], 0x44);
+        r[4 * g + 1] = V_SHUFFLE(t[4 * g], t[4 * g + 2], 0xEE);
+        r[4 * g + 2] = V_SHUFFLE(t[4 * g + 1], t[4 * g + 3], 0x44);
+        r[4 * g + 3] = V_SHUFFLE(t[4 * g + 1], t[4 * g + 3], 0xEE);
+    }
+    V_JOIN_LANES(r)
+}
+
 /* packed[p·rows + i] = a[i·lda + p] (p < k) for the rows i a whole block of
  * VL covers: VL rows loaded, transposed in registers, stored as VL packed
  * rows (the batch operand of x·Wᵀ or dZᵀ·X transposed for gemm_nt and
@@ -128,7 +152,7 @@ static KATTR int ISA(pack_transposed)(const float *a, ptrdiff_t lda, int rows, i
                 UNROLL for (int q = 0; q < VL; q++)
                     r[q] = V_MLOAD(src + (ptrdiff_t)q * lda, m);
             }
-            V_TRANSPOSE(r);
+            ISA(transpose)(r);
             for (int c = 0; c < n; c++)
                 V_STORE(packed + (ptrdiff_t)(p + c) * rows + i, r[c]);
         }
