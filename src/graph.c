@@ -629,9 +629,35 @@ void ein_graph_profile(ein_graph *g, bool on) { g->profile = on; }
 double ein_graph_gemm_seconds(const ein_graph *g) { return g->gemm_seconds; }
 double ein_graph_gemm_flops(const ein_graph *g) { return g->gemm_flops; }
 
+void ein_graph_gemm_timed(ein_graph *g, bool ta, bool tb, int m, int n, int k, double seconds)
+{
+    g->gemm_seconds += seconds;
+    g->gemm_flops += 2.0 * m * n * k;
+    int i = 0;
+    for (; i < g->n_gemm_shapes; i++) {
+        const ein_gemm_shape_time *s = &g->gemm_shape[i];
+        if (s->ta == ta && s->tb == tb && s->m == m && s->n == n && s->k == k)
+            break;
+    }
+    if (i == g->n_gemm_shapes) {
+        if (i == EIN_GRAPH_GEMM_SHAPES)
+            return;
+        g->gemm_shape[g->n_gemm_shapes++] = (ein_gemm_shape_time){ ta, tb, m, n, k, 0, 0 };
+    }
+    g->gemm_shape[i].calls++;
+    g->gemm_shape[i].seconds += seconds;
+}
+
+int ein_graph_gemm_shapes(const ein_graph *g, const ein_gemm_shape_time **shapes)
+{
+    *shapes = g->gemm_shape;
+    return g->n_gemm_shapes;
+}
+
 void ein_graph_profile_reset(ein_graph *g)
 {
     g->gemm_seconds = g->gemm_flops = 0;
+    g->n_gemm_shapes = 0;
     for (int i = 0; i < g->n_nodes; i++)
         g->nodes[i]->seconds = 0;
 }

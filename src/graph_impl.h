@@ -36,10 +36,14 @@ struct ein_graph {
     ein_gemm_kernel gemm;  /* whose kernels run the matmuls (gemm.h) */
     bool updating;         /* inside ein_graph_backward_update(): honour fused_lr */
     double gemm_seconds, gemm_flops;
+    ein_gemm_shape_time gemm_shape[EIN_GRAPH_GEMM_SHAPES];
+    int n_gemm_shapes;
     ein_err err;           /* first construction error */
 };
 
 double ein_now(void);      /* monotonic seconds */
 bool ein_op_is_matmul(const ein_node *n);   /* ops.c */
+/* A profiled GEMM call of `seconds` into the totals and the shape table (graph.c). */
+void ein_graph_gemm_timed(ein_graph *g, bool ta, bool tb, int m, int n, int k, double seconds);
 
 #endif

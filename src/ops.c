@@ -44,10 +44,8 @@ static void gemm_run(const ein_graph *g, bool ta, bool tb, int m, int n, int k, 
         ein_gemm_clamped(g->gemm, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     else
         ein_gemm(g->gemm, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    if (g->profile) {
-        mg->gemm_seconds += ein_now() - t0;
-        mg->gemm_flops += 2.0 * m * n * k;
-    }
+    if (g->profile)
+        ein_graph_gemm_timed(mg, ta, tb, m, n, k, ein_now() - t0);
 }
 
 static void gemm(const ein_graph *g, bool ta, bool tb, int m, int n, int k,

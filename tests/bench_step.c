@@ -13,7 +13,9 @@
  * [--profile] [VARIANT...]` runs a subset (make bench-torch does); --profile
  * adds a line per variant: milliseconds per step of each op, over its nodes
  * (a matmul's include its GEMMs), and outside every node (the optimizer, the
- * clearing of gradients), from the best profiled round. */
+ * clearing of gradients), then a line per GEMM shape (forward x·Wᵀ, error
+ * dZ·W, weights dZᵀ·X) with its time and GFLOP/s inside the step, from the
+ * best profiled round. */
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -163,6 +165,8 @@ typedef struct rig {
     op_time ops[MAX_OPS];               /* the best profiled round's, by op */
     int n_ops;
     double outside;                     /* its seconds per step outside every node */
+    ein_gemm_shape_time shapes[EIN_GRAPH_GEMM_SHAPES];   /* its GEMMs by shape, by time */
+    int n_shapes;
 } rig;
 
 static void rig_setup(rig *r, const variant *v, int batch)
@@ -248,6 +252,36 @@ static void collect_ops(rig *r, int n)
             r->ops[b] = r->ops[b - 1];
             r->ops[b - 1] = t;
         }
+    const ein_gemm_shape_time *shapes;
+    r->n_shapes = ein_graph_gemm_shapes(g, &shapes);
+    memcpy(r->shapes, shapes, (size_t)r->n_shapes * sizeof *shapes);
+    for (int a = 1; a < r->n_shapes; a++)
+        for (int b = a; b > 0 && r->shapes[b].seconds > r->shapes[b - 1].seconds; b--) {
+            ein_gemm_shape_time t = r->shapes[b];
+            r->shapes[b] = r->shapes[b - 1];
+            r->shapes[b - 1] = t;
+        }
+}
+
+/* What a product of the step is, from its transposes (ops.c's matmul). */
+static const char *gemm_role(const ein_gemm_shape_time *s)
+{
+    return !s->ta && s->tb ? "forward x.W^T" : !s->ta ? "error dZ.W" : !s->tb ? "weights dZ^T.X" : "other";
+}
+
+/* The step's GEMMs by shape, slowest first, down to 2 % of their time:
+ * milliseconds per step and GFLOP/s inside the step (--profile). */
+static void report_shapes(const rig *r, int steps)
+{
+    double total = 0;
+    for (int k = 0; k < r->n_shapes; k++)
+        total += r->shapes[k].seconds;
+    for (int k = 0; k < r->n_shapes && r->shapes[k].seconds >= 0.02 * total; k++) {
+        const ein_gemm_shape_time *s = &r->shapes[k];
+        printf("%-16s %5s   gemm %c%c %4d x %4d x %4d  %-15s %2ld/step %7.3f ms %7.1f GFLOP/s\n", r->v->name, "",
+               s->ta ? 'T' : 'N', s->tb ? 'T' : 'N', s->m, s->n, s->k, gemm_role(s), s->calls / steps,
+               1e3 * s->seconds / steps, 2.0 * s->m * s->n * s->k * (double)s->calls / s->seconds * 1e-9);
+    }
 }
 
 static void report_ops(const rig *r, int batch)
@@ -387,8 +421,10 @@ int main(int argc, char **argv)
         double ln_step = 0;
         for (size_t k = 0; k < n; k++) {
             res[order[k]][b] = report(&rigs[k], batches[b], peak, ln_step);
-            if (profile)
+            if (profile) {
                 report_ops(&rigs[k], batches[b]);
+                report_shapes(&rigs[k], per_round);
+            }
             if (variants[order[k]].gemm == EIN_GEMM_AUTO)
                 worst_share = fmin(worst_share, res[order[k]][b].gemm_share);
             if (order[k] == V_EI_LN)

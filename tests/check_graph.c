@@ -3,7 +3,7 @@
  * per-loss reachability, the M9 side gradient (ein_graph_grad_of), a smaller
  * last batch without rebuilding, plans, no allocation during steps,
  * construction errors with their source location, NaN location, Graphviz
- * output, profiling and the GEMM replay.
+ * output, profiling (GEMM time in all and by shape) and the GEMM replay.
  *
  * The "training" cases use a fuller network, an M1 E/I layer with layernorm
  * and ReLU and an output layer into softmax-CE, with a task loss and an
@@ -474,6 +474,94 @@ START_TEST(profiling_counts_gemm_only_when_on)
     ein_graph_forward(n.g, NULL);
     ck_assert(ein_graph_gemm_seconds(n.g) == 0);
     ein_graph_free(n.g);
+}
+END_TEST
+
+/* The entry of `shapes` for one GEMM shape, or NULL. */
+static const ein_gemm_shape_time *shape_of(const ein_gemm_shape_time *shapes, int n, bool ta, bool tb, int m,
+                                           int cols, int k)
+{
+    for (int i = 0; i < n; i++)
+        if (shapes[i].ta == ta && shapes[i].tb == tb && shapes[i].m == m && shapes[i].n == cols && shapes[i].k == k)
+            return &shapes[i];
+    return NULL;
+}
+
+START_TEST(profiling_tells_gemm_time_by_shape)
+{
+    net n;
+    net_build(&n, 16);
+    ein_graph_add_loss(n.g, n.task, 1, EIN_GROUPS_ALL);
+    net_run(&n, 16);
+    const ein_gemm_shape_time *shapes;
+    ck_assert_int_eq(ein_graph_gemm_shapes(n.g, &shapes), 0);   /* off by default */
+    ein_graph_profile(n.g, true);
+    for (int i = 0; i < 3; i++) {
+        ein_graph_forward(n.g, NULL);
+        ein_graph_backward(n.g);
+    }
+    /* x (16 × 5) is an input: no error for it, so W_ex and W_ix give their
+     * forward and weight products, W_ei also the error of x·W_ixᵀ */
+    static const struct { bool ta, tb; int m, n, k; } want[] = {
+        { false, true, 16, 4, 5 }, { true, false, 4, 5, 16 },     /* x·W_exᵀ, dZᵀ·x */
+        { false, true, 16, 2, 5 }, { true, false, 2, 5, 16 },     /* x·W_ixᵀ, dHᵀ·x */
+        { false, true, 16, 4, 2 }, { true, false, 4, 2, 16 },     /* h·W_eiᵀ, dZᵀ·h */
+        { false, false, 16, 2, 4 },                               /* dZ·W_ei */
+    };
+    int count = ein_graph_gemm_shapes(n.g, &shapes);
+    ck_assert_int_eq(count, (int)(sizeof want / sizeof want[0]));
+    double seconds = 0;
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const ein_gemm_shape_time *s = shape_of(shapes, count, want[i].ta, want[i].tb, want[i].m, want[i].n, want[i].k);
+        ck_assert_msg(s != NULL, "no %c%c %d x %d x %d", want[i].ta ? 'T' : 'N', want[i].tb ? 'T' : 'N', want[i].m,
+                      want[i].n, want[i].k);
+        ck_assert_int_eq(s->calls, 3);
+        ck_assert(s->seconds >= 0);
+        seconds += s->seconds;
+    }
+    ck_assert_double_eq_tol(seconds, ein_graph_gemm_seconds(n.g), 1e-12);
+    ein_graph_profile_reset(n.g);
+    ck_assert_int_eq(ein_graph_gemm_shapes(n.g, &shapes), 0);
+    ein_graph_replay_gemm(n.g);                                 /* one step's products, each once */
+    count = ein_graph_gemm_shapes(n.g, &shapes);
+    ck_assert_int_eq(count, (int)(sizeof want / sizeof want[0]));
+    for (int i = 0; i < count; i++)
+        ck_assert_int_eq(shapes[i].calls, 1);
+    ein_graph_free(n.g);
+}
+END_TEST
+
+/* Shapes past the table's size still count in the totals, never in a slot. */
+START_TEST(profiling_shapes_past_the_table_count_in_totals)
+{
+    enum { PRODUCTS = EIN_GRAPH_GEMM_SHAPES + 3 };
+    ein_graph *g = ein_graph_new(2);
+    ein_node *x = ein_graph_input(g, "x", 3);
+    ein_node *total = NULL;
+    for (int j = 1; j <= PRODUCTS; j++) {   /* x·W_jᵀ with W_j j × 3: PRODUCTS shapes */
+        char name[16];
+        snprintf(name, sizeof name, "W%d", j);
+        ein_node *y = ein_mean(g, ein_matmul(g, x, ein_graph_param(g, name, j, 3, EIN_GROUP_WEX), false, true));
+        total = total == NULL ? y : ein_add(g, total, y);
+    }
+    ein_err err = { 0 };
+    ck_assert_msg(ein_graph_compile(g, &err) == EIN_OK, "%s", err.msg);
+    ein_graph_set_batch(g, 2);
+    ein_graph_profile(g, true);
+    ein_graph_forward(g, NULL);
+    const ein_gemm_shape_time *shapes;
+    int count = ein_graph_gemm_shapes(g, &shapes);
+    ck_assert_int_eq(count, EIN_GRAPH_GEMM_SHAPES);
+    double flops = 0, seconds = 0;
+    for (int i = 0; i < count; i++) {
+        ck_assert_int_eq(shapes[i].calls, 1);
+        flops += 2.0 * shapes[i].m * shapes[i].n * shapes[i].k;
+        seconds += shapes[i].seconds;
+    }
+    ck_assert(flops < ein_graph_gemm_flops(g));
+    ck_assert_double_eq(ein_graph_gemm_flops(g), 2.0 * 2 * 3 * (PRODUCTS * (PRODUCTS + 1) / 2));
+    ck_assert(seconds <= ein_graph_gemm_seconds(g));
+    ein_graph_free(g);
 }
 END_TEST
 
@@ -1120,6 +1208,8 @@ Suite *ein_test_suite(void)
     tcase_add_test(run, nonfinite_is_reported_with_op_and_location);
     tcase_add_test(run, dot_has_nodes_edges_and_locations);
     tcase_add_test(run, profiling_counts_gemm_only_when_on);
+    tcase_add_test(run, profiling_tells_gemm_time_by_shape);
+    tcase_add_test(run, profiling_shapes_past_the_table_count_in_totals);
     tcase_add_test(run, blas_threads_and_core);
     suite_add_tcase(s, run);
     TCase *tr = tcase_create("training");

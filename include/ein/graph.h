@@ -199,6 +199,21 @@ double ein_graph_gemm_seconds(const ein_graph *g);
 /* Floating-point operations (2·m·n·k per call) of the GEMMs timed so far. */
 double ein_graph_gemm_flops(const ein_graph *g);
 void ein_graph_profile_reset(ein_graph *g);
+/* The profiled GEMMs by shape: C (m × n) = op(A)·op(B) over depth k, with
+ * op(A) = Aᵀ when ta and op(B) = Bᵀ when tb (ops.c: x·Wᵀ forward is NT, the
+ * error dZ·W is NN, the weights' dZᵀ·X is TN).  Which products of a step run
+ * slowly, in the step itself rather than alone. */
+typedef struct ein_gemm_shape_time {
+    bool ta, tb;
+    int m, n, k;
+    long calls;
+    double seconds;
+} ein_gemm_shape_time;
+enum { EIN_GRAPH_GEMM_SHAPES = 64 };
+/* The shapes in the order first timed since the last reset, at most
+ * EIN_GRAPH_GEMM_SHAPES (calls of further shapes count only in the totals
+ * above); *shapes points into the graph, valid until the next profiled pass. */
+int ein_graph_gemm_shapes(const ein_graph *g, const ein_gemm_shape_time **shapes);
 /* Profiled forward+backward seconds summed over the nodes whose op is named
  * `op_name` ("matmul", "rownorm", ...; NULL = every op node). */
 double ein_graph_op_seconds(const ein_graph *g, const char *op_name);
