@@ -212,7 +212,8 @@ typedef struct ein_gemm_shape_time {
 enum { EIN_GRAPH_GEMM_SHAPES = 64 };
 /* The shapes in the order first timed since the last reset, at most
  * EIN_GRAPH_GEMM_SHAPES (calls of further shapes count only in the totals
- * above); *shapes points into the graph, valid until the next profiled pass. */
+ * above); *shapes points into the graph: the next profiled pass adds to it,
+ * a reset empties it, and it is freed with the graph. */
 int ein_graph_gemm_shapes(const ein_graph *g, const ein_gemm_shape_time **shapes);
 /* Profiled forward+backward seconds summed over the nodes whose op is named
  * `op_name` ("matmul", "rownorm", ...; NULL = every op node). */
