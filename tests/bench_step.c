@@ -233,6 +233,16 @@ static void round_step(rig *r, int n)
 /* Each op's share of the profiled round (ein_graph_op_seconds: over its
  * nodes, a matmul's including its GEMMs), largest first, and what the round
  * spent outside every node. */
+static int slower_first(double a, double b) { return (a < b) - (a > b); }
+static int op_slower_first(const void *a, const void *b)
+{
+    return slower_first(((const op_time *)a)->seconds, ((const op_time *)b)->seconds);
+}
+static int shape_slower_first(const void *a, const void *b)
+{
+    return slower_first(((const ein_gemm_shape_time *)a)->seconds, ((const ein_gemm_shape_time *)b)->seconds);
+}
+
 static void collect_ops(rig *r, int n)
 {
     ein_graph *g = r->m->graph;
@@ -246,21 +256,11 @@ static void collect_ops(rig *r, int n)
             r->ops[r->n_ops++] = (op_time){ node->op->name, ein_graph_op_seconds(g, node->op->name) / n };
     }
     r->outside = r->profiled - ein_graph_op_seconds(g, NULL) / n;
-    for (int a = 1; a < r->n_ops; a++)
-        for (int b = a; b > 0 && r->ops[b].seconds > r->ops[b - 1].seconds; b--) {
-            op_time t = r->ops[b];
-            r->ops[b] = r->ops[b - 1];
-            r->ops[b - 1] = t;
-        }
+    qsort(r->ops, (size_t)r->n_ops, sizeof r->ops[0], op_slower_first);
     const ein_gemm_shape_time *shapes;
     r->n_shapes = ein_graph_gemm_shapes(g, &shapes);
     memcpy(r->shapes, shapes, (size_t)r->n_shapes * sizeof *shapes);
-    for (int a = 1; a < r->n_shapes; a++)
-        for (int b = a; b > 0 && r->shapes[b].seconds > r->shapes[b - 1].seconds; b--) {
-            ein_gemm_shape_time t = r->shapes[b];
-            r->shapes[b] = r->shapes[b - 1];
-            r->shapes[b - 1] = t;
-        }
+    qsort(r->shapes, (size_t)r->n_shapes, sizeof r->shapes[0], shape_slower_first);
 }
 
 /* What a product of the step is, from its transposes (ops.c's matmul). */
@@ -276,7 +276,7 @@ static void report_shapes(const rig *r, int steps)
     double total = 0;
     for (int k = 0; k < r->n_shapes; k++)
         total += r->shapes[k].seconds;
-    for (int k = 0; k < r->n_shapes && r->shapes[k].seconds >= 0.02 * total; k++) {
+    for (int k = 0; k < r->n_shapes && r->shapes[k].seconds > 0 && r->shapes[k].seconds >= 0.02 * total; k++) {
         const ein_gemm_shape_time *s = &r->shapes[k];
         printf("%-16s %5s   gemm %c%c %4d x %4d x %4d  %-15s %2ld/step %7.3f ms %7.1f GFLOP/s\n", r->v->name, "",
                s->ta ? 'T' : 'N', s->tb ? 'T' : 'N', s->m, s->n, s->k, gemm_role(s), s->calls / steps,
