@@ -230,9 +230,7 @@ static void round_step(rig *r, int n)
     r->step = fmin(r->step, (cpu_now() - t0) / n);
 }
 
-/* Each op's share of the profiled round (ein_graph_op_seconds: over its
- * nodes, a matmul's including its GEMMs), largest first, and what the round
- * spent outside every node. */
+/* qsort orders for the profile tables: more seconds first. */
 static int slower_first(double a, double b) { return (a < b) - (a > b); }
 static int op_slower_first(const void *a, const void *b)
 {
@@ -243,6 +241,9 @@ static int shape_slower_first(const void *a, const void *b)
     return slower_first(((const ein_gemm_shape_time *)a)->seconds, ((const ein_gemm_shape_time *)b)->seconds);
 }
 
+/* Each op's share of the profiled round (ein_graph_op_seconds: over its
+ * nodes, a matmul's including its GEMMs), largest first, what the round
+ * spent outside every node, and its GEMMs by shape, slowest first. */
 static void collect_ops(rig *r, int n)
 {
     ein_graph *g = r->m->graph;

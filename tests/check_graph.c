@@ -516,9 +516,9 @@ START_TEST(profiling_tells_gemm_time_by_shape)
         ck_assert_msg(s != NULL, "no %c%c %d x %d x %d", want[i].ta ? 'T' : 'N', want[i].tb ? 'T' : 'N', want[i].m,
                       want[i].n, want[i].k);
         ck_assert_int_eq(s->calls, 3);
-        ck_assert(s->seconds >= 0);
         seconds += s->seconds;
     }
+    ck_assert(seconds > 0);
     ck_assert_double_eq_tol(seconds, ein_graph_gemm_seconds(n.g), 1e-12);
     ein_graph_profile_reset(n.g);
     ck_assert_int_eq(ein_graph_gemm_shapes(n.g, &shapes), 0);
@@ -552,13 +552,13 @@ START_TEST(profiling_shapes_past_the_table_count_in_totals)
     const ein_gemm_shape_time *shapes;
     int count = ein_graph_gemm_shapes(g, &shapes);
     ck_assert_int_eq(count, EIN_GRAPH_GEMM_SHAPES);
-    double flops = 0, seconds = 0;
-    for (int i = 0; i < count; i++) {
+    double seconds = 0;
+    for (int i = 0; i < count; i++) {   /* W_1 .. W_64 in the order run; W_65 .. W_67 in no slot */
+        ck_assert(!shapes[i].ta && shapes[i].tb && shapes[i].m == 2 && shapes[i].k == 3);
+        ck_assert_int_eq(shapes[i].n, i + 1);
         ck_assert_int_eq(shapes[i].calls, 1);
-        flops += 2.0 * shapes[i].m * shapes[i].n * shapes[i].k;
         seconds += shapes[i].seconds;
     }
-    ck_assert(flops < ein_graph_gemm_flops(g));
     ck_assert_double_eq(ein_graph_gemm_flops(g), 2.0 * 2 * 3 * (PRODUCTS * (PRODUCTS + 1) / 2));
     ck_assert(seconds <= ein_graph_gemm_seconds(g));
     ein_graph_free(g);
