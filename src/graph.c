@@ -440,8 +440,23 @@ static void run_forward(ein_graph *g, ein_node *n)
     }
 }
 
+static void zero_grad(ein_node *n)
+{
+    memset(n->grad, 0, (size_t)n->rows * (size_t)n->cols * sizeof(ein_real));
+    n->grad_fresh = false;
+}
+
+/* Node n's incoming gradient is complete: every consumer ran.  If none wrote
+ * it, it is zero.  An op without `assigns` adds into its children, so a fresh
+ * child is zeroed for it here (see ein_op). */
 static void run_backward(ein_graph *g, ein_node *n)
 {
+    if (n->grad_fresh)
+        zero_grad(n);
+    if (!n->op->assigns)
+        for (int c = 0; c < n->n_child; c++)
+            if (n->child[c]->grad_fresh && (n->op->diff_children >> c & 1u))
+                zero_grad(n->child[c]);
     if (g->profile) {
         double t0 = ein_now();
         n->op->backward(n);
@@ -464,18 +479,20 @@ void ein_graph_forward(ein_graph *g, const ein_plan *plan)
 }
 
 /* One backward pass from `root` (seeded with `seed`) over the nodes flagged
- * in `active`.  Intermediate gradients are zeroed first; leaf gradients
- * accumulate (the caller zeroes or swaps them). */
+ * in `active`.  Intermediate gradients start fresh (ein_op): each reads as
+ * zero until its first write, and is zeroed at the latest when its own
+ * backward runs, so after the pass none is fresh.  Leaf gradients accumulate
+ * (the caller zeroes or swaps them). */
 static void backward_pass(ein_graph *g, ein_node *root, double seed, const unsigned char *active)
 {
     for (int i = 0; i <= root->id; i++) {
         ein_node *n = g->nodes[i];
         n->active = active[i];
-        if (active[i] && n->op != NULL)
-            memset(n->grad, 0, (size_t)n->rows * (size_t)n->cols * sizeof(ein_real));
+        n->grad_fresh = active[i] && n->op != NULL;
     }
     if (!active[root->id])
         return;
+    zero_grad(root);
     root->grad[0] = (ein_real)seed;
     for (int i = root->id; i >= 0; i--) {
         ein_node *n = g->nodes[i];

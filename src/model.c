@@ -61,17 +61,16 @@ static ein_node *inorm_full(ein_graph *g, ein_layer *L, ein_node *x)
     ein_node *h, *i;
     inorm_drives(g, L, x, &h, &i);
     ein_node *xs = ein_stop_grad(g, x);
-    ein_node *q = ein_square(g, ein_matmul(g, xs, L->B_ix, false, true));
-    /* (M4c) d = sqrt(q B_eiᵀ + ε).  A B_ei that never learns keeps its uniform
+    ein_node *s = ein_matmul(g, xs, L->B_ix, false, true);
+    /* (M4c) d = sqrt(s² B_eiᵀ + ε).  A B_ei that never learns keeps its uniform
      * initialisation 1/ne, so d is one number per example: no ne × ne GEMM. */
-    ein_node *mix = bei_fixed(L) ? ein_matmul_uniform(g, q, L->B_ei) : ein_matmul(g, q, L->B_ei, false, true);
+    ein_node *mix = bei_fixed(L) ? ein_squares_uniform(g, s, L->B_ei)
+                                 : ein_matmul(g, ein_square(g, s), L->B_ei, false, true);
     ein_node *d = ein_sqrt(g, ein_add_scalar(g, mix, EIN_LN_EPS));
-    ein_node *z = ein_div(g, ein_sub(g, h, ein_stop_grad(g, i)), ein_stop_grad(g, d));            /* (M4d) */
+    ein_node *z = ein_sub_div(g, h, ein_stop_grad(g, i), ein_stop_grad(g, d));                   /* (M4d) */
     /* (M5) u = (sg(h_E) − i) / d; L = mean_b(mean(u)² + (var(u) − 1)²) */
-    ein_node *u = ein_div(g, ein_sub(g, ein_stop_grad(g, h), i), d);
-    ein_node *centre = ein_square(g, ein_row_mean(g, u));
-    ein_node *spread = ein_square(g, ein_add_scalar(g, ein_row_var(g, u), -1.0));
-    L->local_loss = ein_mean(g, ein_add(g, centre, spread));
+    ein_node *u = ein_sub_div(g, ein_stop_grad(g, h), i, d);
+    L->local_loss = ein_mean(g, ein_moment_penalty(g, u, 0.0, 1.0));
     return z;
 }
 

@@ -1,7 +1,8 @@
 /* ops.c — every op's forward and backward, side by side (include/ein/ops.h).
  *
  * Conventions: n->val = f(children); backward adds (+=) into the gradient of
- * each child that is active in the current pass (child->active).  Shapes are
+ * each child that is active in the current pass (child->active), or, on the
+ * pass's first write to it, assigns (ACC; every op here has `assigns`).  Shapes are
  * checked when the node is built; at run time rows may be any batch ≤ cap.
  */
 #include "graph_impl.h"
@@ -15,6 +16,16 @@
 
 static inline size_t numel(const ein_node *n) { return (size_t)n->rows * (size_t)n->cols; }
 static inline bool wants(const ein_node *c) { return c->active && c->grad != NULL; }
+
+/* d += v, or d = v when `set`: the pass's first write to a fresh gradient
+ * (ein_grad_take_fresh, graph.h).  The old number is loaded either way and
+ * dropped by a select, never multiplied by 0, so whatever the last pass left
+ * there (a NaN even) cannot leak in; 0 + v is what a zeroed buffer gave. */
+#define ACC(set, d, v)                        \
+    do {                                      \
+        ein_real old_ = (d);                  \
+        (d) = ((set) ? 0 : old_) + (v);       \
+    } while (0)
 
 /* Shape of a new node: per-example rows or fixed rows. */
 static void shape_like(ein_node *n, const ein_node *like, int cols)
@@ -72,11 +83,13 @@ static void matmul_forward(ein_node *nd)
     gemm(nd->graph, nd->iarg[0], nd->iarg[1], m, n, k, a->val, a->cols, b->val, b->cols, 0, nd->val, nd->cols);
 }
 
-/* Where a child's gradient GEMM goes: its gradient (alpha 1), or, for a
- * fused-SGD parameter inside ein_graph_backward_update(), its value with
- * alpha = −lr, clamped if the parameter is (graph.h).  Either way beta = 1. */
-static ein_real *grad_target(const ein_node *c, ein_real *alpha, bool *clamp)
+/* Where a child's gradient GEMM goes: its gradient (alpha 1; beta 0 on the
+ * pass's first write, else 1), or, for a fused-SGD parameter inside
+ * ein_graph_backward_update(), its value with alpha = −lr and beta = 1,
+ * clamped if the parameter is (graph.h). */
+static ein_real *grad_target(ein_node *c, ein_real *alpha, ein_real *beta, bool *clamp)
 {
+    *beta = 1;
     if (c->graph->updating && c->fused_lr > 0) {
         *alpha = (ein_real)-c->fused_lr;
         *clamp = c->fused_clamp;
@@ -84,6 +97,8 @@ static ein_real *grad_target(const ein_node *c, ein_real *alpha, bool *clamp)
     }
     *alpha = 1;
     *clamp = false;
+    if (ein_grad_take_fresh(c))
+        *beta = 0;
     return c->grad;
 }
 
@@ -92,11 +107,11 @@ static void matmul_backward_a(ein_node *nd, int m, int n, int k)
     ein_node *a = nd->child[0], *b = nd->child[1];
     bool ta = nd->iarg[0], tb = nd->iarg[1];
     bool clamp;
-    ein_real alpha, *da = grad_target(a, &alpha, &clamp);
+    ein_real alpha, beta, *da = grad_target(a, &alpha, &beta, &clamp);
     if (!ta)          /* dA (m×k) += dC (m×n) · op(B)ᵀ */
-        gemm_run(nd->graph, false, !tb, m, k, n, alpha, nd->grad, nd->cols, b->val, b->cols, 1, da, a->cols, clamp);
+        gemm_run(nd->graph, false, !tb, m, k, n, alpha, nd->grad, nd->cols, b->val, b->cols, beta, da, a->cols, clamp);
     else              /* dA (k×m) += op(B) (k×n) · dCᵀ */
-        gemm_run(nd->graph, tb, true, k, m, n, alpha, b->val, b->cols, nd->grad, nd->cols, 1, da, a->cols, clamp);
+        gemm_run(nd->graph, tb, true, k, m, n, alpha, b->val, b->cols, nd->grad, nd->cols, beta, da, a->cols, clamp);
 }
 
 static void matmul_backward_b(ein_node *nd, int m, int n, int k)
@@ -104,11 +119,11 @@ static void matmul_backward_b(ein_node *nd, int m, int n, int k)
     ein_node *a = nd->child[0], *b = nd->child[1];
     bool ta = nd->iarg[0], tb = nd->iarg[1];
     bool clamp;
-    ein_real alpha, *db = grad_target(b, &alpha, &clamp);
+    ein_real alpha, beta, *db = grad_target(b, &alpha, &beta, &clamp);
     if (!tb)          /* dB (k×n) += op(A)ᵀ · dC */
-        gemm_run(nd->graph, !ta, false, k, n, m, alpha, a->val, a->cols, nd->grad, nd->cols, 1, db, b->cols, clamp);
+        gemm_run(nd->graph, !ta, false, k, n, m, alpha, a->val, a->cols, nd->grad, nd->cols, beta, db, b->cols, clamp);
     else              /* dB (n×k) += dCᵀ · op(A) */
-        gemm_run(nd->graph, true, ta, n, k, m, alpha, nd->grad, nd->cols, a->val, a->cols, 1, db, b->cols, clamp);
+        gemm_run(nd->graph, true, ta, n, k, m, alpha, nd->grad, nd->cols, a->val, a->cols, beta, db, b->cols, clamp);
 }
 
 static void matmul_backward(ein_node *nd)
@@ -126,7 +141,7 @@ static void matmul_backward(ein_node *nd)
         matmul_backward_a(nd, m, n, k);
 }
 
-static const ein_op op_matmul = { "matmul", 3u, false, matmul_forward, matmul_backward };
+static const ein_op op_matmul = { "matmul", 3u, false, matmul_forward, matmul_backward, true };
 
 bool ein_op_is_matmul(const ein_node *n) { return n != NULL && n->op == &op_matmul; }
 
@@ -328,8 +343,9 @@ static void binary_forward(ein_node *nd)
  * its costliest elementwise op. */
 static void column_backward(ein_node *nd)
 {
-    const ein_node *an = nd->child[0], *bn = nd->child[1];
+    ein_node *an = nd->child[0], *bn = nd->child[1];
     int cols = nd->cols;
+    bool set = ein_grad_take_fresh(bn);
     for (int r = 0; r < nd->rows; r++) {
         const ein_real *g = nd->grad + (size_t)r * cols, *a = an->val + (size_t)r * cols;
         double sum_g, sum_ga;
@@ -341,7 +357,7 @@ static void column_backward(ein_node *nd)
         case BIN_MUL: d = sum_ga; break;
         default:      d = -sum_ga / (b * b); break;
         }
-        bn->grad[r] += (ein_real)d;
+        ACC(set, bn->grad[r], (ein_real)d);
     }
 }
 
@@ -353,14 +369,15 @@ static void binary_backward(ein_node *nd)
     size_t len = numel(nd);
     if (wants(an)) {
         ein_real *da = an->grad;
+        bool set = ein_grad_take_fresh(an);
         switch (nd->iarg[1]) {
-        case BIN_ADD: case BIN_SUB: for (size_t i = 0; i < len; i++) da[i] += g[i]; break;
-        case BIN_MUL: FOR_PAIRS(da[i] += g[i] * b[bi]); break;
+        case BIN_ADD: case BIN_SUB: for (size_t i = 0; i < len; i++) ACC(set, da[i], g[i]); break;
+        case BIN_MUL: FOR_PAIRS(ACC(set, da[i], g[i] * b[bi])); break;
         default:
             if (mode == BC_COL)
-                scale_rows(g, b, rows, cols, da, true);
+                scale_rows(g, b, rows, cols, da, !set);
             else
-                FOR_PAIRS(da[i] += g[i] / b[bi]);
+                FOR_PAIRS(ACC(set, da[i], g[i] / b[bi]));
             break;
         }
     }
@@ -368,19 +385,24 @@ static void binary_backward(ein_node *nd)
         column_backward(nd);
     else if (wants(bn)) {
         ein_real *db = bn->grad;
+        bool set = ein_grad_take_fresh(bn);
+        if (set && mode != BC_SAME) {   /* a row or a scalar sums many elements: zeroed, then added to */
+            memset(db, 0, numel(bn) * sizeof *db);
+            set = false;
+        }
         switch (nd->iarg[1]) {
-        case BIN_ADD: FOR_PAIRS(db[bi] += g[i]); break;
-        case BIN_SUB: FOR_PAIRS(db[bi] -= g[i]); break;
-        case BIN_MUL: FOR_PAIRS(db[bi] += g[i] * a[i]); break;
-        default:      FOR_PAIRS(db[bi] -= g[i] * a[i] / (b[bi] * b[bi])); break;
+        case BIN_ADD: FOR_PAIRS(ACC(set, db[bi], g[i])); break;
+        case BIN_SUB: FOR_PAIRS(ACC(set, db[bi], -g[i])); break;
+        case BIN_MUL: FOR_PAIRS(ACC(set, db[bi], g[i] * a[i])); break;
+        default:      FOR_PAIRS(ACC(set, db[bi], -(g[i] * a[i] / (b[bi] * b[bi])))); break;
         }
     }
 }
 
-static const ein_op op_add = { "add", 3u, false, binary_forward, binary_backward };
-static const ein_op op_sub = { "sub", 3u, false, binary_forward, binary_backward };
-static const ein_op op_mul = { "mul", 3u, false, binary_forward, binary_backward };
-static const ein_op op_div = { "div", 3u, false, binary_forward, binary_backward };
+static const ein_op op_add = { "add", 3u, false, binary_forward, binary_backward, true };
+static const ein_op op_sub = { "sub", 3u, false, binary_forward, binary_backward, true };
+static const ein_op op_mul = { "mul", 3u, false, binary_forward, binary_backward, true };
+static const ein_op op_div = { "div", 3u, false, binary_forward, binary_backward, true };
 
 static ein_node *binary(ein_graph *g, const ein_op *op, int kind, ein_node *a, ein_node *b)
 {
@@ -414,6 +436,101 @@ ein_node *ein_sub(ein_graph *g, ein_node *a, ein_node *b) { return binary(g, &op
 ein_node *ein_mul(ein_graph *g, ein_node *a, ein_node *b) { return binary(g, &op_mul, BIN_MUL, a, b); }
 ein_node *ein_div(ein_graph *g, ein_node *a, ein_node *b) { return binary(g, &op_div, BIN_DIV, a, b); }
 
+/* ---- (a − b) / c in one node ------------------------------------------------
+ * I-Norm's layer output z = (h_E − sg(i)) / sg(d) (M4d) and its local loss's
+ * u = (sg(h_E) − i) / d (M5) are each a difference over d.  One node where a
+ * sub and a div were saves a pass over the batch each way, and a buffer and
+ * its gradient.  b has a's shape; c has it too, or is a column (one number
+ * per row, divided as a row's one reciprocal, like ein_div).
+ * Backward, with y = (a − b)/c: da += g/c, db −= g/c, dc −= g·y/c (a
+ * column: summed over the row). */
+
+static void sub_div_forward(ein_node *nd)
+{
+    const ein_real *a = nd->child[0]->val, *b = nd->child[1]->val, *c = nd->child[2]->val;
+    ein_real *y = nd->val;
+    int rows = nd->rows, cols = nd->cols;
+    for (int r = 0; r < rows; r++) {
+        size_t o = (size_t)r * (size_t)cols;
+        if (nd->iarg[0] == BC_COL) {
+            ein_real inv = (ein_real)(1 / (double)c[r]);
+            for (int k = 0; k < cols; k++)
+                y[o + k] = (a[o + k] - b[o + k]) * inv;
+        } else {
+            for (int k = 0; k < cols; k++)
+                y[o + k] = (a[o + k] - b[o + k]) / c[o + k];
+        }
+    }
+}
+
+/* The quotient's gradient g/c into a (sign +1) or b (−1), row by row. */
+static void sub_div_operand(ein_node *nd, ein_node *x, ein_real sign)
+{
+    const ein_real *c = nd->child[2]->val, *g = nd->grad;
+    ein_real *dx = x->grad;
+    bool set = ein_grad_take_fresh(x);
+    int rows = nd->rows, cols = nd->cols;
+    for (int r = 0; r < rows; r++) {
+        size_t o = (size_t)r * (size_t)cols;
+        if (nd->iarg[0] == BC_COL) {
+            ein_real inv = sign * (ein_real)(1 / (double)c[r]);
+            for (int k = 0; k < cols; k++)
+                ACC(set, dx[o + k], g[o + k] * inv);
+        } else {
+            for (int k = 0; k < cols; k++)
+                ACC(set, dx[o + k], sign * (g[o + k] / c[o + k]));
+        }
+    }
+}
+
+static void sub_div_backward(ein_node *nd)
+{
+    ein_node *an = nd->child[0], *bn = nd->child[1], *cn = nd->child[2];
+    if (wants(an))
+        sub_div_operand(nd, an, 1);
+    if (wants(bn))
+        sub_div_operand(nd, bn, -1);
+    if (!wants(cn))
+        return;
+    const ein_real *c = cn->val, *g = nd->grad, *y = nd->val;
+    ein_real *dc = cn->grad;
+    bool set = ein_grad_take_fresh(cn);
+    int rows = nd->rows, cols = nd->cols;
+    for (int r = 0; r < rows; r++) {
+        size_t o = (size_t)r * (size_t)cols;
+        if (nd->iarg[0] == BC_COL) {
+            double unused, sum_gy;
+            row_dots(g + o, y + o, cols, &unused, &sum_gy);
+            ACC(set, dc[r], (ein_real)(-sum_gy / c[r]));
+        } else {
+            for (int k = 0; k < cols; k++)
+                ACC(set, dc[o + k], -(g[o + k] * y[o + k] / c[o + k]));
+        }
+    }
+}
+
+static const ein_op op_sub_div = { "sub_div", 7u, false, sub_div_forward, sub_div_backward, true };
+
+ein_node *ein_sub_div(ein_graph *g, ein_node *a, ein_node *b, ein_node *c)
+{
+    ein_node *ch[3] = { a, b, c };
+    ein_node *n = ein_graph_node(g, &op_sub_div, 3, ch);
+    if (n == NULL)
+        return NULL;
+    bool b_rows = a->per_example == b->per_example && (a->per_example || a->fixed_rows == b->fixed_rows);
+    bool c_rows = a->per_example == c->per_example && (a->per_example || a->fixed_rows == c->fixed_rows);
+    if (!b_rows || b->cols != a->cols || !c_rows || (c->cols != a->cols && c->cols != 1)) {
+        ein_graph_fail(g, "sub_div: b must have a's shape and c a's shape or one column "
+                          "(%s%d x %d, %s%d x %d, %s%d x %d)",
+                       a->per_example ? "B=" : "", a->rows, a->cols, b->per_example ? "B=" : "", b->rows, b->cols,
+                       c->per_example ? "B=" : "", c->rows, c->cols);
+        return NULL;
+    }
+    n->iarg[0] = c->cols == a->cols ? BC_SAME : BC_COL;
+    shape_like(n, a, a->cols);
+    return n;
+}
+
 /* ---- unary elementwise ops ------------------------------------------------ */
 
 enum { UN_SCALE, UN_ADDS, UN_SQUARE, UN_SQRT, UN_EXP, UN_LOG, UN_RELU, UN_CLAMP };
@@ -446,39 +563,40 @@ static void unary_backward(ein_node *nd)
     ein_real s = (ein_real)nd->arg[0], hi = (ein_real)nd->arg[1];
     const ein_real *x = a->val, *y = nd->val, *g = nd->grad;
     ein_real *dx = a->grad;
+    bool set = ein_grad_take_fresh(a);
     switch (nd->iarg[0]) {
-    case UN_SCALE:  for (size_t i = 0; i < len; i++) dx[i] += s * g[i]; break;
-    case UN_ADDS:   for (size_t i = 0; i < len; i++) dx[i] += g[i]; break;
-    case UN_SQUARE: for (size_t i = 0; i < len; i++) dx[i] += 2 * x[i] * g[i]; break;
-    case UN_SQRT:   for (size_t i = 0; i < len; i++) dx[i] += g[i] / (2 * y[i]); break;
-    case UN_EXP:    for (size_t i = 0; i < len; i++) dx[i] += g[i] * y[i]; break;
-    case UN_LOG:    for (size_t i = 0; i < len; i++) dx[i] += g[i] / x[i]; break;
+    case UN_SCALE:  for (size_t i = 0; i < len; i++) ACC(set, dx[i], s * g[i]); break;
+    case UN_ADDS:   for (size_t i = 0; i < len; i++) ACC(set, dx[i], g[i]); break;
+    case UN_SQUARE: for (size_t i = 0; i < len; i++) ACC(set, dx[i], 2 * x[i] * g[i]); break;
+    case UN_SQRT:   for (size_t i = 0; i < len; i++) ACC(set, dx[i], g[i] / (2 * y[i])); break;
+    case UN_EXP:    for (size_t i = 0; i < len; i++) ACC(set, dx[i], g[i] * y[i]); break;
+    case UN_LOG:    for (size_t i = 0; i < len; i++) ACC(set, dx[i], g[i] / x[i]); break;
     /* ReLU and clamp load g[i] unconditionally and select: a conditional
      * load keeps the loop scalar and branchy (random signs mispredict),
      * which made ReLU's backward the largest non-GEMM cost of a step. */
     case UN_RELU:
         for (size_t i = 0; i < len; i++) {
             ein_real gi = g[i];
-            dx[i] += x[i] > 0 ? gi : 0;
+            ACC(set, dx[i], x[i] > 0 ? gi : 0);
         }
         break;
     default:
         for (size_t i = 0; i < len; i++) {
             ein_real gi = g[i];
-            dx[i] += x[i] >= s && x[i] <= hi ? gi : 0;
+            ACC(set, dx[i], x[i] >= s && x[i] <= hi ? gi : 0);
         }
         break;
     }
 }
 
-static const ein_op op_scale = { "scale", 1u, false, unary_forward, unary_backward };
-static const ein_op op_adds = { "add_scalar", 1u, false, unary_forward, unary_backward };
-static const ein_op op_square = { "square", 1u, false, unary_forward, unary_backward };
-static const ein_op op_sqrt = { "sqrt", 1u, false, unary_forward, unary_backward };
-static const ein_op op_exp = { "exp", 1u, false, unary_forward, unary_backward };
-static const ein_op op_log = { "log", 1u, false, unary_forward, unary_backward };
-static const ein_op op_relu = { "relu", 1u, false, unary_forward, unary_backward };
-static const ein_op op_clamp = { "clamp", 1u, false, unary_forward, unary_backward };
+static const ein_op op_scale = { "scale", 1u, false, unary_forward, unary_backward, true };
+static const ein_op op_adds = { "add_scalar", 1u, false, unary_forward, unary_backward, true };
+static const ein_op op_square = { "square", 1u, false, unary_forward, unary_backward, true };
+static const ein_op op_sqrt = { "sqrt", 1u, false, unary_forward, unary_backward, true };
+static const ein_op op_exp = { "exp", 1u, false, unary_forward, unary_backward, true };
+static const ein_op op_log = { "log", 1u, false, unary_forward, unary_backward, true };
+static const ein_op op_relu = { "relu", 1u, false, unary_forward, unary_backward, true };
+static const ein_op op_clamp = { "clamp", 1u, false, unary_forward, unary_backward, true };
 
 static ein_node *unary(ein_graph *g, const ein_op *op, int kind, ein_node *a, double s, double hi)
 {
@@ -511,7 +629,7 @@ ein_node *ein_clamp(ein_graph *g, ein_node *a, double lo, double hi)
 /* ---- stop-gradient: identity forward (shared buffer), no gradient -------- */
 
 static void nothing(ein_node *nd) { (void)nd; }
-static const ein_op op_stop_grad = { "stop_grad", 0u, true, nothing, nothing };
+static const ein_op op_stop_grad = { "stop_grad", 0u, true, nothing, nothing, true };
 
 ein_node *ein_stop_grad(ein_graph *g, ein_node *a)
 {
@@ -554,16 +672,18 @@ static void row_moments(const ein_real *g, const ein_real *x, int D, double shif
  * (model.md M4) B_ei frozen at its uniform initialisation makes q B_eiᵀ one
  * number per example, B[0][0]·Σ_k q_k: rows × 1 (consumers broadcast it),
  * no ne × ne GEMM forward or backward.  The caller guarantees uniformity
- * (a parameter no loss and no optimizer step may change); B gets no gradient. */
+ * (a parameter no loss and no optimizer step may change); B gets no gradient.
+ * iarg[0] = 1 takes the squares of a (M4c's (sg(x) B_ixᵀ)² B_eiᵀ), so the
+ * square is no pass of its own either way: B[0][0]·Σ_k a_k². */
 
 static void matmul_uniform_forward(ein_node *nd)
 {
     const ein_node *a = nd->child[0];
     double c = nd->child[1]->val[0];
     for (int r = 0; r < nd->rows; r++) {
-        double s, unused;
-        row_sums(a->val + (size_t)r * a->cols, a->cols, 0, &s, &unused);
-        nd->val[r] = (ein_real)(c * s);
+        double s, ss;
+        row_sums(a->val + (size_t)r * a->cols, a->cols, 0, &s, &ss);
+        nd->val[r] = (ein_real)(c * (nd->iarg[0] ? ss : s));
     }
 }
 
@@ -573,30 +693,42 @@ static void matmul_uniform_backward(ein_node *nd)
     if (!wants(a))
         return;
     ein_real c = nd->child[1]->val[0];
+    bool set = ein_grad_take_fresh(a);
     for (int r = 0; r < nd->rows; r++) {
         ein_real g = c * nd->grad[r];
         ein_real *da = a->grad + (size_t)r * a->cols;
-        for (int k = 0; k < a->cols; k++)
-            da[k] += g;
+        const ein_real *x = a->val + (size_t)r * a->cols;
+        if (nd->iarg[0])          /* d(c·Σ a_k²)/da_k = 2c·a_k */
+            for (int k = 0; k < a->cols; k++)
+                ACC(set, da[k], (2 * g) * x[k]);
+        else
+            for (int k = 0; k < a->cols; k++)
+                ACC(set, da[k], g);
     }
 }
 
 static const ein_op op_matmul_uniform = { "matmul_uniform", 1u, false, matmul_uniform_forward,
-                                          matmul_uniform_backward };
+                                          matmul_uniform_backward, true };
+static const ein_op op_squares_uniform = { "squares_uniform", 1u, false, matmul_uniform_forward,
+                                           matmul_uniform_backward, true };
 
-ein_node *ein_matmul_uniform(ein_graph *g, ein_node *a, ein_node *b)
+static ein_node *uniform(ein_graph *g, const ein_op *op, ein_node *a, ein_node *b, int squares)
 {
     ein_node *ch[2] = { a, b };
-    ein_node *n = ein_graph_node(g, &op_matmul_uniform, 2, ch);
+    ein_node *n = ein_graph_node(g, op, 2, ch);
     if (n == NULL)
         return NULL;
     if (b->per_example || b->cols != a->cols) {
-        ein_graph_fail(g, "matmul_uniform: B must be a fixed matrix with %d columns", a->cols);
+        ein_graph_fail(g, "%s: B must be a fixed matrix with %d columns", op->name, a->cols);
         return NULL;
     }
+    n->iarg[0] = squares;
     shape_like(n, a, 1);
     return n;
 }
+
+ein_node *ein_matmul_uniform(ein_graph *g, ein_node *a, ein_node *b) { return uniform(g, &op_matmul_uniform, a, b, 0); }
+ein_node *ein_squares_uniform(ein_graph *g, ein_node *a, ein_node *b) { return uniform(g, &op_squares_uniform, a, b, 1); }
 
 /* ---- reductions ------------------------------------------------------------ */
 
@@ -615,11 +747,12 @@ static void row_mean_backward(ein_node *nd)
     ein_node *a = nd->child[0];
     if (!wants(a))
         return;
+    bool set = ein_grad_take_fresh(a);
     for (int r = 0; r < nd->rows; r++) {
         ein_real g = nd->grad[r] / (ein_real)a->cols;
         ein_real *dx = a->grad + (size_t)r * a->cols;
         for (int c = 0; c < a->cols; c++)
-            dx[c] += g;
+            ACC(set, dx[c], g);
     }
 }
 
@@ -642,12 +775,13 @@ static void row_var_backward(ein_node *nd)
     ein_node *a = nd->child[0];
     if (!wants(a))
         return;
+    bool set = ein_grad_take_fresh(a);
     for (int r = 0; r < nd->rows; r++) {
         const ein_real *x = a->val + (size_t)r * a->cols;
         ein_real *dx = a->grad + (size_t)r * a->cols;
         ein_real k = 2 * nd->grad[r] / (ein_real)a->cols, mu = nd->aux[r];
         for (int c = 0; c < a->cols; c++)
-            dx[c] += k * (x[c] - mu);
+            ACC(set, dx[c], k * (x[c] - mu));
     }
 }
 
@@ -668,14 +802,15 @@ static void sum_backward(ein_node *nd)
         return;
     size_t len = numel(a);
     ein_real g = nd->iarg[0] ? nd->grad[0] / (ein_real)len : nd->grad[0];
+    bool set = ein_grad_take_fresh(a);
     for (size_t i = 0; i < len; i++)
-        a->grad[i] += g;
+        ACC(set, a->grad[i], g);
 }
 
-static const ein_op op_row_mean = { "row_mean", 1u, false, row_mean_forward, row_mean_backward };
-static const ein_op op_row_var = { "row_var", 1u, false, row_var_forward, row_var_backward };
-static const ein_op op_sum = { "sum", 1u, false, sum_forward, sum_backward };
-static const ein_op op_mean = { "mean", 1u, false, sum_forward, sum_backward };
+static const ein_op op_row_mean = { "row_mean", 1u, false, row_mean_forward, row_mean_backward, true };
+static const ein_op op_row_var = { "row_var", 1u, false, row_var_forward, row_var_backward, true };
+static const ein_op op_sum = { "sum", 1u, false, sum_forward, sum_backward, true };
+static const ein_op op_mean = { "mean", 1u, false, sum_forward, sum_backward, true };
 
 ein_node *ein_row_mean(ein_graph *g, ein_node *a)
 {
@@ -693,6 +828,62 @@ ein_node *ein_row_var(ein_graph *g, ein_node *a)
         n->aux_per_row = 1;
         if (!a->per_example)
             n->aux_fixed = a->fixed_rows;
+    }
+    return n;
+}
+
+/* (mean(x) − m₀)² + (var(x) − v₀)² per row, the population variance (÷ D):
+ * the I-Norm loss's two terms (model.md M5, m₀ = 0, v₀ = 1) from one pass
+ * over the row, and one pass back, where row_mean, row_var and the squares
+ * made two each.  aux per row: the mean and the variance.  Backward:
+ * dx += g·(2(mean − m₀) + 4(var − v₀)(x − mean)) / D. */
+static void moment_penalty_forward(ein_node *nd)
+{
+    const ein_node *a = nd->child[0];
+    double m0 = nd->arg[0], v0 = nd->arg[1], D = a->cols;
+    for (int r = 0; r < nd->rows; r++) {
+        const ein_real *x = a->val + (size_t)r * a->cols;
+        double dev, dev2;
+        row_sums(x, a->cols, x[0], &dev, &dev2);     /* shifted one pass (see row_sums) */
+        double mean = x[0] + dev / D, var = (dev2 - dev * dev / D) / D;
+        var = var > 0 ? var : 0;
+        nd->aux[2 * r] = (ein_real)mean;
+        nd->aux[2 * r + 1] = (ein_real)var;
+        nd->val[r] = (ein_real)((mean - m0) * (mean - m0) + (var - v0) * (var - v0));
+    }
+}
+
+static void moment_penalty_backward(ein_node *nd)
+{
+    ein_node *a = nd->child[0];
+    if (!wants(a))
+        return;
+    double m0 = nd->arg[0], v0 = nd->arg[1], D = a->cols;
+    bool set = ein_grad_take_fresh(a);
+    for (int r = 0; r < nd->rows; r++) {
+        const ein_real *x = a->val + (size_t)r * a->cols;
+        ein_real *dx = a->grad + (size_t)r * a->cols;
+        double g = nd->grad[r], mean = nd->aux[2 * r], var = nd->aux[2 * r + 1];
+        ein_real shift = (ein_real)(2 * g * (mean - m0) / D), slope = (ein_real)(4 * g * (var - v0) / D);
+        ein_real mu = (ein_real)mean;
+        for (int c = 0; c < a->cols; c++)
+            ACC(set, dx[c], shift + slope * (x[c] - mu));
+    }
+}
+
+static const ein_op op_moment_penalty = { "moment_penalty", 1u, false, moment_penalty_forward,
+                                          moment_penalty_backward, true };
+
+ein_node *ein_moment_penalty(ein_graph *g, ein_node *a, double mean_target, double var_target)
+{
+    ein_node *n = ein_graph_node(g, &op_moment_penalty, 1, &a);
+    if (n != NULL) {
+        shape_like(n, a, 1);
+        n->arg[0] = mean_target;
+        n->arg[1] = var_target;
+        n->aux_per_row = 2;
+        if (!a->per_example)
+            n->aux_fixed = 2 * a->fixed_rows;
     }
     return n;
 }
@@ -755,6 +946,7 @@ static void rownorm_backward(ein_node *nd)
     if (!wants(z))
         return;
     int mode = nd->iarg[0], D = z->cols;
+    bool set = ein_grad_take_fresh(z);
     for (int r = 0; r < nd->rows; r++) {
         const ein_real *g = nd->grad + (size_t)r * D, *y = nd->val + (size_t)r * D;
         const ein_real *x = z->val + (size_t)r * D;
@@ -766,25 +958,25 @@ static void rownorm_backward(ein_node *nd)
         switch (mode) {
         case EIN_NORM_LAYERNORM:     /* (g − mean g − y·mean(g⊙y)) / σ */
             for (int c = 0; c < D; c++)
-                dz[c] += (g[c] - mg - y[c] * mgy) * inv;
+                ACC(set, dz[c], (g[c] - mg - y[c] * mgy) * inv);
             break;
         case EIN_NORM_CENTER:        /* g − mean g */
             for (int c = 0; c < D; c++)
-                dz[c] += g[c] - mg;
+                ACC(set, dz[c], g[c] - mg);
             break;
         case EIN_NORM_SCALE:         /* (g − mean(g⊙y)·(z − μ)/σ) / σ */
             for (int c = 0; c < D; c++)
-                dz[c] += (g[c] - mgy * (x[c] - mu) * inv) * inv;
+                ACC(set, dz[c], (g[c] - mgy * (x[c] - mu) * inv) * inv);
             break;
         default:                     /* LN forward only: identity backward */
             for (int c = 0; c < D; c++)
-                dz[c] += g[c];
+                ACC(set, dz[c], g[c]);
             break;
         }
     }
 }
 
-static const ein_op op_rownorm = { "rownorm", 1u, false, rownorm_forward, rownorm_backward };
+static const ein_op op_rownorm = { "rownorm", 1u, false, rownorm_forward, rownorm_backward, true };
 
 ein_node *ein_rownorm(ein_graph *g, ein_node *z, ein_norm_mode mode, double eps)
 {
@@ -818,6 +1010,7 @@ static void grad_transform_backward(ein_node *nd)
         return;
     int kind = nd->iarg[0], D = z->cols;
     double eps = nd->arg[0];
+    bool set = ein_grad_take_fresh(z);
     for (int r = 0; r < nd->rows; r++) {
         const ein_real *g = nd->grad + (size_t)r * D, *x = z->val + (size_t)r * D;
         ein_real *dz = z->grad + (size_t)r * D;
@@ -831,37 +1024,37 @@ static void grad_transform_backward(ein_node *nd)
         switch (kind) {
         case EIN_BWD_FULL:           /* (g − mean g − z·mean(g⊙z)) / std(z) */
             for (int c = 0; c < D; c++)
-                dz[c] += (g[c] - mg - x[c] * mgz) * inv;
+                ACC(set, dz[c], (g[c] - mg - x[c] * mgz) * inv);
             break;
         case EIN_BWD_CENTER:
             for (int c = 0; c < D; c++)
-                dz[c] += g[c] - mg;
+                ACC(set, dz[c], g[c] - mg);
             break;
         case EIN_BWD_SCALE:
             for (int c = 0; c < D; c++)
-                dz[c] += g[c] * inv;
+                ACC(set, dz[c], g[c] * inv);
             break;
         case EIN_BWD_DECORRELATE:
             for (int c = 0; c < D; c++)
-                dz[c] += g[c] - x[c] * mgz;
+                ACC(set, dz[c], g[c] - x[c] * mgz);
             break;
         case EIN_BWD_FA_CENTER: {    /* g − Σ_k w_k g_k */
             double unused, sum_wg;
             row_dots(g, nd->aux, D, &unused, &sum_wg);
             ein_real wg = (ein_real)sum_wg;
             for (int c = 0; c < D; c++)
-                dz[c] += g[c] - wg;
+                ACC(set, dz[c], g[c] - wg);
             break;
         }
         default:
             for (int c = 0; c < D; c++)
-                dz[c] += g[c];
+                ACC(set, dz[c], g[c]);
             break;
         }
     }
 }
 
-static const ein_op op_grad_transform = { "grad_transform", 1u, true, nothing, grad_transform_backward };
+static const ein_op op_grad_transform = { "grad_transform", 1u, true, nothing, grad_transform_backward, true };
 
 ein_node *ein_grad_transform(ein_graph *g, ein_node *z, ein_bwd_norm kind, const double *fa_weights, double eps)
 {
@@ -946,17 +1139,18 @@ static void softmax_ce_backward(ein_node *nd)
     int K = z->cols, B = z->rows;
     double s = nd->arg[0];
     ein_real scale = nd->grad[0] / (ein_real)B;
+    bool set = ein_grad_take_fresh(z);
     for (int r = 0; r < B; r++) {
         const ein_real *p = nd->aux + (size_t)r * K;
         ein_real *dz = z->grad + (size_t)r * K;
         for (int c = 0; c < K; c++) {
             double q = s / K + (c == labels[r] ? 1 - s : 0);
-            dz[c] += scale * (ein_real)(p[c] - q);
+            ACC(set, dz[c], scale * (ein_real)(p[c] - q));
         }
     }
 }
 
-static const ein_op op_softmax_ce = { "softmax_ce", 1u, false, softmax_ce_forward, softmax_ce_backward };
+static const ein_op op_softmax_ce = { "softmax_ce", 1u, false, softmax_ce_forward, softmax_ce_backward, true };
 
 ein_node *ein_softmax_ce(ein_graph *g, ein_node *logits, double smoothing)
 {

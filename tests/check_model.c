@@ -416,8 +416,9 @@ START_TEST(inorm_routing)
 }
 END_TEST
 
-/* (M4c) a B_ei that never learns stays uniform, so q B_eiᵀ becomes one row
- * sum per example (matmul_uniform) instead of an ne × ne GEMM.  The same net
+/* (M4c) a B_ei that never learns stays uniform, so s² B_eiᵀ becomes one row
+ * sum of squares per example (squares_uniform) instead of a square and an
+ * ne × ne GEMM.  The same net
  * with B_ei learning takes the general GEMM path: forward values, both losses
  * and every other parameter's gradient agree to rounding. */
 static ein_model *inorm_path(bool bei_learns)
@@ -478,9 +479,10 @@ static void expect_same(const ein_real *a, const ein_real *b, size_t len, const 
 START_TEST(inorm_uniform_bei_equals_gemm)
 {
     ein_model *fast = inorm_path(false), *general = inorm_path(true);
-    ck_assert_int_eq(count_op(fast, "matmul_uniform"), 2);
-    ck_assert_int_eq(count_op(general, "matmul_uniform"), 0);
+    ck_assert_int_eq(count_op(fast, "squares_uniform"), 2);
+    ck_assert_int_eq(count_op(general, "squares_uniform"), 0);
     ck_assert_int_eq(count_op(general, "matmul") - count_op(fast, "matmul"), 2);
+    ck_assert_int_eq(count_op(general, "square") - count_op(fast, "square"), 2);
     expect_same(fast->logits->val, general->logits->val, 5 * 10, "logits");
     expect_same(fast->task_loss->val, general->task_loss->val, 1, "task loss");
     expect_same(fast->inorm_loss->val, general->inorm_loss->val, 1, "I-Norm loss");

@@ -655,6 +655,290 @@ START_TEST(stop_grad_blocks)
 }
 END_TEST
 
+/* ---- the fused I-Norm ops (model.md M4c, M4d, M5) ------------------------- */
+
+START_TEST(fd_sub_div)
+{
+    for (int batch = 1; batch <= 4; batch += 3) {
+        /* c a column (one number per example, I-Norm's d) and c of a's shape */
+        for (int col = 0; col < 2; col++) {
+            gc c;
+            gc_begin(&c, 5, batch, 1500 + 10 * (uint64_t)col + (uint64_t)batch);
+            ein_node *a = gc_input(&c, 6, -1, 1, 0);
+            ein_node *b = gc_input(&c, 6, -1, 1, 0);
+            ein_node *d = gc_input(&c, col ? 1 : 6, 0.5, 2, 0);
+            gc_run(&c, ein_sub_div(c.g, a, b, d));
+        }
+    }
+    /* a, b and c used again after it: its backward must add to what is there */
+    gc c;
+    gc_begin(&c, 4, 3, 1530);
+    ein_node *a = gc_input(&c, 5, -1, 1, 0);
+    ein_node *b = gc_input(&c, 5, -1, 1, 0);
+    ein_node *d = gc_input(&c, 1, 0.5, 2, 0);
+    ein_node *first = ein_sub_div(c.g, a, b, d);
+    gc_run(&c, ein_add(c.g, first, ein_mul(c.g, ein_mul(c.g, a, b), d)));
+    /* fixed matrices */
+    gc_begin(&c, 2, 2, 1540);
+    a = gc_param(&c, 3, 4, -1, 1, 0);
+    b = gc_param(&c, 3, 4, -1, 1, 0);
+    d = gc_param(&c, 3, 1, 0.5, 2, 0);
+    gc_run(&c, ein_sub_div(c.g, a, b, d));
+}
+END_TEST
+
+START_TEST(fd_moment_penalty)
+{
+    for (int batch = 1; batch <= 4; batch += 3) {
+        gc c;
+        gc_begin(&c, 5, batch, 1600 + (uint64_t)batch);
+        ein_node *x = gc_input(&c, 7, -2, 2, 0);
+        gc_run(&c, ein_moment_penalty(c.g, x, 0, 1));
+        gc_begin(&c, 5, batch, 1610 + (uint64_t)batch);
+        x = gc_input(&c, 7, -1, 1.5, 0);
+        gc_run(&c, ein_moment_penalty(c.g, x, 0.3, 0.25));
+    }
+    gc c;
+    gc_begin(&c, 2, 2, 1620);
+    ein_node *w = gc_param(&c, 3, 5, -1, 1, 0);
+    gc_run(&c, ein_moment_penalty(c.g, w, -0.2, 2));
+}
+END_TEST
+
+/* Each fused op against the ops it replaces, on the same numbers: values and
+ * every gradient agree to rounding.  The composed forms are checked against
+ * finite differences above; this also covers squares_uniform, whose uniform
+ * B the finite-difference harness cannot hold fixed. */
+typedef struct fused_pair {
+    ein_graph *g;
+    ein_node *a, *b, *c, *bu, *loss;
+} fused_pair;
+
+static void fused_pair_build(fused_pair *p, int which, bool fused)
+{
+    p->g = ein_graph_new(4);
+    ein_graph *g = p->g;
+    p->a = ein_graph_input(g, "a", 6);
+    p->b = ein_graph_input(g, "b", 6);
+    p->c = ein_graph_input(g, "c", 1);
+    p->bu = ein_graph_param(g, "B", 6, 6, EIN_GROUP_BEI);
+    ein_node_route(p->bu, 0);
+    p->a->requires_grad = p->b->requires_grad = p->c->requires_grad = true;
+    ein_node *y;
+    if (which == 0)
+        y = fused ? ein_sub_div(g, p->a, p->b, p->c) : ein_div(g, ein_sub(g, p->a, p->b), p->c);
+    else if (which == 1)
+        y = fused ? ein_moment_penalty(g, p->a, 0.1, 1)
+                  : ein_add(g, ein_square(g, ein_add_scalar(g, ein_row_mean(g, p->a), -0.1)),
+                            ein_square(g, ein_add_scalar(g, ein_row_var(g, p->a), -1)));
+    else      /* one number per row; the GEMM repeats it in every column */
+        y = fused ? ein_squares_uniform(g, p->a, p->bu)
+                  : ein_row_mean(g, ein_matmul(g, ein_square(g, p->a), p->bu, false, true));
+    /* a loss that weighs every output element differently */
+    ein_node *w = ein_graph_input(g, "w", y->cols);
+    p->loss = ein_sum(g, ein_mul(g, y, w));
+    ck_assert_int_eq(ein_graph_add_loss(g, p->loss, 1, EIN_GROUPS_ALL), 0);
+    ck_assert_int_eq(ein_graph_compile(g, NULL), EIN_OK);
+    uint64_t s = 1700 + (uint64_t)which;
+    for (int k = 0; k < 4 * 6; k++) {
+        p->a->val[k] = (ein_real)(rnd(&s) * 2 - 1);
+        p->b->val[k] = (ein_real)(rnd(&s) * 2 - 1);
+    }
+    for (int k = 0; k < 4; k++)
+        p->c->val[k] = (ein_real)(0.5 + rnd(&s));
+    for (int k = 0; k < 36; k++)
+        p->bu->val[k] = (ein_real)(1.0 / 6);
+    for (int k = 0; k < 4 * w->cols; k++)
+        w->val[k] = (ein_real)(rnd(&s) * 2 - 1);
+    ein_graph_forward(g, NULL);
+    ein_graph_backward(g);
+}
+
+static void expect_close(const ein_real *x, const ein_real *y, int len, const char *what)
+{
+    for (int k = 0; k < len; k++)
+        ck_assert_msg(fabs((double)x[k] - y[k]) <= 8 * HAND_TOL * (1 + fabs((double)y[k])),
+                      "%s[%d]: fused %.9g, composed %.9g", what, k, (double)x[k], (double)y[k]);
+}
+
+START_TEST(fused_ops_equal_composed)
+{
+    for (int which = 0; which < 3; which++) {
+        fused_pair f, c;
+        fused_pair_build(&f, which, true);
+        fused_pair_build(&c, which, false);
+        ck_assert_msg(f.loss->val[0] != 0, "op %d: a zero loss", which);
+        expect_close(f.loss->val, c.loss->val, 1, which == 0 ? "sub_div loss" : which == 1 ? "moment_penalty loss" : "squares_uniform loss");
+        expect_close(f.a->grad, c.a->grad, 4 * 6, "grad a");
+        if (which == 0) {
+            expect_close(f.b->grad, c.b->grad, 4 * 6, "grad b");
+            expect_close(f.c->grad, c.c->grad, 4, "grad c");
+        }
+        ein_graph_free(f.g);
+        ein_graph_free(c.g);
+    }
+}
+END_TEST
+
+START_TEST(fused_ops_reject_shapes)
+{
+    ein_graph *g = ein_graph_new(4);
+    ein_node *a = ein_graph_input(g, "a", 4);
+    ein_node *b = ein_graph_input(g, "b", 3);
+    ein_node *d = ein_graph_input(g, "d", 1);
+    ck_assert_ptr_null(ein_sub_div(g, a, b, d));
+    ein_err err = { 0 };
+    ck_assert_int_ne(ein_graph_compile(g, &err), EIN_OK);
+    ck_assert_str_eq(err.msg, "sub_div: b must have a's shape and c a's shape or one column "
+                              "(B=4 x 4, B=4 x 3, B=4 x 1)");
+    ein_graph_free(g);
+    g = ein_graph_new(4);
+    a = ein_graph_input(g, "a", 4);
+    ein_node *bu = ein_graph_param(g, "B", 3, 3, EIN_GROUP_BEI);
+    ck_assert_ptr_null(ein_squares_uniform(g, a, bu));
+    err = (ein_err){ 0 };
+    ck_assert_int_ne(ein_graph_compile(g, &err), EIN_OK);
+    ck_assert_str_eq(err.msg, "squares_uniform: B must be a fixed matrix with 4 columns");
+    ein_graph_free(g);
+}
+END_TEST
+
+/* ---- a pass's first write assigns (graph.h, ein_op.assigns) ---------------
+ * No pass zeroes the intermediates' gradients first: they hold the last
+ * pass's numbers, and the first write to each must replace them.  Fill every
+ * intermediate gradient with NaN before a second backward pass: every leaf's
+ * gradient must come out the same, bit for bit, for a graph with an op of
+ * every kind, nodes that several ops write, and an op without `assigns`,
+ * whose fresh children the graph zeroes for it. */
+
+static void double_forward(ein_node *nd)
+{
+    const ein_node *a = nd->child[0];
+    for (int k = 0; k < a->rows * a->cols; k++)
+        nd->val[k] = 2 * a->val[k];
+}
+
+static void double_backward(ein_node *nd)          /* adds, as ops did before `assigns` */
+{
+    ein_node *a = nd->child[0];
+    if (a->active && a->grad != NULL)
+        for (int k = 0; k < a->rows * a->cols; k++)
+            a->grad[k] += 2 * nd->grad[k];
+}
+
+static const ein_op op_double = { "double", 1u, false, double_forward, double_backward, false };
+
+typedef struct stale_net {
+    ein_graph *g;
+    ein_node *x, *w, *bias, *bu;
+} stale_net;
+
+static void stale_net_build(stale_net *t)
+{
+    ein_graph *g = t->g = ein_graph_new(4);
+    t->x = ein_graph_input(g, "x", 6);
+    t->x->requires_grad = true;
+    t->w = ein_graph_param(g, "w", 6, 6, EIN_GROUP_WEX);
+    t->bias = ein_graph_param(g, "b", 1, 6, EIN_GROUP_BIAS);
+    t->bu = ein_graph_param(g, "B", 6, 6, EIN_GROUP_BEI);
+    ein_node_route(t->bu, 0);
+    ein_node *h = ein_add(g, ein_matmul(g, t->x, t->w, false, true), t->bias);   /* matmul, add (row) */
+    ein_node *d = ein_sqrt(g, ein_add_scalar(g, ein_squares_uniform(g, h, t->bu), 0.5));
+    ein_node *col = ein_add_scalar(g, ein_matmul_uniform(g, ein_exp(g, ein_scale(g, h, 0.1)), t->bu), 1);
+    ein_node *z = ein_sub_div(g, h, ein_relu(g, h), d);                           /* h written by 5 ops */
+    ein_node *u = ein_div(g, ein_mul(g, ein_sub(g, z, h), z), col);               /* div by a column */
+    ein_node *v = ein_div(g, ein_clamp(g, z, -0.5, 0.5), ein_add_scalar(g, ein_square(g, h), 1));
+    ein_node *n = ein_grad_transform(g, ein_rownorm(g, ein_add(g, u, v), EIN_NORM_LAYERNORM, EIN_LN_EPS),
+                                     EIN_BWD_FULL, NULL, EIN_LN_EPS);
+    ein_node *rowsum = ein_sub(g, n, ein_scale(g, t->bias, 2));                 /* a fresh row b: summed */
+    ein_node *loss = ein_add(g, ein_softmax_ce(g, rowsum, 0.1),
+                             ein_mean(g, ein_add(g, ein_moment_penalty(g, z, 0, 1),
+                                                 ein_log(g, ein_add_scalar(g, ein_row_var(g, u), 1)))));
+    loss = ein_add(g, loss, ein_scale(g, ein_sum(g, ein_row_mean(g, ein_mul(g, n, d))), 0.01));
+    /* built last, so its backward is the first to reach z, still fresh */
+    ein_node *dup = ein_graph_node(g, &op_double, 1, &z);
+    ck_assert_ptr_nonnull(dup);
+    dup->per_example = true;
+    dup->cols = z->cols;
+    loss = ein_add(g, loss, ein_mean(g, ein_square(g, dup)));
+    ck_assert_int_eq(ein_graph_add_loss(g, loss, 1, EIN_GROUPS_ALL), 0);
+    ein_err err = { 0 };
+    ck_assert_msg(ein_graph_compile(g, &err) == EIN_OK, "%s", err.msg);
+    uint64_t s = 1800;
+    for (int k = 0; k < 4 * 6; k++)
+        t->x->val[k] = (ein_real)(rnd(&s) * 2 - 1);
+    for (int k = 0; k < 36; k++) {
+        t->w->val[k] = (ein_real)(rnd(&s) - 0.5);
+        t->bu->val[k] = (ein_real)(1.0 / 6);
+    }
+    for (int k = 0; k < 6; k++)
+        t->bias->val[k] = (ein_real)(rnd(&s) - 0.5);
+    int32_t *labels = ein_graph_labels(g);
+    for (int b = 0; b < 4; b++)
+        labels[b] = b % 6;
+}
+
+START_TEST(stale_gradients_never_leak)
+{
+    stale_net t;
+    stale_net_build(&t);
+    ein_graph *g = t.g;
+    ein_node *leaves[3] = { t.x, t.w, t.bias };
+    ein_real first[3][36];
+    ein_graph_forward(g, NULL);
+    ein_graph_backward(g);
+    for (int l = 0; l < 3; l++) {
+        int len = leaves[l]->rows * leaves[l]->cols;
+        memcpy(first[l], leaves[l]->grad, (size_t)len * sizeof(ein_real));
+        double norm = 0;
+        for (int k = 0; k < len; k++)
+            norm += fabs((double)first[l][k]);
+        ck_assert_msg(isfinite(norm) && norm > 0, "leaf %d: gradient sum %g", l, norm);
+    }
+    int stale = 0;
+    for (int i = 0; i < ein_graph_n_nodes(g); i++) {
+        ein_node *n = ein_graph_nodes(g, i);
+        if (n->op != NULL && n->grad != NULL)
+            for (int k = 0; k < n->rows * n->cols; k++, stale++)
+                n->grad[k] = (ein_real)NAN;
+    }
+    ck_assert_int_gt(stale, 300);
+    ein_graph_backward(g);
+    for (int l = 0; l < 3; l++)
+        for (int k = 0; k < leaves[l]->rows * leaves[l]->cols; k++)
+            ck_assert_msg(memcmp(&leaves[l]->grad[k], &first[l][k], sizeof(ein_real)) == 0,
+                          "leaf %d [%d]: %.9g after stale gradients, %.9g before", l, k,
+                          (double)leaves[l]->grad[k], (double)first[l][k]);
+    ein_graph_free(g);
+
+    /* the op without `assigns` is the first to reach m, still fresh and
+     * stale: m must be zeroed for it, and sum's later write must add to its
+     * part, so dL/dx = 1 + 2 exactly */
+    g = ein_graph_new(2);
+    ein_node *x = ein_graph_input(g, "x", 3);
+    x->requires_grad = true;
+    ein_node *m = ein_scale(g, x, 1);
+    ein_node *s1 = ein_sum(g, m);
+    ein_node *dup = ein_graph_node(g, &op_double, 1, &m);
+    ck_assert_ptr_nonnull(dup);
+    dup->per_example = true;
+    dup->cols = 3;
+    ein_node *loss = ein_add(g, s1, ein_sum(g, dup));
+    ck_assert_int_eq(ein_graph_add_loss(g, loss, 1, EIN_GROUPS_ALL), 0);
+    ck_assert_int_eq(ein_graph_compile(g, NULL), EIN_OK);
+    for (int k = 0; k < 6; k++) {
+        x->val[k] = (ein_real)(k + 1);
+        m->grad[k] = (ein_real)NAN;
+    }
+    ein_graph_forward(g, NULL);
+    ein_graph_backward(g);
+    ck_assert(loss->val[0] == 63);
+    for (int k = 0; k < 6; k++)
+        ck_assert_msg(x->grad[k] == 3, "dL/dx[%d] = %g, not 3", k, (double)x->grad[k]);
+    ein_graph_free(g);
+}
+END_TEST
+
 Suite *ein_test_suite(void)
 {
     Suite *s = suite_create("ops");
@@ -669,6 +953,8 @@ Suite *ein_test_suite(void)
     tcase_add_test(fd, fd_rownorm);
     tcase_add_test(fd, fd_softmax_ce);
     tcase_add_test(fd, fd_shared_nodes_and_fixed_rows);
+    tcase_add_test(fd, fd_sub_div);
+    tcase_add_test(fd, fd_moment_penalty);
     suite_add_tcase(s, fd);
     TCase *hv = tcase_create("hand_values");
     tcase_add_test(hv, matmul_forward_values);
@@ -679,6 +965,9 @@ Suite *ein_test_suite(void)
     tcase_add_test(hv, hand_grad_transforms);
     tcase_add_test(hv, hand_softmax_ce);
     tcase_add_test(hv, stop_grad_blocks);
+    tcase_add_test(hv, fused_ops_equal_composed);
+    tcase_add_test(hv, fused_ops_reject_shapes);
+    tcase_add_test(hv, stale_gradients_never_leak);
     suite_add_tcase(s, hv);
     return s;
 }

@@ -49,13 +49,19 @@ typedef enum ein_node_kind {
 } ein_node_kind;
 
 /* An op: its forward and backward side by side (ops.c).  `backward` adds
- * (+=) into the gradient of each child that is active in the current pass. */
+ * (+=) into the gradient of each child that is active in the current pass.
+ * An intermediate's gradient starts each pass "fresh" (node->grad_fresh):
+ * its buffer still holds the last pass's numbers and reads as zero.  An op
+ * with `assigns` writes a fresh child's gradient with "=" and clears the flag
+ * (ein_grad_take_fresh), so no pass over the buffer zeroes it first; for any
+ * other op the graph zeroes a fresh child just before that op's backward. */
 typedef struct ein_op {
     const char *name;
     unsigned diff_children;           /* bit i: gradient flows to child i */
     bool alias_value;                 /* forward is the identity: value shares child 0's buffer */
     void (*forward)(ein_node *n);
     void (*backward)(ein_node *n);
+    bool assigns;                     /* backward honours grad_fresh (above) */
 } ein_op;
 
 struct ein_node {
@@ -78,6 +84,7 @@ struct ein_node {
     unsigned loss_route;              /* bit k: loss k may update this parameter */
     bool requires_grad;               /* inputs: a gradient w.r.t. this input is wanted */
     bool active;                      /* in the current backward pass */
+    bool grad_fresh;                  /* this pass has not written grad yet: it reads as zero */
     const char *name;                 /* copied into the graph; may be NULL */
     const char *where;                /* source location of the construct that made it */
     double seconds;                   /* cumulative forward+backward time when profiling */
@@ -116,6 +123,16 @@ void ein_graph_fail(ein_graph *g, const char *fmt, ...) __attribute__((format(pr
 void *ein_graph_keep(ein_graph *g, size_t bytes);
 /* Allocate a node (ops.c); NULL if any child is NULL or after an error. */
 ein_node *ein_graph_node(ein_graph *g, const ein_op *op, int n_child, ein_node *const *child);
+/* For an op with `assigns`, before it writes child c's gradient: true if
+ * this is the pass's first write, to be done with "=" (the buffer's old
+ * numbers are not zero and must not be read into the sum), false if it adds.
+ * Either way the gradient is no longer fresh afterwards. */
+static inline bool ein_grad_take_fresh(ein_node *c)
+{
+    bool fresh = c->grad_fresh;
+    c->grad_fresh = false;
+    return fresh;
+}
 
 /* Hold per-example gradients for `rows` ≤ cap_batch rows only (default
  * cap_batch), for a graph that evaluates in bigger batches than it trains.

@@ -17,10 +17,15 @@ ein_node *ein_matmul(ein_graph *g, ein_node *a, ein_node *b, bool trans_a, bool 
  * e.g. a frozen uniform B_ei, model.md M4): b[0][0]·Σ_k a_k, one number per
  * row (rows × 1); b gets no gradient. */
 ein_node *ein_matmul_uniform(ein_graph *g, ein_node *a, ein_node *b);
+/* (a ⊙ a) bᵀ for such a b, in one node: b[0][0]·Σ_k a_k² (M4c's divisive term). */
+ein_node *ein_squares_uniform(ein_graph *g, ein_node *a, ein_node *b);
 ein_node *ein_add(ein_graph *g, ein_node *a, ein_node *b);
 ein_node *ein_sub(ein_graph *g, ein_node *a, ein_node *b);
 ein_node *ein_mul(ein_graph *g, ein_node *a, ein_node *b);
 ein_node *ein_div(ein_graph *g, ein_node *a, ein_node *b);
+/* (a − b) / c in one node: b has a's shape, c has it too or is a column
+ * (one number per row).  I-Norm's z and u (model.md M4d, M5). */
+ein_node *ein_sub_div(ein_graph *g, ein_node *a, ein_node *b, ein_node *c);
 ein_node *ein_scale(ein_graph *g, ein_node *a, double s);        /* s · a */
 ein_node *ein_add_scalar(ein_graph *g, ein_node *a, double s);   /* a + s */
 ein_node *ein_square(ein_graph *g, ein_node *a);
@@ -31,6 +36,9 @@ ein_node *ein_relu(ein_graph *g, ein_node *a);
 ein_node *ein_clamp(ein_graph *g, ein_node *a, double lo, double hi);
 ein_node *ein_row_mean(ein_graph *g, ein_node *a);   /* rows × 1 */
 ein_node *ein_row_var(ein_graph *g, ein_node *a);    /* rows × 1, population variance (÷ D) */
+/* (row_mean(a) − mean_target)² + (row_var(a) − var_target)², rows × 1, in
+ * one pass each way: the I-Norm loss's terms (model.md M5). */
+ein_node *ein_moment_penalty(ein_graph *g, ein_node *a, double mean_target, double var_target);
 ein_node *ein_sum(ein_graph *g, ein_node *a);        /* 1 × 1 */
 ein_node *ein_mean(ein_graph *g, ein_node *a);       /* 1 × 1 */
 ein_node *ein_stop_grad(ein_graph *g, ein_node *a);  /* identity forward, no gradient */
