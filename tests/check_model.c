@@ -9,6 +9,7 @@
 #include "ein/linalg.h"
 #include "ein/model.h"
 #include "ein/ops.h"
+#include "ein/optim.h"
 #include "testutil.h"
 
 static ein_model *build(ein_fwd_norm fwd, ein_bwd_norm bwd, int n_in, int ne, int batch)
@@ -634,6 +635,102 @@ START_TEST(einrun_graph_dot)
 }
 END_TEST
 
+/* No sweep zeroes the intermediates' gradients (docs/engine.md): whatever a
+ * step left in them, NaN even, must not change training.  Two copies of an
+ * I-Norm + GradNorm net with its local losses (three backward sweeps, fused
+ * SGD updates) take the same steps, one with every intermediate gradient
+ * set to NaN before each step and before each alignment gradient (M9,
+ * ein_graph_grad_of); parameters and alignment gradients stay identical. */
+static void poison_intermediates(ein_graph *g)
+{
+    for (int i = 0; i < ein_graph_n_nodes(g); i++) {
+        ein_node *n = ein_graph_nodes(g, i);
+        if (n->op != NULL && n->grad != NULL)
+            for (int k = 0; k < n->rows * n->cols; k++)
+                n->grad[k] = (ein_real)NAN;
+    }
+}
+
+static ein_model *stale_rig(ein_optim **opt)
+{
+    ein_cell_config cfg;
+    ein_config_defaults(&cfg);
+    cfg.train.seed = 3;
+    cfg.metrics |= 1u << EIN_METRIC_COS_LN_GRAD;
+    for (int l = 0; l < cfg.n_hidden; l++) {
+        cfg.hidden[l].ne = 12;
+        cfg.hidden[l].fwd = EIN_FWD_INORM;
+        cfg.hidden[l].bwd = EIN_BWD_FULL;
+    }
+    cfg.losses[cfg.n_losses++] = (ein_loss_config){ .kind = EIN_LOSS_INORM, .weight = -1,
+                                                    .groups = EIN_GROUPS_DEFAULT };
+    ein_model *m = NULL;
+    ein_err err = { 0 };
+    ck_assert_msg(ein_model_build(&cfg, 30, 10, 8, false, &m, &err) == EIN_OK, "%s", err.msg);
+    ck_assert(ein_model_init(m, &err) == EIN_OK);
+    ck_assert_ptr_nonnull(m->align_plan);
+    ein_group_settings groups[EIN_GROUP_COUNT];
+    ein_group_settings_from_config(&m->cfg.train, groups);
+    for (int g = 0; g < EIN_GROUP_COUNT; g++)
+        groups[g].lr = groups[g].lr > 0 ? groups[g].lr * 50 : groups[g].lr;   /* steps that move */
+    *opt = ein_optim_new(m->graph, EIN_OPT_SGD, groups, 0.9, 0.999, 1e-8, &err);
+    ck_assert_ptr_nonnull(*opt);
+    ck_assert_int_gt(ein_optim_n_fused(*opt), 0);
+    return m;
+}
+
+START_TEST(stale_gradients_do_not_change_training)
+{
+    ein_optim *opt[2];
+    ein_model *m[2] = { stale_rig(&opt[0]), stale_rig(&opt[1]) };
+    int ne = 12;
+    ein_real align[2][12 * 30], wex0[12 * 30], wix0[2 * 30];
+    ein_node *wex = m[0]->hidden[0].W_ex, *wix = m[0]->hidden[0].W_ix;
+    ck_assert_int_le(wix->rows * wix->cols, 2 * 30);
+    memcpy(wex0, wex->val, sizeof wex0);
+    memcpy(wix0, wix->val, (size_t)(wix->rows * wix->cols) * sizeof(ein_real));
+    for (int step = 0; step < 4; step++) {
+        int batch = step % 2 ? 5 : 8;         /* a short batch too */
+        for (int c = 0; c < 2; c++) {
+            random_input(m[c], batch, 40 + (unsigned)step);
+            if (c == 1)
+                poison_intermediates(m[c]->graph);
+            ein_graph_forward(m[c]->graph, m[c]->train_plan);
+            ein_optim_backward_step(opt[c]);
+            ein_graph_forward(m[c]->graph, m[c]->align_plan);
+            if (c == 1)
+                poison_intermediates(m[c]->graph);
+            ein_graph_grad_of(m[c]->graph, m[c]->hidden[0].align_op, m[c]->hidden[0].W_ex, align[c]);
+        }
+        ck_assert(isfinite(m[0]->inorm_loss->val[0]) && m[0]->inorm_loss->val[0] > 0);
+        for (int k = 0; k < ne * 30; k++)
+            ck_assert_msg(memcmp(&align[0][k], &align[1][k], sizeof(ein_real)) == 0 && isfinite(align[0][k]),
+                          "step %d: alignment gradient [%d] %.9g clean, %.9g after NaN", step, k,
+                          (double)align[0][k], (double)align[1][k]);
+        for (int i = 0; i < ein_graph_n_nodes(m[0]->graph); i++) {
+            const ein_node *p = ein_graph_nodes(m[0]->graph, i), *q = ein_graph_nodes(m[1]->graph, i);
+            if (p->kind != EIN_NODE_PARAM)
+                continue;
+            for (int k = 0; k < p->rows * p->cols; k++)
+                ck_assert_msg(memcmp(&p->val[k], &q->val[k], sizeof(ein_real)) == 0 && isfinite(p->val[k]),
+                              "step %d: %s[%d] %.9g clean, %.9g after NaN", step, p->name, k,
+                              (double)p->val[k], (double)q->val[k]);
+        }
+    }
+    /* the steps moved what the task loss (W_ex) and the I-Norm loss (W_ix) train */
+    double moved_ex = 0, moved_ix = 0;
+    for (int k = 0; k < ne * 30; k++)
+        moved_ex += fabs((double)wex->val[k] - wex0[k]);
+    for (int k = 0; k < wix->rows * wix->cols; k++)
+        moved_ix += fabs((double)wix->val[k] - wix0[k]);
+    ck_assert_msg(moved_ex > 0 && moved_ix > 0, "W_ex moved %g, W_ix %g", moved_ex, moved_ix);
+    for (int c = 0; c < 2; c++) {
+        ein_optim_free(opt[c]);
+        ein_model_free(m[c]);
+    }
+}
+END_TEST
+
 Suite *ein_test_suite(void)
 {
     Suite *s = suite_create("model");
@@ -652,6 +749,7 @@ Suite *ein_test_suite(void)
     tcase_add_test(tc, output_must_match_classes);
     tcase_add_test(tc, inorm_needs_enough_inputs);
     tcase_add_test(tc, einrun_graph_dot);
+    tcase_add_test(tc, stale_gradients_do_not_change_training);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -126,7 +126,8 @@ ein_node *ein_graph_node(ein_graph *g, const ein_op *op, int n_child, ein_node *
 /* For an op with `assigns`, before it writes child c's gradient: true if
  * this is the pass's first write, to be done with "=" (the buffer's old
  * numbers are not zero and must not be read into the sum), false if it adds.
- * Either way the gradient is no longer fresh afterwards. */
+ * Either way the gradient is no longer fresh afterwards, so the op must then
+ * write every element (rows × cols), or zero what it does not write. */
 static inline bool ein_grad_take_fresh(ein_node *c)
 {
     bool fresh = c->grad_fresh;
