@@ -368,21 +368,28 @@ static double abs_sum(const ein_node *p)
     return total;
 }
 
+/* The defaults with both hidden layers I-Norm + GradNorm, ne wide, and the
+ * given seed; with `with_loss`, the I-Norm loss (M5) too. */
+static void inorm_gn_config(ein_cell_config *cfg, int ne, uint64_t seed, bool with_loss)
+{
+    ein_config_defaults(cfg);
+    cfg->train.seed = seed;
+    for (int l = 0; l < cfg->n_hidden; l++) {
+        cfg->hidden[l].ne = ne;
+        cfg->hidden[l].fwd = EIN_FWD_INORM;
+        cfg->hidden[l].bwd = EIN_BWD_FULL;
+    }
+    if (with_loss)
+        cfg->losses[cfg->n_losses++] = (ein_loss_config){ .kind = EIN_LOSS_INORM, .weight = -1,
+                                                          .groups = EIN_GROUPS_DEFAULT };
+}
+
 /* One forward/backward of an I-Norm + GradNorm net (seed 7, fixed input),
  * with or without the M5 loss. */
 static ein_model *inorm_step(bool with_inorm_loss)
 {
     ein_cell_config cfg;
-    ein_config_defaults(&cfg);
-    cfg.train.seed = 7;
-    for (int l = 0; l < cfg.n_hidden; l++) {
-        cfg.hidden[l].ne = 20;
-        cfg.hidden[l].fwd = EIN_FWD_INORM;
-        cfg.hidden[l].bwd = EIN_BWD_FULL;
-    }
-    if (with_inorm_loss)
-        cfg.losses[cfg.n_losses++] = (ein_loss_config){ .kind = EIN_LOSS_INORM, .weight = -1,
-                                                        .groups = EIN_GROUPS_DEFAULT };
+    inorm_gn_config(&cfg, 20, 7, with_inorm_loss);
     ein_model *m = NULL;
     ein_err err = { 0 };
     ck_assert_msg(ein_model_build(&cfg, 30, 10, 4, false, &m, &err) == EIN_OK, "%s", err.msg);
@@ -425,18 +432,10 @@ END_TEST
 static ein_model *inorm_path(bool bei_learns)
 {
     ein_cell_config cfg;
-    ein_config_defaults(&cfg);
-    cfg.train.seed = 11;
+    inorm_gn_config(&cfg, 12, 11, true);
     cfg.train.frozen[EIN_GROUP_BEI] = !bei_learns;
-    for (int l = 0; l < cfg.n_hidden; l++) {
-        cfg.hidden[l].ne = 12;
-        cfg.hidden[l].fwd = EIN_FWD_INORM;
-        cfg.hidden[l].bwd = EIN_BWD_FULL;
-        if (bei_learns)
-            cfg.hidden[l].inhib_learn = (1u << EIN_GROUP_WIX) | (1u << EIN_GROUP_BIX) | (1u << EIN_GROUP_BEI);
-    }
-    cfg.losses[cfg.n_losses++] = (ein_loss_config){ .kind = EIN_LOSS_INORM, .weight = -1,
-                                                    .groups = EIN_GROUPS_DEFAULT };
+    for (int l = 0; l < cfg.n_hidden && bei_learns; l++)
+        cfg.hidden[l].inhib_learn = (1u << EIN_GROUP_WIX) | (1u << EIN_GROUP_BIX) | (1u << EIN_GROUP_BEI);
     ein_model *m = NULL;
     ein_err err = { 0 };
     ck_assert_msg(ein_model_build(&cfg, 30, 10, 5, true, &m, &err) == EIN_OK, "%s", err.msg);
@@ -508,16 +507,8 @@ END_TEST
 static ein_model *sized(int cap, int train_batch)
 {
     ein_cell_config cfg;
-    ein_config_defaults(&cfg);
-    cfg.train.seed = 5;
+    inorm_gn_config(&cfg, 12, 5, true);
     cfg.train.batch = train_batch;
-    for (int l = 0; l < cfg.n_hidden; l++) {
-        cfg.hidden[l].ne = 12;
-        cfg.hidden[l].fwd = EIN_FWD_INORM;
-        cfg.hidden[l].bwd = EIN_BWD_FULL;
-    }
-    cfg.losses[cfg.n_losses++] = (ein_loss_config){ .kind = EIN_LOSS_INORM, .weight = -1,
-                                                    .groups = EIN_GROUPS_DEFAULT };
     ein_model *m = NULL;
     ein_err err = { 0 };
     ck_assert_msg(ein_model_build(&cfg, 30, 10, cap, false, &m, &err) == EIN_OK, "%s", err.msg);
@@ -654,16 +645,8 @@ static void poison_intermediates(ein_graph *g)
 static ein_model *stale_rig(ein_optim **opt)
 {
     ein_cell_config cfg;
-    ein_config_defaults(&cfg);
-    cfg.train.seed = 3;
+    inorm_gn_config(&cfg, 12, 3, true);
     cfg.metrics |= 1u << EIN_METRIC_COS_LN_GRAD;
-    for (int l = 0; l < cfg.n_hidden; l++) {
-        cfg.hidden[l].ne = 12;
-        cfg.hidden[l].fwd = EIN_FWD_INORM;
-        cfg.hidden[l].bwd = EIN_BWD_FULL;
-    }
-    cfg.losses[cfg.n_losses++] = (ein_loss_config){ .kind = EIN_LOSS_INORM, .weight = -1,
-                                                    .groups = EIN_GROUPS_DEFAULT };
     ein_model *m = NULL;
     ein_err err = { 0 };
     ck_assert_msg(ein_model_build(&cfg, 30, 10, 8, false, &m, &err) == EIN_OK, "%s", err.msg);
