@@ -173,6 +173,9 @@ ein_node *ein_matmul(ein_graph *g, ein_node *a, ein_node *b, bool trans_a, bool 
 
 void ein_graph_replay_gemm(ein_graph *g)
 {
+    /* as in a sweep, an intermediate's first write assigns (GEMM beta 0) */
+    for (int i = 0; i < g->n_nodes; i++)
+        g->nodes[i]->grad_fresh = g->nodes[i]->op != NULL && g->trained[i];
     for (int i = 0; i < g->n_nodes; i++) {
         ein_node *nd = g->nodes[i];
         if (nd->op != &op_matmul)
@@ -186,6 +189,8 @@ void ein_graph_replay_gemm(ein_graph *g)
         matmul_backward(nd);
         nd->child[0]->active = nd->child[1]->active = false;
     }
+    for (int i = 0; i < g->n_nodes; i++)
+        g->nodes[i]->grad_fresh = false;
 }
 
 /* ELEMENTWISE: a row's statistics (mean, variance, Σg, Σg⊙y) are summed in

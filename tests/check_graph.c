@@ -465,7 +465,22 @@ START_TEST(profiling_counts_gemm_only_when_on)
     ein_graph_profile_reset(n.g);
     ck_assert(ein_graph_gemm_seconds(n.g) == 0 && ein_graph_op_seconds(n.g, NULL) == 0);
     long allocs = ein_graph_alloc_count(n.g);
+    /* stale gradients where the replay's GEMMs write first: as in a sweep,
+     * those writes assign (beta 0), so nothing stale survives them */
+    ein_node *inner = NULL;                               /* x W_ixᵀ, which only a GEMM writes */
+    for (int i = 0; i < ein_graph_n_nodes(n.g); i++) {
+        ein_node *mm = ein_graph_nodes(n.g, i);
+        if (mm->op != NULL && strcmp(mm->op->name, "matmul") == 0 && mm->child[1] == n.wei)
+            inner = mm->child[0];
+    }
+    ck_assert_ptr_nonnull(inner);
+    for (int k = 0; k < inner->rows * inner->cols; k++)
+        inner->grad[k] = (ein_real)NAN;
     ein_graph_replay_gemm(n.g);                           /* only GEMMs: matmul nodes time nothing */
+    for (int k = 0; k < inner->rows * inner->cols; k++)
+        ck_assert_msg(!isnan((double)inner->grad[k]), "x W_ix^T [%d]: the replay added to a stale NaN", k);
+    for (int i = 0; i < ein_graph_n_nodes(n.g); i++)
+        ck_assert_msg(!ein_graph_nodes(n.g, i)->grad_fresh, "node %d left fresh by the replay", i);
     ck_assert(ein_graph_gemm_seconds(n.g) > 0);
     ck_assert(ein_graph_op_seconds(n.g, "relu") == 0);
     ck_assert_int_eq(ein_graph_alloc_count(n.g), allocs);

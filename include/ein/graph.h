@@ -236,9 +236,9 @@ int ein_graph_gemm_shapes(const ein_graph *g, const ein_gemm_shape_time **shapes
 /* Profiled forward+backward seconds summed over the nodes whose op is named
  * `op_name` ("matmul", "rownorm", ...; NULL = every op node). */
 double ein_graph_op_seconds(const ein_graph *g, const char *op_name);
-/* Run exactly the GEMM calls of one forward+backward step (same shapes and
- * transposes, on the graph's own buffers) — for "time in sgemm alone".
- * It overwrites matmul values and adds into gradients: call it only for
+/* Run exactly the GEMM calls of one forward+backward step (same shapes,
+ * transposes and betas, on the graph's own buffers) — for "time in sgemm
+ * alone".  It overwrites matmul values and gradients: call it only for
  * timing, never between a backward and an optimizer step. */
 void ein_graph_replay_gemm(ein_graph *g);
 
