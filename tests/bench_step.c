@@ -439,10 +439,13 @@ int main(int argc, char **argv)
                "lowest GEMM share %.1f%% (>= 90%%)\n", res[V_INORM_GN][0].step / res[V_EI_LN][0].step,
                peak > 0 ? 100 * res[V_EI_LN][0].flops / res[V_EI_LN][0].step / peak : 0, 100 * worst_share);
     /* What the BLAS alone allows: a step made only of its GEMM calls, at the
-     * rate they run alone, reaches these and no better. */
+     * rate they run alone, reaches these and no better.  The ratio of the
+     * GEMM work is what the step ratio comes to when both run equally fast. */
     if (res[V_EI_LN][0].gemm_alone > 0 && res[V_INORM_GN][0].gemm_alone > 0)
-        printf("floors set by the GEMMs alone at batch 32: inorm_gn/ei_ln %.2fx, ei_ln %.1f%% of FMA peak\n",
+        printf("floors set by the GEMMs alone at batch 32: inorm_gn/ei_ln %.2fx (its GEMM work is %.2fx ei_ln's), "
+               "ei_ln %.1f%% of FMA peak\n",
                res[V_INORM_GN][0].gemm_alone / res[V_EI_LN][0].gemm_alone,
+               res[V_INORM_GN][0].flops / res[V_EI_LN][0].flops,
                peak > 0 ? 100 * res[V_EI_LN][0].flops / res[V_EI_LN][0].gemm_alone / peak : 0);
     if (res[V_EI_LN][0].step > 0 && res[V_EI_LN_BLAS][0].step > 0 && res[V_INORM_GN_BLAS][0].step > 0)
         printf("against every product on OpenBLAS at batch 32: ei_ln %.2fx, inorm_gn %.2fx faster "
