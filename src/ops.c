@@ -251,6 +251,18 @@ static void row_sums(const ein_real *x, int D, double shift, double *sum, double
     *sum_sq = fold(q, q0);
 }
 
+/* A row's mean and population variance (clamped at 0) from one pass over
+ * x − x[0]: shifting by a sample keeps Σv² − (Σv)²/D free of the
+ * cancellation that the raw moments would suffer. */
+static void row_mean_var(const ein_real *x, int D, double *mean, double *var)
+{
+    double dev, dev2;
+    row_sums(x, D, x[0], &dev, &dev2);
+    double v = (dev2 - dev * dev / D) / D;
+    *mean = x[0] + dev / D;
+    *var = v > 0 ? v : 0;
+}
+
 /* Σ g and Σ g⊙y. */
 static void row_dots(const ein_real *g, const ein_real *y, int D, double *sum_g, double *sum_gy)
 {
@@ -409,6 +421,12 @@ static const ein_op op_sub = { "sub", 3u, false, binary_forward, binary_backward
 static const ein_op op_mul = { "mul", 3u, false, binary_forward, binary_backward, true };
 static const ein_op op_div = { "div", 3u, false, binary_forward, binary_backward, true };
 
+/* a and b have the same rows: both per example, or the same fixed count. */
+static bool same_rows(const ein_node *a, const ein_node *b)
+{
+    return a->per_example == b->per_example && (a->per_example || a->fixed_rows == b->fixed_rows);
+}
+
 static ein_node *binary(ein_graph *g, const ein_op *op, int kind, ein_node *a, ein_node *b)
 {
     ein_node *ch[2] = { a, b };
@@ -416,12 +434,11 @@ static ein_node *binary(ein_graph *g, const ein_op *op, int kind, ein_node *a, e
     if (n == NULL)
         return NULL;
     int mode;
-    bool same_rows = a->per_example == b->per_example && (a->per_example || a->fixed_rows == b->fixed_rows);
-    if (same_rows && a->cols == b->cols)
+    if (same_rows(a, b) && a->cols == b->cols)
         mode = BC_SAME;
     else if (!b->per_example && b->fixed_rows == 1 && b->cols == a->cols)
         mode = BC_ROW;
-    else if (same_rows && b->cols == 1)
+    else if (same_rows(a, b) && b->cols == 1)
         mode = BC_COL;
     else if (!b->per_example && b->fixed_rows == 1 && b->cols == 1)
         mode = BC_SCALAR;
@@ -522,9 +539,7 @@ ein_node *ein_sub_div(ein_graph *g, ein_node *a, ein_node *b, ein_node *c)
     ein_node *n = ein_graph_node(g, &op_sub_div, 3, ch);
     if (n == NULL)
         return NULL;
-    bool b_rows = a->per_example == b->per_example && (a->per_example || a->fixed_rows == b->fixed_rows);
-    bool c_rows = a->per_example == c->per_example && (a->per_example || a->fixed_rows == c->fixed_rows);
-    if (!b_rows || b->cols != a->cols || !c_rows || (c->cols != a->cols && c->cols != 1)) {
+    if (!same_rows(a, b) || b->cols != a->cols || !same_rows(a, c) || (c->cols != a->cols && c->cols != 1)) {
         ein_graph_fail(g, "sub_div: b must have a's shape and c a's shape or one column "
                           "(%s%d x %d, %s%d x %d, %s%d x %d)",
                        a->per_example ? "B=" : "", a->rows, a->cols, b->per_example ? "B=" : "", b->rows, b->cols,
@@ -766,12 +781,10 @@ static void row_var_forward(ein_node *nd)
 {
     const ein_node *a = nd->child[0];
     for (int r = 0; r < nd->rows; r++) {
-        const ein_real *x = a->val + (size_t)r * a->cols;
-        double dev, dev2, D = a->cols;
-        row_sums(x, a->cols, x[0], &dev, &dev2);     /* shifted one pass (see row_sums) */
-        double var = (dev2 - dev * dev / D) / D;
-        nd->aux[r] = (ein_real)(x[0] + dev / D);
-        nd->val[r] = (ein_real)(var > 0 ? var : 0);
+        double mean, var;
+        row_mean_var(a->val + (size_t)r * a->cols, a->cols, &mean, &var);
+        nd->aux[r] = (ein_real)mean;
+        nd->val[r] = (ein_real)var;
     }
 }
 
@@ -831,8 +844,6 @@ ein_node *ein_row_var(ein_graph *g, ein_node *a)
     if (n != NULL) {
         shape_like(n, a, 1);
         n->aux_per_row = 1;
-        if (!a->per_example)
-            n->aux_fixed = a->fixed_rows;
     }
     return n;
 }
@@ -845,13 +856,10 @@ ein_node *ein_row_var(ein_graph *g, ein_node *a)
 static void moment_penalty_forward(ein_node *nd)
 {
     const ein_node *a = nd->child[0];
-    double m0 = nd->arg[0], v0 = nd->arg[1], D = a->cols;
+    double m0 = nd->arg[0], v0 = nd->arg[1];
     for (int r = 0; r < nd->rows; r++) {
-        const ein_real *x = a->val + (size_t)r * a->cols;
-        double dev, dev2;
-        row_sums(x, a->cols, x[0], &dev, &dev2);     /* shifted one pass (see row_sums) */
-        double mean = x[0] + dev / D, var = (dev2 - dev * dev / D) / D;
-        var = var > 0 ? var : 0;
+        double mean, var;
+        row_mean_var(a->val + (size_t)r * a->cols, a->cols, &mean, &var);
         nd->aux[2 * r] = (ein_real)mean;
         nd->aux[2 * r + 1] = (ein_real)var;
         nd->val[r] = (ein_real)((mean - m0) * (mean - m0) + (var - v0) * (var - v0));
@@ -887,8 +895,6 @@ ein_node *ein_moment_penalty(ein_graph *g, ein_node *a, double mean_target, doub
         n->arg[0] = mean_target;
         n->arg[1] = var_target;
         n->aux_per_row = 2;
-        if (!a->per_example)
-            n->aux_fixed = 2 * a->fixed_rows;
     }
     return n;
 }
@@ -917,13 +923,9 @@ static void rownorm_forward(ein_node *nd)
     for (int r = 0; r < nd->rows; r++) {
         const ein_real *x = z->val + (size_t)r * D;
         ein_real *y = nd->val + (size_t)r * D;
-        /* one pass over x − x[0]: shifting by a sample keeps Σv² − (Σv)²/D free
-         * of the cancellation that the raw moments would suffer */
-        double shift = x[0], dev, dev2;
-        row_sums(x, D, shift, &dev, &dev2);
-        double mu = shift + dev / D;
-        double var = (dev2 - dev * dev / D) / D;
-        double sigma = sqrt((var > 0 ? var : 0) + eps);
+        double mu, var;
+        row_mean_var(x, D, &mu, &var);
+        double sigma = sqrt(var + eps);
         nd->aux[2 * r] = (ein_real)mu;
         nd->aux[2 * r + 1] = (ein_real)sigma;
         /* the row's statistics in double, the elements in ein_real (see ELEMENTWISE) */
@@ -992,8 +994,6 @@ ein_node *ein_rownorm(ein_graph *g, ein_node *z, ein_norm_mode mode, double eps)
     n->iarg[0] = mode;
     n->arg[0] = eps;
     n->aux_per_row = 2;
-    if (!z->per_example)
-        n->aux_fixed = 2 * z->fixed_rows;
     return n;
 }
 

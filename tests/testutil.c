@@ -200,3 +200,15 @@ const ein_cell_config *tu_cfg(const ein_cell *cell)
     ein_cell_config *out = &ring[next++ % 8];
     return ein_cell_config_of(cell, out);
 }
+
+long tu_poison_gradients(ein_graph *g)
+{
+    long poisoned = 0;
+    for (int i = 0; i < ein_graph_n_nodes(g); i++) {
+        ein_node *n = ein_graph_nodes(g, i);
+        if (n->op != NULL && n->grad != NULL)
+            for (int k = 0; k < n->rows * n->cols; k++, poisoned++)
+                n->grad[k] = (ein_real)NAN;
+    }
+    return poisoned;
+}

@@ -4,6 +4,7 @@
 #define EIN_TESTUTIL_H
 
 #include "ein/cell.h"
+#include "ein/graph.h"
 #include <stddef.h>
 
 /* Whole file as a NUL-terminated malloc'd buffer (caller frees); NULL on error. */
@@ -22,6 +23,11 @@ void tu_rmtree(const char *path);
  * (malloc'd, caller frees; may be NULL).  Returns the exit status, or
  * 128 + signal number if the command was killed. */
 int tu_run(const char *cmd, char **out);
+
+/* Every op node's gradient set to NaN, as if an earlier pass had left
+ * garbage there (no pass zeroes them first: graph.h, grad_fresh); returns
+ * the number of numbers poisoned. */
+long tu_poison_gradients(ein_graph *g);
 
 /* Path of the einrun binary under test ($EIN_EINRUN, else build/float/einrun). */
 const char *tu_einrun(void);

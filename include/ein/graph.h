@@ -76,7 +76,8 @@ struct ein_node {
     ein_node *child[EIN_MAX_CHILDREN];
     double arg[4];                    /* op parameters (eps, smoothing, scalars, ...) */
     int iarg[4];                      /* op integer parameters (transposes, modes, broadcast) */
-    ein_real *aux;                    /* op scratch, `aux_per_row` × cap rows + `aux_fixed` */
+    ein_real *aux;                    /* op scratch, `aux_per_row` × the node's rows (cap rows
+                                         when per example) + `aux_fixed` */
     int aux_per_row, aux_fixed;
     ein_graph *graph;
     /* parameters */
